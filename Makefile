@@ -1,0 +1,32 @@
+# facelab: the two commands a newcomer needs are `make report` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.facelab-installed
+
+.PHONY: setup report test notebooks clean
+
+# A virtual environment with the exact pins of requirements.txt and facelab installed editable.
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job: the evaluation report on the default two-ID set (built from LFW if missing).
+report: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/facelab report
+
+# The whole test suite, notebooks included (they execute headless).
+test: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+# Open the notebooks in JupyterLab.
+notebooks: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache

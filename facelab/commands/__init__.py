@@ -1,0 +1,1 @@
+"""One module per ``facelab`` subcommand (see :mod:`facelab.cli`)."""

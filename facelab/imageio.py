@@ -1,0 +1,149 @@
+"""Reading real-world image files into RGB ``uint8`` arrays.
+
+Photos arrive in every shape: EXIF-rotated phone pictures, greyscale scans, PNGs with an
+alpha channel, CMYK JPEGs from print workflows, 16-bit TIFF/PNG, palette GIFs, truncated
+downloads and files that are not images at all. :func:`load_image` turns every usable one
+into an ``(H, W, 3)`` ``uint8`` RGB array, upright, and raises :class:`ImageLoadError` with a
+short reason for everything else, so that batch code can record the reason as a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["ImageLoadError", "load_image", "is_image_file", "IMAGE_SUFFIXES"]
+
+#: Suffixes that are never content-sniffed away; content decides, these only document intent.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+# Leading bytes of the formats Pillow reads that photos come in.
+_MAGIC = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",  # BMP
+    b"II*\x00",  # TIFF little-endian
+    b"MM\x00*",  # TIFF big-endian
+    b"P5",
+    b"P6",  # PGM/PPM
+)
+
+#: Images larger than this many pixels are refused (decompression-bomb guard, ~16k x 16k).
+MAX_PIXELS = 16384 * 16384
+
+
+class ImageLoadError(Exception):
+    """An image file could not be turned into an RGB array.
+
+    Attributes
+    ----------
+    path : str
+        The file that failed.
+    reason : str
+        A short human-readable reason, suitable for a "skipped" table.
+    """
+
+    def __init__(self, path: os.PathLike | str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def is_image_file(path: os.PathLike | str) -> bool:
+    """Whether ``path`` looks like an image by its content (not its name).
+
+    Hidden files (a leading dot, e.g. macOS ``._`` resource forks and ``.DS_Store``) are never
+    images. WebP is recognised by its RIFF container header.
+    """
+    path = Path(path)
+    if path.name.startswith(".") or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return any(head.startswith(m) for m in _MAGIC)
+
+
+def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to an ``(H, W, 3)`` uint8 RGB array."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit greyscale: scale by the type's range, not clip, so detail survives.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        # Composite transparent pixels on white, as a viewer would show them.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def load_image(path: os.PathLike | str, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as an upright ``(H, W, 3)`` ``uint8`` RGB array.
+
+    EXIF orientation is applied; grey, RGBA (composited on white), CMYK, 16-bit and palette
+    images are converted to RGB.
+
+    Parameters
+    ----------
+    path : path-like
+        The image file.
+    max_pixels : int, optional
+        Refuse images with more pixels than this (guards against decompression bombs).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` array of dtype ``uint8``.
+
+    Raises
+    ------
+    ImageLoadError
+        With a short ``reason`` if the file is missing, unreadable, not an image, truncated,
+        empty or too large.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageLoadError(path, "file not found")
+    if path.is_dir():
+        raise ImageLoadError(path, "is a directory, not an image")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w == 0 or h == 0:
+                raise ImageLoadError(path, "image has zero size")
+            if w * h > max_pixels:
+                raise ImageLoadError(path, f"image too large ({w}x{h} pixels, limit {max_pixels})")
+            img.load()  # decode now so truncation surfaces here
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb_uint8(img)
+    except ImageLoadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not an image (unrecognised format)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(path, f"image too large ({exc})") from None
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        msg = str(exc)
+        if "truncated" in msg.lower() or "broken data stream" in msg.lower():
+            raise ImageLoadError(path, f"truncated or corrupt image ({msg})") from None
+        raise ImageLoadError(path, f"unreadable image ({type(exc).__name__}: {msg})") from None
