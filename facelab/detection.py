@@ -376,6 +376,11 @@ class MTCNNDetector(Detector):
             while end < len(images) and images[end].shape == images[start].shape:
                 end += 1
             chunk = images[start:end]
+            start = end
+            if min(chunk[0].shape[:2]) < self.mtcnn.min_face_size:
+                # No face can fit (and facenet-pytorch fails on an empty image pyramid).
+                out.extend([] for _ in chunk)
+                continue
             with torch.no_grad():
                 boxes, probs, points = self.mtcnn.detect(np.stack(chunk), landmarks=True)
             for b, s, p in zip(boxes, probs, points):
@@ -383,7 +388,6 @@ class MTCNNDetector(Detector):
                     out.append([])
                     continue
                 out.append([Face(box=b[k], score=float(s[k]), landmarks=p[k]) for k in range(len(b))])
-            start = end
         return out
 
 

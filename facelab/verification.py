@@ -52,6 +52,12 @@ __all__ = [
     "Confusion",
     "confusion_at",
     "threshold_sweep",
+    "wrong_side_pairs",
+    "ThresholdView",
+    "threshold_view",
+    "StreamingRoc",
+    "score_histograms",
+    "streaming_roc",
     "BootstrapCI",
     "bootstrap_ci",
     "bootstrap_cis",
@@ -194,7 +200,7 @@ def impostor_pairs(identities, *, max_pairs: Optional[int] = None, seed: int = 0
     total = _n_impostor_total(codes)
     if max_pairs is not None and max_pairs < 0:
         raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
-    if max_pairs is None or max_pairs >= total:
+    if max_pairs is None or max_pairs >= total or (max_pairs > total // 2 and total <= 50_000_000):
         ii, jj = [], []
         # Row blocks keep the boolean mask small on large sets.
         step = max(1, 4_000_000 // max(n, 1))
@@ -207,7 +213,12 @@ def impostor_pairs(identities, *, max_pairs: Optional[int] = None, seed: int = 0
             jj.append(b)
         if not ii:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
+        i, j = np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
+        if max_pairs is None or max_pairs >= total:
+            return i, j
+        # A cap above half of all pairs: rejection sampling would crawl, so sample the full list.
+        keep = np.sort(np.random.default_rng(seed).choice(i.size, size=max_pairs, replace=False))
+        return i[keep], j[keep]
     rng = np.random.default_rng(seed)
     chosen: set[int] = set()
     out_i, out_j = [], []
@@ -797,6 +808,62 @@ def threshold_sweep(scores, same, thresholds=None) -> pd.DataFrame:
     })
 
 
+def wrong_side_pairs(scores, same, threshold: float, *, labels=None) -> pd.DataFrame:
+    """Pairs decided wrongly at ``threshold``, hardest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pair`` (index into the inputs), ``score``, ``same``, ``kind`` ("false accept":
+        different people with ``score >= threshold``; "false reject": same person below it),
+        ``margin`` (how far on the wrong side) and ``label`` (from ``labels``, e.g. "a.jpg vs b.jpg").
+    """
+    s, y = _check_scores(scores, same, need_both=False)
+    fa = ~y & (s >= threshold)
+    fr = y & (s < threshold)
+    idx = np.flatnonzero(fa | fr)
+    lab = np.asarray(labels, dtype=object)[idx] if labels is not None else np.full(idx.size, "", dtype=object)
+    df = pd.DataFrame({"pair": idx, "score": s[idx], "same": y[idx],
+                       "kind": np.where(fa[idx], "false accept", "false reject"),
+                       "margin": np.abs(s[idx] - threshold), "label": lab})
+    return df.sort_values(["margin", "pair"], ascending=[False, True], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    """What one threshold does: the decisions, the threshold on the three scales, and the pairs on
+    the wrong side. Used by the notebook's threshold slider; ``text()`` is its printout."""
+
+    threshold: float
+    confusion: Confusion
+    scales: dict
+    wrong: pd.DataFrame
+
+    def text(self, max_rows: int = 8) -> str:
+        c, sc = self.confusion, self.scales
+        lines = [
+            f"threshold: cosine {sc['cosine']:.4f} | squared distance {sc['distance']:.4f}"
+            + (f" | calibrated score {sc['score']:.4f}" if sc.get("score") is not None else ""),
+            f"FAR {c.far:.4f}  FRR {c.frr:.4f}  precision {c.precision:.4f}  recall {c.recall:.4f}  "
+            f"accuracy {c.accuracy:.4f}",
+            f"accepted {c.tp + c.fp} pairs ({c.fp} impostors), rejected {c.tn + c.fn} ({c.fn} genuine)",
+            f"pairs on the wrong side: {len(self.wrong)}"
+            + (f" (hardest {min(max_rows, len(self.wrong))} below)" if len(self.wrong) else ""),
+        ]
+        for r in self.wrong.head(max_rows).itertuples():
+            lines.append(f"  {r.kind:<12} score {r.score:.4f}  {r.label}")
+        return "\n".join(lines)
+
+
+def threshold_view(scores, same, threshold: float, *, labels=None, calibration: Optional[Calibration] = None) -> ThresholdView:
+    """:class:`ThresholdView` of a cosine ``threshold``."""
+    d = float(cosine_to_distance(threshold))
+    scales = {"cosine": float(threshold), "distance": d,
+              "score": float(calibration.score(d)) if calibration is not None else None}
+    return ThresholdView(float(threshold), confusion_at(scores, same, threshold), scales,
+                         wrong_side_pairs(scores, same, threshold, labels=labels))
+
+
 # --------------------------------------------------------------------------------------------
 # Bootstrap over identities
 # --------------------------------------------------------------------------------------------
@@ -1047,9 +1114,10 @@ class VerificationReport:
         """One row per operating point (EER, best accuracy, each FAR target).
 
         Columns: ``cosine``, ``distance``, ``score`` (the threshold on the three scales), ``FAR``,
-        ``FRR``, ``accuracy`` measured on all pairs at that threshold, ``CI`` (bootstrap interval,
-        if computed) and ``CI of`` (which quantity the interval is about: the EER, the best
-        threshold on the cosine scale, or the TAR).
+        ``FRR``, ``accuracy`` measured on all pairs at that threshold, ``CI`` (the bootstrap
+        interval as a ``(low, high)`` tuple, None if not computed), ``CI of`` (which quantity the
+        interval is about: the EER, the best threshold on the cosine scale, or the TAR) and the
+        interval's ends as numbers, ``CI low`` and ``CI high``.
         """
         rows, index = [], []
 
@@ -1061,9 +1129,11 @@ class VerificationReport:
             else:
                 far = frr = acc = math.nan
             ci = self.cis.get(ci_key)
+            has = ci is not None and math.isfinite(ci.low)
             rows.append({**{k: (math.nan if v is None else v) for k, v in sc.items()}, "FAR": far, "FRR": frr,
-                         "accuracy": acc, "CI": (ci.low, ci.high) if ci is not None else None,
-                         "CI of": ci_of if ci is not None else ""})
+                         "accuracy": acc, "CI": (ci.low, ci.high) if has else None,
+                         "CI of": ci_of if has else "", "CI low": ci.low if has else math.nan,
+                         "CI high": ci.high if has else math.nan})
             index.append(name)
 
         add("EER", self.eer_threshold, "eer", "EER")
@@ -1114,3 +1184,153 @@ def evaluate_verification(scores, same, *, folds=None, id1=None, id2=None, calib
         threshold=thr, accuracy=acc, accuracy_std=acc_std, kfold=kf, tar_at_far=taf, youden=j, youden_threshold=jt,
         calibration=calibration, cis=cis, scores=s, same=y,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# All pairs of a large set, in bounded memory
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamingRoc:
+    """ROC / AUC / EER of every pair of a set, from score histograms (:func:`streaming_roc`).
+
+    Scores are binned on a fixed grid of ``bins`` equal bins over [-1, 1]; the operating points
+    are the bin edges (accept ``score >= edge``), so every quantity is exact up to the pairs that
+    share a bin with the crossing point: thresholds are good to ``2 / bins`` and rates to the
+    fraction of pairs inside one bin.
+
+    Attributes
+    ----------
+    fpr, tpr, thresholds : ndarray
+        Operating points, thresholds decreasing (``thresholds[0]`` is ``inf``, nothing accepted,
+        as in :class:`RocResult`); only edges of non-empty bins are kept.
+    auc : float
+        Trapezoidal area of that curve (pairs in the same bin count as ties, one half).
+    eer, eer_threshold : float
+        Equal error rate (linear interpolation between the bracketing points, as :func:`eer`).
+    n_genuine, n_impostor : int
+    genuine_hist, impostor_hist : ndarray
+        Pair counts per bin (int64, length ``bins``; bin ``k`` is ``[edge_k, edge_k+1)``).
+    edges : ndarray
+        ``bins + 1`` bin edges from -1 to 1.
+    """
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    auc: float
+    eer: float
+    eer_threshold: float
+    n_genuine: int
+    n_impostor: int
+    genuine_hist: np.ndarray
+    impostor_hist: np.ndarray
+    edges: np.ndarray
+
+    @property
+    def fnr(self) -> np.ndarray:
+        return 1.0 - self.tpr
+
+    @property
+    def n_pairs(self) -> int:
+        return self.n_genuine + self.n_impostor
+
+    def to_roc(self) -> RocResult:
+        """The curve as a :class:`RocResult` (for the ROC/DET displays)."""
+        return RocResult(fpr=self.fpr, tpr=self.tpr, thresholds=self.thresholds, auc=self.auc)
+
+    def tar_at_far(self, far: float) -> tuple[float, float]:
+        """``(tar, threshold)`` at the lowest edge whose FAR is at most ``far``."""
+        k = int(np.flatnonzero(self.fpr <= float(far) + 1e-12)[-1])
+        return float(self.tpr[k]), float(self.thresholds[k])
+
+
+def score_histograms(embeddings, identities, *, bins: int = 65536, chunk_size: Optional[int] = None):
+    """Genuine and impostor histograms of the cosine scores of every unordered pair.
+
+    Rows are scored in blocks of ``chunk_size`` against the rows after them (float32 matrix
+    products), binned and counted block by block, so memory is ``O(chunk_size * N + bins)``
+    whatever the number of pairs (all 13,233 LFW images: 87.5 million pairs).
+
+    Parameters
+    ----------
+    embeddings : (N, D) array
+    identities : sequence of N labels
+    bins : int
+        Equal bins over [-1, 1].
+    chunk_size : int, optional
+        Rows per block; default keeps a block near 4 million scores.
+
+    Returns
+    -------
+    genuine_hist, impostor_hist, edges : ndarrays
+    """
+    e = _unit_rows(embeddings).astype(np.float32)
+    _, codes = _codes(identities)
+    n = e.shape[0]
+    if codes.size != n:
+        raise EvaluationError(f"{n} embeddings but {codes.size} identity labels")
+    bins = int(bins)
+    if bins < 2:
+        raise ValueError(f"bins must be >= 2, got {bins}")
+    step = int(chunk_size) if chunk_size else max(1, 4_000_000 // max(n, 1))
+    counts = np.zeros(2 * bins, dtype=np.int64)  # [impostor bins | genuine bins]
+    scale = bins / 2.0
+    for start in range(0, n - 1, step):
+        stop = min(n, start + step)
+        block = e[start:stop] @ e[start:].T  # rows start..stop against columns start..n
+        idx = ((block + 1.0) * scale).astype(np.int64)  # truncation == floor for scores >= -1
+        np.clip(idx, 0, bins - 1, out=idx)
+        idx += bins * (codes[start:stop, None] == codes[None, start:])
+        # Keep the strict upper triangle: column (start + c) after row (start + r).
+        upper = np.arange(n - start)[None, :] > np.arange(stop - start)[:, None]
+        counts += np.bincount(idx[upper], minlength=2 * bins)
+    edges = np.linspace(-1.0, 1.0, bins + 1)
+    return counts[bins:], counts[:bins], edges
+
+
+def streaming_roc(embeddings, identities, *, bins: int = 65536, chunk_size: Optional[int] = None) -> StreamingRoc:
+    """ROC, AUC and EER of every pair of a large set in bounded memory.
+
+    :func:`all_pair_scores` + :func:`roc` hold every score (and sklearn sorts them all); here the
+    scores are accumulated into genuine / impostor histograms chunk by chunk
+    (:func:`score_histograms`) and the curve is read off the cumulative counts.
+
+    Parameters
+    ----------
+    embeddings : (N, D) array
+    identities : sequence of N labels
+    bins : int
+        Equal bins over [-1, 1] (2**16: thresholds good to 3e-5).
+    chunk_size : int, optional
+        Rows per block (see :func:`score_histograms`).
+
+    Returns
+    -------
+    StreamingRoc
+    """
+    g, imp, edges = score_histograms(embeddings, identities, bins=bins, chunk_size=chunk_size)
+    n_g, n_i = int(g.sum()), int(imp.sum())
+    if n_g == 0 or n_i == 0:
+        raise EvaluationError(f"need genuine and impostor pairs (got {n_g} genuine, {n_i} impostor)")
+    keep = np.flatnonzero((g + imp) > 0)[::-1]  # non-empty bins, highest first
+    tp = np.cumsum(g[keep])
+    fp = np.cumsum(imp[keep])
+    tpr = np.concatenate([[0.0], tp / n_g])
+    fpr = np.concatenate([[0.0], fp / n_i])
+    thr = np.concatenate([[np.inf], edges[keep]])
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)  # trapezoids
+    # EER as in eer(): interpolate the crossing of FAR and FRR between bracketing points.
+    diff = fpr - (1.0 - tpr)
+    k = int(np.argmax(diff >= 0))
+    t_fin = thr.copy()
+    t_fin[0] = edges[keep[0] + 1]  # "accept nothing" at the top edge of the highest bin
+    if k == 0 or diff[k] == 0:
+        e_rate, e_thr = float(fpr[k]), float(t_fin[k])
+    else:
+        t = diff[k - 1] / (diff[k - 1] - diff[k])
+        e_rate = float(fpr[k - 1] + t * (fpr[k] - fpr[k - 1]))
+        e_thr = float(t_fin[k - 1] + t * (t_fin[k] - t_fin[k - 1]))
+    return StreamingRoc(fpr=fpr, tpr=tpr, thresholds=thr, auc=auc, eer=e_rate, eer_threshold=e_thr,
+                        n_genuine=n_g, n_impostor=n_i, genuine_hist=g, impostor_hist=imp, edges=edges)

@@ -140,7 +140,7 @@ class LandmarksDisplay:
             ax.set_ylim(h - 0.5, -0.5)
         ax.set_xticks([])
         ax.set_yticks([])
-        if legend or self.label:
+        if (legend or self.label) and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right")
         self.ax_ = ax
         self.figure_ = ax.figure

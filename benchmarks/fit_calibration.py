@@ -1,0 +1,82 @@
+"""Fit an embedder's distance -> score calibration on LFW pairsDevTrain.txt.
+
+    python benchmarks/fit_calibration.py [--model dlib] [--weights PATH] [--workers N]
+
+Embeds every image of pairsDevTrain.txt (1100 genuine + 1100 impostor pairs; the pipeline's cache
+makes re-runs instant), computes the squared distance of the normalised embeddings of each pair
+whose two images both have a face, fits ``score = sigmoid((mean - d) / std)`` by logistic
+regression (:func:`facelab.calibration.fit_calibration`), and sets the score threshold to the
+score at the accuracy-best distance threshold on the same pairs, so that "same person" decisions
+equal that distance rule. Prints the values to paste into :mod:`facelab.embedding`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import time
+
+import numpy as np
+
+
+def best_distance_threshold(d: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """The distance threshold (midpoint between neighbours) maximising accuracy of ``d <= t``."""
+    order = np.argsort(d)
+    ds, ys = d[order], same[order].astype(int)
+    # Accuracy when the first k sorted pairs are called "same": genuine among them + impostors after.
+    tp = np.concatenate([[0], np.cumsum(ys)])
+    tn = (len(ys) - ys.sum()) - np.concatenate([[0], np.cumsum(1 - ys)])
+    acc = (tp + tn) / len(ys)
+    k = int(np.argmax(acc))
+    lo = ds[k - 1] if k > 0 else ds[0] - 1e-3
+    hi = ds[k] if k < len(ds) else ds[-1] + 1e-3
+    return float((lo + hi) / 2), float(acc[k])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="dlib")
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--which", default="devtrain", choices=["devtrain", "devtest", "pairs"])
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--out", default=None, help="also write the calibration as JSON here")
+    args = ap.parse_args(argv)
+
+    from facelab.calibration import Calibration, fit_calibration, squared_distance
+    from facelab.datasets import LFW
+    from facelab.pipeline import embed_images
+
+    lfw = LFW()
+    pairs = lfw.pairs(args.which)
+    images = lfw.pair_images(args.which)
+    t0 = time.time()
+    res = embed_images(images, model=args.model, weights=args.weights, workers=args.workers)
+    print(res.summary(), f"in {time.time() - t0:.0f} s")
+    ok = set(res.ids)
+    keep = pairs[pairs.image_id1.isin(ok) & pairs.image_id2.isin(ok)]
+    print(f"{len(keep)} of {len(pairs)} pairs have a face in both images")
+    a = np.stack([res.vector(i) for i in keep.image_id1])
+    b = np.stack([res.vector(i) for i in keep.image_id2])
+    d = squared_distance(a, b)
+    same = keep.same.to_numpy(bool)
+    fit = fit_calibration(d, same)
+    t_best, acc = best_distance_threshold(d, same)
+    score_t = float(fit.score(t_best))
+    source = f"fitted on LFW {args.which} ({len(keep)} pairs, {datetime.date.today().isoformat()})"
+    cal = Calibration(fit.mean, fit.std, threshold=round(score_t, 4), source=source)
+    pred = cal.same_person(d)
+    print(f"genuine d: mean {d[same].mean():.4f}  impostor d: mean {d[~same].mean():.4f}")
+    print(f"best distance threshold {t_best:.4f} (accuracy {acc:.4f}); calibrated decision accuracy "
+          f"{(pred == same).mean():.4f}")
+    print(f"mean={cal.mean:.4f} std={cal.std:.4f} threshold={cal.threshold:.4f}")
+    print(cal.describe())
+    if args.out:
+        from facelab.datasets import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(cal.to_dict(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

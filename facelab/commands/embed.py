@@ -1,0 +1,67 @@
+"""``facelab embed``: embed a folder-per-identity dataset into an embeddings file."""
+
+from __future__ import annotations
+
+HELP = "embed a dataset into L2-normalised vectors"
+DESCRIPTION = """\
+Detect, align and embed every image of a folder-per-identity dataset (DATASET/<identity>/<image>)
+and write the embeddings as the reference JSON {image_id: [floats]} (or .npz). Every image
+without an embedding is listed with its reason. Results are cached under $FACELAB_CACHE
+(default ~/.cache/facelab): re-running on the same photos recomputes nothing.
+
+examples:
+  facelab embed data/two_id --out reports/two_id_dlib.json
+  facelab embed data/two_id --model ir_18 --weights weights/backbone_ir18.pth --out e.json
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
+    parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
+    parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output embeddings file (.json or .npz)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"], help="face detector (default dlib)")
+    parser.add_argument("--policy", default="largest", choices=["largest", "central"], help="which face when there are several")
+    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    if Path(args.out).suffix.lower() not in (".json", ".npz"):
+        print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
+        return 2
+    from facelab.pipeline import embed_folder
+
+    res = embed_folder(
+        args.dataset,
+        model=args.model,
+        weights=args.weights,
+        detector=args.detector,
+        policy=args.policy,
+        flip=args.flip,
+        cache=not args.no_cache,
+        progress=not args.quiet,
+        workers=args.workers,
+    )
+    print(res.summary())
+    skipped = res.skipped
+    if len(skipped):
+        print(f"skipped {len(skipped)}:")
+        for image, reason in zip(skipped.image, skipped.reason):
+            print(f"  {image}: {reason}")
+    multi = res.table[(res.table.status == "ok") & (res.table.n_faces > 1)]
+    if len(multi):
+        print(f"{len(multi)} images had several faces; the {args.policy} one was embedded:")
+        for p, n in zip(multi.path, multi.n_faces):
+            print(f"  {p}: {n} faces")
+    if len(res.embeddings) == 0:
+        print("facelab embed: error: no image produced an embedding; nothing written")
+        return 1
+    out = res.write(args.out)
+    print(f"wrote {len(res.embeddings)} x {res.embeddings.shape[1]} embeddings to {out}")
+    print(res.calibration.describe())
+    return 0

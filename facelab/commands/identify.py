@@ -1,0 +1,125 @@
+"""``facelab identify``: 1:N identification metrics on a folder-per-identity dataset."""
+
+from __future__ import annotations
+
+HELP = "1:N identification metrics on a folder-per-identity dataset"
+DESCRIPTION = """\
+Embed DATASET/<identity>/<image>, enrol --gallery-size images of each identity (a seeded random
+choice) and search every other image against the gallery. A probe is accepted as the identity of
+its best match (max cosine over that identity's gallery images) when the match scores at least
+the threshold, otherwise it is "unknown". Identities with no more images than the gallery size are
+not enrolled: their images are distractor probes (they should be rejected). Reported, averaged
+over --repeats seeded splits:
+
+  precision = correct identifications / probes accepted as someone
+  recall    = correct identifications / probes of enrolled people (mated probes)
+  accuracy  = (correct identifications + rejected distractors) / all probes
+  FNIR = 1 - recall,  FPIR = accepted distractors / distractor probes,  rank-1 (closed set)
+
+The threshold defaults to the model calibration's decision threshold, converted to cosine.
+
+examples:
+  facelab identify data/two_id
+  facelab identify data/my_people --gallery-size 3 --threshold 0.45 --repeats 10 --format json
+  facelab identify data/my_people --threshold 0.6 --threshold-scale score
+"""
+
+
+def add_arguments(parser) -> None:
+    from facelab.commands.verify import add_model_arguments, add_output_arguments
+
+    parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
+    add_model_arguments(parser)
+    parser.add_argument("--gallery-size", type=int, default=1, metavar="K", help="enrolment images per identity (default 1)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+                        help="open-set threshold (default: the model calibration's, as cosine)")
+    parser.add_argument("--threshold-scale", default="cosine", choices=["cosine", "distance", "score"],
+                        help="scale of --threshold: cosine similarity (default), squared distance, calibrated score")
+    parser.add_argument("--repeats", type=int, default=5, metavar="R", help="seeded splits to average (default 5)")
+    parser.add_argument("--distractor-fraction", type=float, default=0.0, metavar="F",
+                        help="also hold out this fraction of identities as distractors (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first split")
+    parser.add_argument("--name", default=None, help="row name in the table (default: the dataset folder's name)")
+    add_output_arguments(parser)
+
+
+def to_cosine(value: float, scale: str, calibration) -> float:
+    """A threshold on any of the three scales, as a cosine similarity."""
+    import math
+
+    if scale == "cosine":
+        return float(value)
+    if scale == "distance":
+        return 1.0 - float(value) / 2.0
+    if not (0.0 < value < 1.0):
+        from facelab.errors import EvaluationError
+
+        raise EvaluationError(f"a calibrated-score threshold must be in (0, 1), got {value}")
+    d = calibration.mean - calibration.std * math.log(value / (1.0 - value))
+    return 1.0 - d / 2.0
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from facelab.calibration import cosine_to_distance
+    from facelab.commands.verify import embed_kwargs, emit, skipped_list
+    from facelab.errors import EvaluationError
+    from facelab.identification import evaluate_identification, format_reference, identification_table
+    from facelab.pipeline import embed_folder
+
+    res = embed_folder(args.dataset, **embed_kwargs(args))
+    print(res.summary(), file=sys.stderr)
+    ids = np.asarray(res.identities)
+    if ids.size == 0:
+        raise EvaluationError(f"no image of {args.dataset} produced an embedding")
+    cal = res.calibration
+    if args.threshold is None:
+        thr = 1.0 - cal.distance_threshold / 2.0
+        source = f"calibration threshold {cal.threshold:.2f} ({cal.source or 'model'})"
+    else:
+        thr = to_cosine(args.threshold, args.threshold_scale, cal)
+        source = f"--threshold {args.threshold} ({args.threshold_scale})"
+    r = evaluate_identification(res.embeddings, ids, threshold=thr, k=args.gallery_size, repeats=args.repeats,
+                                seed=args.seed, distractor_fraction=args.distractor_fraction)
+    name = f"{args.name or Path(args.dataset).resolve().name}(1:{r.n_enrolled})"
+    table = identification_table({name: (res.embeddings, ids)}, threshold=thr, k=args.gallery_size,
+                                 repeats=args.repeats, seed=args.seed, distractor_fraction=args.distractor_fraction)
+    skipped = skipped_list(res)
+    d = cosine_to_distance(thr)
+    out = {
+        "dataset": str(args.dataset),
+        "name": name,
+        "model": res.model,
+        "embedded": int(ids.size),
+        "identities": int(np.unique(ids).size),
+        "threshold_scales": {"cosine": thr, "distance": float(d), "score": float(cal.score(d))},
+        "threshold_source": source,
+        **r.to_dict(),
+        "reference_line": format_reference(table),
+        "skipped": {"count": len(skipped), "images": skipped, "action": "left out (no embedding)"},
+    }
+    m, s = r.mean, r.std
+
+    def pm(key):
+        v = m[key]
+        return "n/a" if not np.isfinite(v) else f"{v:.4f} ± {s[key]:.4f}"
+
+    text = "\n".join([
+        format_reference(table),
+        "",
+        f"{name}: {r.n_enrolled} enrolled identities, gallery {args.gallery_size} per identity, "
+        f"{r.runs[0].n_probes} probes ({r.runs[0].n_distractors} distractors), {args.repeats} repeats, model {res.model}",
+        f"  threshold: cosine {thr:.4f} = distance {d:.4f} = score {cal.score(d):.4f}  [{source}]",
+        f"  precision {pm('precision')}   recall {pm('recall')}   accuracy {pm('accuracy')}",
+        f"  rank-1 {pm('rank1')}   FNIR {pm('fnir')}   FPIR {pm('fpir')}"
+        + ("  (no distractor probes)" if r.runs[0].n_distractors == 0 else ""),
+    ])
+    if skipped:
+        text += f"\n\n{len(skipped)} images without an embedding (left out):\n" + "\n".join(
+            f"  {x['image']}: {x['reason']}" for x in skipped)
+    emit(args, out, text)
+    return 0

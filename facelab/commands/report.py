@@ -1,0 +1,58 @@
+"""``facelab report``: the full evaluation report."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "the full evaluation report (HTML + metrics.json) on a folder-per-identity dataset"
+DESCRIPTION = """\
+Run the whole pipeline (landmarks, alignment, embeddings, verification, identification, UMAP) on a
+folder-per-identity dataset and write a self-contained report:
+
+  <out>/index.html  metrics.json  figures/*.png  pair_scores.csv  face_embeddings.json  skipped.csv
+
+With no DATASET, the default two-ID set (data/two_id, built from LFW if missing).
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
+    parser.add_argument("--model", default="dlib", help="embedder: dlib (default), a registry model (ir_18 ...) or an .onnx file")
+    parser.add_argument("--weights", help="checkpoint for a registry model (.pth / .pth.tar)")
+    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"], help="face detector (default dlib)")
+    parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
+    parser.add_argument("--max-impostors", type=int, default=200_000,
+                        help="cap on impostor pairs, a seeded sample (default 200000; 0 = all)")
+    parser.add_argument("--bootstrap", type=int, default=500, help="bootstrap replicates for confidence intervals")
+    parser.add_argument("--gallery-size", type=int, default=1, help="1:N: images enrolled per identity")
+    parser.add_argument("--no-thumbnails", action="store_true", help="plain points in the UMAP figure")
+    parser.add_argument("--notebooks", action="store_true",
+                        help="also execute the notebook series on this dataset/model into <out>/notebooks/")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args) -> int:
+    from facelab.report import build_report
+
+    res = build_report(
+        args.dataset, model=args.model, weights=args.weights, detector=args.detector, out=args.out,
+        max_impostors=args.max_impostors or None, n_boot=args.bootstrap, gallery_size=args.gallery_size,
+        thumbnails=not args.no_thumbnails, progress=not args.quiet,
+    )
+    m = res.metrics
+    d, v, i = m["dataset"], m["verification"], m["identification"]
+    print(f"dataset: {d['path']}: {d['images']} images, {d['identities']} identities, "
+          f"{d['embedded']} faces embedded, {len(d['skipped'])} skipped")
+    for s in d["skipped"]:
+        print(f"  skipped {s['image']}: {s['reason']}")
+    print(f"verification: AUC {v['auc']:.4f}  EER {v['eer']:.4f}  accuracy at the model threshold "
+          f"{v['operating_point']['accuracy']:.4f}")
+    print(f"identification: {i['reference_format']}  (rank-1 {i['rank1']:.4f})")
+    if args.notebooks:
+        from facelab.notebooks import run_series
+
+        params = {"DATASET": d["path"], "MODEL": args.model}
+        written = run_series(res.out_dir / "notebooks", parameters=params)
+        print(f"notebooks: {len(written)} executed into {res.out_dir / 'notebooks'}")
+    print(f"report: {res.index}")
+    return 0

@@ -1,0 +1,524 @@
+"""Images -> faces -> aligned chips -> embeddings, with a content-addressed cache.
+
+:func:`embed_images` runs every stage for a table of images (``image_id``, ``path``,
+``identity``): :func:`facelab.imageio.load_image`, a :mod:`facelab.detection` detector, the
+embedder's :mod:`facelab.alignment` preset and the embedder itself. Every input image gets a row
+in the result's ``table`` -- ``ok``, ``no_face`` or ``error`` with its reason -- so nothing is
+silently dropped.
+
+The cache lives under ``$FACELAB_CACHE`` (default ``~/.cache/facelab``) in ``embeddings/<key>/``,
+where ``<key>`` hashes the embedder's fingerprint (model, weights' SHA-256, flip) and the
+detector / policy / alignment settings; inside, one small ``.npz`` per image content hash (SHA-256
+of the file's bytes). Renaming or moving images keeps their cache entries; editing one does not.
+
+Speed (see ``benchmarks/throughput.py``): each image is decoded once; the dlib HOG detector first
+looks at the image's own scale and upsamples it only when nothing is found there
+(``upsample=None``, the default; LFW-sized faces never need the 2x pass, which costs four times
+as much); only the chosen face is aligned and embedded; pool workers for the all-dlib pipeline do
+not import torch. :attr:`EmbeddingResult.timings` says where the time went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from facelab.calibration import Calibration
+
+__all__ = ["EmbeddingResult", "embed_images", "embed_folder", "cache_dir", "TABLE_COLUMNS", "LadderDetector", "DLIB_UPSAMPLE_LADDER"]
+
+#: Bump when the cached content or its meaning changes.
+CACHE_VERSION = 1
+#: Columns of :attr:`EmbeddingResult.table`.
+TABLE_COLUMNS = [
+    "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row",
+]
+#: Below this many images to compute, a process pool costs more than it saves.
+MIN_POOL_IMAGES = 48
+#: Most images per pool task: small tasks keep the workers busy to the end (while the last task
+#: runs the other workers idle); batching dlib descriptors brings no speed of its own.
+POOL_TASK_SIZE = 4
+#: dlib HOG upsampling tried in turn when ``upsample=None``: the next only when nothing was found.
+DLIB_UPSAMPLE_LADDER = (0, 1)
+#: Stages of :attr:`EmbeddingResult.timings` summed over images (seconds of worker time).
+STAGES = ("load", "detect", "align", "embed")
+_NOT_CACHED_REASONS = ("detector failed", "alignment failed", "embedding failed", "cannot read")
+
+
+def cache_dir() -> Path:
+    """``$FACELAB_CACHE`` or ``~/.cache/facelab``."""
+    env = os.environ.get("FACELAB_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "facelab"
+
+
+@dataclass
+class EmbeddingResult:
+    """Embeddings of a set of images, with what happened to each image.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per input image, columns :data:`TABLE_COLUMNS`: ``status`` is ``ok`` /
+        ``no_face`` / ``error``, ``reason`` says why when not ok, ``n_faces`` how many faces were
+        found, ``box`` / ``landmarks`` the chosen face (image pixels), ``residual`` the alignment
+        residual, ``row`` the index into ``embeddings`` (-1 when not ok).
+    embeddings : numpy.ndarray
+        ``(N_ok, D)`` float32, L2-normalised.
+    model : str
+        Embedder name.
+    calibration : Calibration
+    settings : dict
+        Detector, policy, alignment, embedder description and fingerprint.
+    folder_skipped : pandas.DataFrame
+        Files a dataset reader skipped before embedding (``image``, ``reason``).
+    n_cached, n_computed : int
+        Images answered by the cache / computed in this run.
+    timings : dict
+        Seconds: ``load`` / ``detect`` / ``align`` / ``embed`` summed over the computed images
+        (CPU-side time of every worker, so they can add up to more than the wall time with a pool),
+        ``pool_start`` (the ``Pool`` call), ``worker_init`` (imports and set-up in the workers,
+        summed; 0 without a pool) and ``wall`` (the whole call).
+    """
+
+    table: pd.DataFrame
+    embeddings: np.ndarray
+    model: str
+    calibration: Calibration
+    settings: dict = field(default_factory=dict)
+    folder_skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["image", "reason"]))
+    n_cached: int = 0
+    n_computed: int = 0
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The rows with an embedding, in embedding order."""
+        t = self.table[self.table.status == "ok"]
+        return t.sort_values("row")
+
+    @property
+    def ids(self) -> list[str]:
+        """Image ids of the embedding rows."""
+        return list(self.ok.image_id)
+
+    @property
+    def identities(self) -> list[str]:
+        """Identities of the embedding rows."""
+        return list(self.ok.identity)
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """Every image without an embedding and every file the reader skipped: ``image``, ``reason``."""
+        bad = self.table[self.table.status != "ok"]
+        rows = pd.DataFrame({"image": bad.path.astype(str), "reason": bad.status + ": " + bad.reason.astype(str)})
+        parts = [df for df in (rows, self.folder_skipped) if len(df)]
+        if not parts:
+            return pd.DataFrame(columns=["image", "reason"])
+        return pd.concat(parts, ignore_index=True)
+
+    def vector(self, image_id: str) -> np.ndarray:
+        """The embedding of one image; KeyError (with its status and reason) when it has none."""
+        hit = self.table[self.table.image_id == image_id]
+        if hit.empty:
+            raise KeyError(f"no image {image_id!r}")
+        r = hit.iloc[0]
+        if r.status != "ok":
+            raise KeyError(f"{image_id!r} has no embedding ({r.status}: {r.reason})")
+        return self.embeddings[int(r.row)]
+
+    def write(self, path) -> Path:
+        """Write the embeddings (``.json`` reference layout or ``.npz``)."""
+        from facelab.embedding import write_embeddings
+
+        return write_embeddings(path, self.ids, self.embeddings)
+
+    def summary(self) -> str:
+        counts = self.table.status.value_counts()
+        s = (
+            f"{len(self.table)} images: {int(counts.get('ok', 0))} embedded, "
+            f"{int(counts.get('no_face', 0))} without a face, {int(counts.get('error', 0))} unreadable"
+        )
+        if len(self.folder_skipped):
+            s += f"; {len(self.folder_skipped)} non-image files skipped"
+        return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed)"
+
+
+# ------------------------------------------------------------------------------------------
+# One image, start to finish (without the embedding network)
+# ------------------------------------------------------------------------------------------
+
+
+def _prepare(path: str, detector, preset, policy: str, times: Optional[dict] = None) -> tuple[dict, Optional[np.ndarray]]:
+    """Load, detect, align one image: ``(row fields, chip or None)``; adds stage seconds to ``times``."""
+    from facelab.imageio import ImageLoadError, load_image
+
+    times = {} if times is None else times
+    row = {"status": "error", "reason": None, "n_faces": 0, "box": None, "landmarks": None, "residual": float("nan")}
+    t0 = time.perf_counter()
+    try:
+        image = load_image(path)
+    except ImageLoadError as exc:
+        row["reason"] = exc.reason
+        return row, None
+    except OSError as exc:
+        row["reason"] = f"cannot read ({exc.strerror or exc})"
+        return row, None
+    finally:
+        t1 = time.perf_counter()
+        times["load"] = times.get("load", 0.0) + (t1 - t0)
+    try:
+        det = detector.detect(image, path=path, policy=policy)
+    except Exception as exc:
+        row["reason"] = f"detector failed ({type(exc).__name__}: {exc})"
+        return row, None
+    finally:
+        t2 = time.perf_counter()
+        times["detect"] = times.get("detect", 0.0) + (t2 - t1)
+    row["n_faces"] = len(det.faces)
+    if not det.ok or det.face is None:
+        row["status"] = det.status.value if not det.ok else "no_face"
+        row["reason"] = det.reason or "no face found"
+        return row, None
+    face = det.face
+    row["box"] = [float(v) for v in face.box]
+    row["landmarks"] = face.landmarks.tolist()
+    try:
+        aligned = preset(image, face)
+    except Exception as exc:
+        row["reason"] = f"alignment failed ({type(exc).__name__}: {exc})"
+        return row, None
+    finally:
+        times["align"] = times.get("align", 0.0) + (time.perf_counter() - t2)
+    row["status"] = "ok"
+    row["residual"] = float(aligned.residual)
+    return row, aligned.image
+
+
+class LadderDetector:
+    """dlib HOG at the image's own scale first, upsampled only when that finds no face.
+
+    HOG with ``upsample=1`` scans a 2x image (about four times the work) to find faces under
+    ~80 pixels. Trying ``upsample=0`` first and climbing :data:`DLIB_UPSAMPLE_LADDER` only for
+    images without a face finds a face in every image the single ``upsample=1`` pass would (the
+    last rung is that pass) at a quarter of the cost when faces are large enough.
+    """
+
+    name = "dlib"
+
+    def __init__(self, ladder=DLIB_UPSAMPLE_LADDER):
+        from facelab.detection import create_detector
+
+        self.ladder = tuple(int(u) for u in ladder)
+        self.rungs = [create_detector("dlib", upsample=u) for u in self.ladder]
+
+    def __repr__(self) -> str:
+        return f"LadderDetector(dlib hog, upsample {' then '.join(map(str, self.ladder))})"
+
+    def detect(self, image, *, path=None, policy: str = "largest"):
+        for det in self.rungs:
+            res = det.detect(image, path=path, policy=policy)
+            if res.faces:
+                return res
+        return res
+
+
+def _make_detector(name: str, upsample: Optional[int]):
+    """The pipeline's detector for a backend name (dlib: the upsample ladder unless fixed)."""
+    from facelab.detection import create_detector
+
+    if name == "dlib":
+        return LadderDetector() if upsample is None else create_detector("dlib", upsample=int(upsample))
+    return create_detector(name)
+
+
+# Per-process objects for pool workers (built once per worker).
+_WORKER_STATE: dict = {}
+
+
+def _worker_init(spec: dict, detector: str, preset: str, upsample: Optional[int] = None):
+    t0 = time.perf_counter()
+    if detector != "dlib" or spec.get("name") != "dlib":
+        import torch  # only torch models / MTCNN need it: importing it costs each worker seconds
+
+        torch.set_num_threads(1)  # the pool is the parallelism
+    from facelab.alignment import get_preset
+    from facelab.embedding import create_embedder
+
+    spec = dict(spec)
+    name = spec.pop("name")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _WORKER_STATE["embedder"] = create_embedder(name, **spec)
+    _WORKER_STATE["detector"] = _make_detector(detector, upsample)
+    _WORKER_STATE["preset"] = get_preset(preset)
+    _WORKER_STATE["init_s"] = time.perf_counter() - t0
+
+
+def _worker_chunk(args):
+    paths, policy = args
+    st = _WORKER_STATE
+    times: dict = {"worker_init": st.pop("init_s", 0.0)}  # reported once per worker
+    rows, vecs = _run_chunk(paths, st["detector"], st["preset"], st["embedder"], policy, times)
+    return rows, vecs, times
+
+
+def _run_chunk(paths, detector, preset, embedder, policy, times: Optional[dict] = None):
+    """Rows and vectors of a few images; one embedder call for all their chips."""
+    times = {} if times is None else times
+    rows, chips, where = [], [], []
+    for p in paths:
+        row, chip = _prepare(p, detector, preset, policy, times)
+        rows.append(row)
+        if chip is not None:
+            where.append(len(rows) - 1)
+            chips.append(chip)
+    vecs: list = [None] * len(rows)
+    if chips:
+        t0 = time.perf_counter()
+        try:
+            emb = embedder.embed(np.stack(chips))
+            for k, i in enumerate(where):
+                vecs[i] = emb[k]
+        except Exception as exc:
+            for i in where:
+                rows[i].update(status="error", reason=f"embedding failed ({type(exc).__name__}: {exc})")
+        times["embed"] = times.get("embed", 0.0) + (time.perf_counter() - t0)
+    return rows, vecs
+
+
+# ------------------------------------------------------------------------------------------
+# Cache
+# ------------------------------------------------------------------------------------------
+
+
+def _content_hash(path: str) -> Optional[str]:
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def _cache_get(folder: Path, digest: str):
+    f = folder / digest[:2] / f"{digest}.npz"
+    if not f.is_file():
+        return None
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            row = json.loads(str(z["row"]))
+            vec = np.asarray(z["vector"], dtype=np.float32) if row["status"] == "ok" else None
+        return row, vec
+    except Exception:  # a damaged entry is recomputed
+        return None
+
+
+def _cache_put(folder: Path, digest: str, row: dict, vec) -> None:
+    import tempfile
+
+    d = folder / digest[:2]
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, row=np.array(json.dumps(row)), vector=np.zeros(0, np.float32) if vec is None else vec)
+        os.replace(tmp, d / f"{digest}.npz")
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Public entry points
+# ------------------------------------------------------------------------------------------
+
+
+def embed_images(
+    images_df: pd.DataFrame,
+    *,
+    model="dlib",
+    weights=None,
+    detector="dlib",
+    policy: str = "largest",
+    flip: bool = False,
+    cache: bool = True,
+    progress: bool = True,
+    workers: Optional[int] = None,
+    chunk_size: int = 16,
+    upsample: Optional[int] = None,
+) -> EmbeddingResult:
+    """Detect, align and embed every image of a table.
+
+    Parameters
+    ----------
+    images_df : pandas.DataFrame
+        Columns ``image_id``, ``path`` and (optionally) ``identity``.
+    model : str or Embedder
+        ``"dlib"``, a registry name, an ``.onnx`` path (see :func:`facelab.embedding.create_embedder`),
+        or a ready :class:`~facelab.embedding.Embedder`.
+    weights : path-like, optional
+        Checkpoint for a registry model.
+    detector : {"dlib", "mtcnn"}
+    policy : {"largest", "central"}
+        Which face to embed when an image has several.
+    flip : bool
+        Flip test-time augmentation.
+    cache : bool
+        Read and write the embedding cache (never used for random-weight models).
+    progress : bool
+        tqdm progress bar.
+    workers : int, optional
+        Processes for the work (default: every core). A pool is only used for more than
+        ``MIN_POOL_IMAGES`` images to compute and an embedder that can be rebuilt in a worker.
+    chunk_size : int
+        Images per embedding batch in-process; pool tasks take at most :data:`POOL_TASK_SIZE`.
+    upsample : int, optional
+        dlib HOG upsampling. None (default): the image's own scale first, then
+        :data:`DLIB_UPSAMPLE_LADDER` upward only for images without a face there (see
+        :class:`LadderDetector`); an int fixes it (``1`` is dlib's and face_recognition's default).
+
+    Returns
+    -------
+    EmbeddingResult
+    """
+    from tqdm.auto import tqdm
+
+    from facelab.embedding import Embedder, create_embedder
+
+    t_start = time.perf_counter()
+    missing = {"image_id", "path"} - set(images_df.columns)
+    if missing:
+        raise ValueError(f"images_df needs columns image_id and path (missing: {', '.join(sorted(missing))})")
+    df = images_df.reset_index(drop=True)
+    ids = [str(i) for i in df.image_id]
+    paths = [str(p) for p in df.path]
+    identities = [str(i) for i in df.identity] if "identity" in df else [""] * len(df)
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
+        raise ValueError(f"repeated image_id values: {', '.join(dup)}")
+
+    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
+    det_name = detector if isinstance(detector, str) else getattr(detector, "name", type(detector).__name__)
+    fingerprint = embedder.fingerprint()
+    settings = {
+        "version": CACHE_VERSION,
+        "embedder": fingerprint,
+        "detector": det_name if isinstance(detector, str) else repr(detector),
+        "policy": policy,
+        "alignment": embedder.alignment,
+    }
+    if det_name == "dlib" and isinstance(detector, str):
+        # Part of the cache key: a different detection scale can pick a slightly different box.
+        settings["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
+    use_cache = bool(cache) and fingerprint is not None and isinstance(detector, str)
+    folder = cache_dir() / "embeddings" / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+
+    rows: list = [None] * len(df)
+    vecs: list = [None] * len(df)
+    digests: list = [None] * len(df)
+    n_cached = 0
+    times = {k: 0.0 for k in STAGES}
+    times["pool_start"] = times["worker_init"] = 0.0
+    todo = []
+    for i, p in enumerate(paths):
+        if use_cache:
+            digests[i] = _content_hash(p)
+            hit = _cache_get(folder, digests[i]) if digests[i] else None
+            if hit is not None:
+                rows[i], vecs[i] = hit
+                n_cached += 1
+                continue
+        todo.append(i)
+
+    if todo:
+        n_workers = int(workers or os.cpu_count() or 1)
+        spec = embedder.spec()
+        use_pool = n_workers > 1 and len(todo) >= MIN_POOL_IMAGES and spec is not None and isinstance(detector, str)
+        step = max(1, min(chunk_size, POOL_TASK_SIZE) if use_pool else chunk_size)
+        chunks = [todo[k : k + step] for k in range(0, len(todo), step)]
+        bar = tqdm(total=len(todo), desc=f"embed ({embedder.name})", unit="img", disable=not progress)
+        try:
+            if use_pool:
+                import multiprocessing as mp
+
+                ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+                t0 = time.perf_counter()
+                with ctx.Pool(min(n_workers, len(chunks)), initializer=_worker_init,
+                              initargs=(spec, det_name, embedder.alignment, upsample)) as pool:
+                    times["pool_start"] = time.perf_counter() - t0  # the workers start as the tasks go out
+                    tasks = [([paths[i] for i in c], policy) for c in chunks]
+                    for c, (r, v, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
+                        for k, i in enumerate(c):
+                            rows[i], vecs[i] = r[k], v[k]
+                        for k, sec in tm.items():
+                            times[k] = times.get(k, 0.0) + sec
+                        bar.update(len(c))
+            else:
+                from facelab.alignment import get_preset
+                from facelab.detection import create_detector
+
+                det = _make_detector(detector, upsample) if isinstance(detector, str) else create_detector(detector)
+                preset = get_preset(embedder.alignment)
+                for c in chunks:
+                    r, v = _run_chunk([paths[i] for i in c], det, preset, embedder, policy, times)
+                    for k, i in enumerate(c):
+                        rows[i], vecs[i] = r[k], v[k]
+                    bar.update(len(c))
+        finally:
+            bar.close()
+        if use_cache:
+            for i in todo:
+                # Cache what the file's content decides (a face, no face, undecodable bytes); not
+                # failures of our own stages, which a fix or a retry may change.
+                if digests[i] and not str(rows[i]["reason"]).startswith(_NOT_CACHED_REASONS):
+                    _cache_put(folder, digests[i], rows[i], vecs[i])
+
+    out_rows, out_vecs = [], []
+    for i in range(len(df)):
+        r = dict(rows[i])
+        r.update(image_id=ids[i], path=paths[i], identity=identities[i])
+        if r["status"] == "ok":
+            r["row"] = len(out_vecs)
+            out_vecs.append(vecs[i])
+        else:
+            r["row"] = -1
+        out_rows.append(r)
+    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
+    table["n_faces"] = table["n_faces"].astype(int)
+    table["row"] = table["row"].astype(int)
+    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
+    settings = dict(settings, embedder_description=embedder.describe(), cache=str(folder) if use_cache else None)
+    return EmbeddingResult(
+        table=table,
+        embeddings=emb,
+        model=embedder.name,
+        calibration=embedder.calibration,
+        settings=settings,
+        n_cached=n_cached,
+        n_computed=len(todo),
+        timings=dict(times, wall=time.perf_counter() - t_start),
+    )
+
+
+def embed_folder(root, **kwargs) -> EmbeddingResult:
+    """:func:`embed_images` over a folder-per-identity dataset (:func:`facelab.datasets.read_identity_folders`).
+
+    Files the reader skipped (not images) are carried into the result's ``skipped``.
+    """
+    from facelab.datasets import read_identity_folders
+
+    ds = read_identity_folders(root)
+    result = embed_images(ds.images, **kwargs)
+    result.folder_skipped = ds.skipped.reset_index(drop=True)
+    return result

@@ -1,0 +1,54 @@
+"""``facelab embed`` on a small folder-per-identity set."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+from facelab.cli import main
+from facelab.embedding import read_embeddings
+
+
+def _dataset(lfw, root):
+    for name in ("Colin_Powell", "Tony_Blair"):
+        d = root / name
+        d.mkdir(parents=True)
+        for k in (1, 2):
+            shutil.copy(lfw.image_path(name, k), d / f"{k}.jpg")
+    (root / "Tony_Blair" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    (root / "Colin_Powell" / "readme.txt").write_text("hello")
+    return root
+
+
+def test_embed_writes_reference_json_and_lists_skips(lfw, tmp_path, capsys):
+    ds = _dataset(lfw, tmp_path / "ds")
+    out = tmp_path / "out" / "emb.json"
+    assert main(["embed", str(ds), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "4 embedded" in text
+    assert "skipped 2:" in text
+    assert "broken.jpg: error:" in text
+    assert "readme.txt: not an image" in text
+    assert "calibration: mean=" in text
+    ids, vecs = read_embeddings(out)
+    assert ids == ["Colin_Powell/1", "Colin_Powell/2", "Tony_Blair/1", "Tony_Blair/2"]
+    assert vecs.shape == (4, 128)
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    # Same person closer than different people.
+    d = lambda i, j: float(np.sum((vecs[i] - vecs[j]) ** 2))  # noqa: E731
+    assert max(d(0, 1), d(2, 3)) < min(d(0, 2), d(0, 3), d(1, 2), d(1, 3))
+
+    # Cached second run, .npz output.
+    npz = tmp_path / "emb.npz"
+    assert main(["embed", str(ds), "--out", str(npz), "--quiet"]) == 0
+    assert "5 from cache, 0 computed" in capsys.readouterr().out
+    ids2, vecs2 = read_embeddings(npz)
+    assert ids2 == ids and np.array_equal(vecs2, vecs)
+
+
+def test_embed_bad_arguments(tmp_path, capsys):
+    assert main(["embed", str(tmp_path), "--out", str(tmp_path / "e.csv")]) == 2
+    assert "--out must end in .json or .npz" in capsys.readouterr().out
+    assert main(["embed", str(tmp_path / "nope"), "--out", str(tmp_path / "e.json")]) == 2
+    assert "dataset folder not found" in capsys.readouterr().err

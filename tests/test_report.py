@@ -1,0 +1,165 @@
+"""``facelab report`` end to end: the default two-ID set, and a folder laced with bad files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelab.cli import main
+from facelab.errors import EvaluationError
+from facelab.report import build_report
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.links, self.ids = [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "a" and a.get("href", "").startswith("#"):
+            self.links.append(a["href"][1:])
+        if "id" in a:
+            self.ids.add(a["id"])
+
+
+def check_html(out: Path) -> _Images:
+    """Every figure the page references is there: inlined PNGs that decode, and their files."""
+    page = (out / "index.html").read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page  # self-contained
+    parser = _Images()
+    parser.feed(page)
+    assert len(parser.imgs) >= 8
+    for img in parser.imgs:
+        src = img["src"]
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        f = out / img["data-file"]
+        assert f.is_file() and f.read_bytes() == data
+    assert set(parser.links) <= parser.ids  # every nav link lands on a section
+    return parser
+
+
+@pytest.fixture(scope="module")
+def two_id_report(tmp_path_factory, two_id_dir):
+    out = tmp_path_factory.mktemp("reports") / "two_id"
+    rc = main(["report", str(two_id_dir), "--out", str(out), "--quiet", "--bootstrap", "200"])
+    assert rc == 0
+    return out
+
+
+def test_two_id_report(two_id_report, capsys):
+    out = two_id_report
+    check_html(out)
+    m = json.loads((out / "metrics.json").read_text())
+    d, v, i = m["dataset"], m["verification"], m["identification"]
+    assert d["images"] == 100 and d["identities"] == 2
+    assert d["embedded"] + len(d["skipped"]) == 100 and d["embedded"] >= 95
+    # dlib separates Colin Powell from Tony Blair almost perfectly.
+    assert v["auc"] > 0.98 and v["eer"] < 0.08
+    assert v["operating_point"]["accuracy"] > 0.9
+    assert i["rank1"] > 0.9 and 0.9 < i["accuracy"] <= 1.0
+    assert m["model"]["name"] == "dlib" and m["model"]["embedding_size"] == 128
+    assert m["provenance"]["dataset_sha256"] and m["provenance"]["versions"]["torch"]
+    for f in ("pair_scores.csv", "face_embeddings.json", "skipped.csv", "images.csv"):
+        assert (out / f).is_file()
+    emb = json.loads((out / "face_embeddings.json").read_text())
+    assert len(emb) == d["embedded"] and all(len(x) == 128 for x in emb.values())
+    assert not list(out.parent.glob(".two_id.partial-*"))
+
+
+@pytest.fixture(scope="module")
+def laced_dir(tmp_path_factory, lfw):
+    """Two LFW identities plus every kind of bad or awkward file, built from LFW photos."""
+    root = tmp_path_factory.mktemp("laced")
+    good = {"1": ("Colin_Powell", range(1, 9)), "2": ("Tony_Blair", range(1, 9))}
+    for ident, (name, nums) in good.items():
+        (root / ident).mkdir()
+        for k in nums:
+            shutil.copy(lfw.image_path(name, k), root / ident / f"{name}_{k:04d}.jpg")
+    (root / "3_empty").mkdir()
+    src = Image.open(lfw.image_path("Colin_Powell", 10)).convert("RGB")
+    d1 = root / "1"
+    # Awkward but usable: each must be kept.
+    src.convert("L").save(d1 / "grey.jpg")
+    rgba = src.convert("RGBA")
+    rgba.putalpha(200)
+    rgba.save(d1 / "rgba.png")
+    Image.open(lfw.image_path("Colin_Powell", 11)).convert("CMYK").save(d1 / "cmyk.jpg")
+    g16 = (np.asarray(Image.open(lfw.image_path("Colin_Powell", 12)).convert("L")).astype(np.uint16) * 257)
+    Image.fromarray(g16).save(d1 / "grey16.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(lfw.image_path("Colin_Powell", 13)).transpose(Image.Transpose.ROTATE_90).save(
+        d1 / "exif_rotated.jpg", exif=exif)
+    Image.open(lfw.image_path("Colin_Powell", 14)).resize((1500, 1500), Image.Resampling.BICUBIC).save(
+        d1 / "huge.jpg", quality=90)
+    # Unusable: each must be listed with its reason.
+    d2 = root / "2"
+    data = lfw.image_path("Tony_Blair", 9).read_bytes()
+    (d2 / "corrupt.jpg").write_bytes(data[: len(data) // 4])
+    (d2 / "notes.txt").write_text("not a photo")
+    (d2 / "fake.jpg").write_bytes(b"<html>not an image</html>")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (250, 250, 3), dtype=np.uint8)).save(d2 / "noise_no_face.png")
+    Image.open(lfw.image_path("Tony_Blair", 10)).resize((16, 16)).save(d2 / "tiny.jpg")
+    (d2 / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden: ignored, not an image of anyone
+    return root
+
+
+KEPT = {"grey.jpg", "rgba.png", "cmyk.jpg", "grey16.png", "exif_rotated.jpg", "huge.jpg"}
+BAD = {"corrupt.jpg", "notes.txt", "fake.jpg", "noise_no_face.png", "tiny.jpg"}
+
+
+def test_laced_report_keeps_every_usable_face_and_lists_every_bad_one(laced_dir, tmp_path, capsys):
+    out = tmp_path / "laced-report"
+    rc = main(["report", str(laced_dir), "--out", str(out), "--quiet", "--bootstrap", "50", "--no-thumbnails"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    check_html(out)
+    m = json.loads((out / "metrics.json").read_text())
+    skipped = {Path(s["image"]).name: s["reason"] for s in m["dataset"]["skipped"]}
+    assert BAD <= set(skipped), skipped
+    assert not (KEPT & set(skipped)), skipped
+    assert "3_empty" in skipped and "empty" in skipped["3_empty"]
+    assert ".DS_Store" not in skipped
+    assert "truncated" in skipped["corrupt.jpg"] or "corrupt" in skipped["corrupt.jpg"]
+    assert "not an image" in skipped["notes.txt"] and "not an image" in skipped["fake.jpg"]
+    assert "no_face" in skipped["noise_no_face.png"] or "no face" in skipped["noise_no_face.png"]
+    assert m["dataset"]["embedded"] == 16 + len(KEPT)
+    for name in BAD:
+        assert name in printed
+    page = (out / "index.html").read_text()
+    for name in BAD:
+        assert name in page
+
+
+def test_one_identity_is_a_clear_error(tmp_path, lfw):
+    (tmp_path / "only").mkdir()
+    for k in (1, 2, 3):
+        shutil.copy(lfw.image_path("Tony_Blair", k), tmp_path / "only" / f"{k}.jpg")
+    with pytest.raises(EvaluationError, match="at least two identities"):
+        build_report(tmp_path, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r.*"))
+
+
+def test_interrupted_run_leaves_no_half_report(two_id_dir, tmp_path, monkeypatch):
+    import facelab.report as R
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(R, "_write_report", boom)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(two_id_dir, out=tmp_path / "r", progress=False)
+    assert list(tmp_path.iterdir()) == []
