@@ -18,7 +18,9 @@ Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor
 
 Methods run alternately (A B A B ...) so that both see the same machine load; each run is a fresh
 child process. The table gives images/s (images / wall time of the call, pool start-up and model
-loading included, interpreter start excluded), photos with a face, descriptors computed, per-image
+loading included, interpreter start excluded), CPU time per image of the run's whole process
+tree (user + system, interpreter start and imports included; far steadier than wall time when
+other jobs share the cores), photos with a face, descriptors computed, per-image
 worker time per stage, and peak memory: ``ru_maxrss`` of the run's process (RUSAGE_SELF) plus the
 largest reaped descendant (RUSAGE_CHILDREN, i.e. one worker; the forkservers are stopped first so
 their workers count), and the sampled peak RSS of the whole process tree (every worker summed).
@@ -145,12 +147,15 @@ def child(method: str, paths_file: str, workers: int, out_file: str) -> int:
     else:
         r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None)
     _stop_forkserver()
-    ru_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ru_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    ru_self, ru_child = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
+    # CPU seconds of the run's whole process tree (workers included once the forkserver is reaped):
+    # far less sensitive than wall time to other jobs competing for the cores.
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     np.savez(out_file + ".npz", paths=np.array(list(r["vectors"]), dtype=object),
              vectors=np.stack(list(r["vectors"].values())) if r["vectors"] else np.zeros((0, 128), np.float32))
     r.pop("vectors")
-    r.update(ru_self_mb=ru_self, ru_children_mb=ru_child, n=len(paths))
+    r.update(ru_self_mb=ru_self, ru_children_mb=ru_child, n=len(paths), cpu_s=cpu)
     Path(out_file).write_text(json.dumps(r))
     return 0
 
@@ -245,7 +250,7 @@ def main(argv=None) -> int:
                 print(f"  round {rnd + 1} {m:<17} {r['n'] / r['wall']:6.2f} images/s ({r['wall']:.1f} s)", flush=True)
 
     # Table
-    head = (f"{'method':<17} {'round':>5} {'img/s':>6} {'wall s':>7} {'found':>6} {'descr':>6} "
+    head = (f"{'method':<17} {'round':>5} {'img/s':>6} {'wall s':>7} {'CPU ms/img':>10} {'found':>6} {'descr':>6} "
             f"{'load':>5} {'detect':>6} {'align':>5} {'embed':>6} {'init s':>6} {'self MB':>7} {'child MB':>8} {'tree MB':>7}")
     print("\nper-image worker time per stage in ms (face_recognition's 'embed' = face_encodings: "
           "5-point landmarks + chip + descriptor for every face)")
@@ -258,7 +263,7 @@ def main(argv=None) -> int:
             embed = ms("embed") if "embed" in st else ms("encode")
             align = f"{ms('align'):5.1f}" if "align" in st else f"{'-':>5}"
             init = f"{st['worker_init']:6.1f}" if "worker_init" in st else f"{'-':>6}"
-            print(f"{m:<17} {k + 1:>5} {n / r['wall']:6.2f} {r['wall']:7.1f} {r['found']:>6} {r['descriptors']:>6} "
+            print(f"{m:<17} {k + 1:>5} {n / r['wall']:6.2f} {r['wall']:7.1f} {1000 * r['cpu_s'] / n:10.0f} {r['found']:>6} {r['descriptors']:>6} "
                   f"{ms('load'):5.1f} {ms('detect'):6.1f} {align} {embed:6.1f} {init} {r['ru_self_mb']:7.0f} "
                   f"{r['ru_children_mb']:8.0f} {r['tree_peak_mb']:7.0f}")
     rate = {m: float(np.mean([r["n"] / r["wall"] for r in rs])) for m, rs in results.items()}
@@ -267,6 +272,10 @@ def main(argv=None) -> int:
         print(f"\nfacelab / face_recognition images/s: {rate['facelab'] / rate['face_recognition']:.2f}x "
               f"(mean {rate['facelab']:.2f} vs {rate['face_recognition']:.2f}; per round "
               + ", ".join(f"{x:.2f}x" for x in per_round) + ")")
+        cpu = {m: float(np.mean([r["cpu_s"] / r["n"] for r in results[m]])) for m in ("facelab", "face_recognition")}
+        print(f"CPU time per image (whole process tree): face_recognition / facelab = "
+              f"{cpu['face_recognition'] / cpu['facelab']:.2f}x ({1000 * cpu['face_recognition']:.0f} vs "
+              f"{1000 * cpu['facelab']:.0f} ms)")
         a, b = results["facelab"][-1]["vectors"], results["face_recognition"][-1]["vectors"]
         common = sorted(set(a) & set(b))
         if common:

@@ -12,7 +12,7 @@ detector / policy / alignment settings; inside, one small ``.npz`` per image con
 of the file's bytes). Renaming or moving images keeps their cache entries; editing one does not.
 
 Speed (see ``benchmarks/throughput.py``): each image is decoded once; the dlib HOG detector first
-looks at the image's own scale and upsamples it only when nothing is found there
+looks at the image's own scale and upsamples it only when that does not find exactly one face
 (``upsample=None``, the default; LFW-sized faces never need the 2x pass, which costs four times
 as much); only the chosen face is aligned and embedded; pool workers for the all-dlib pipeline do
 not import torch. :attr:`EmbeddingResult.timings` says where the time went.
@@ -36,7 +36,7 @@ from facelab.calibration import Calibration
 __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "cache_dir", "TABLE_COLUMNS", "LadderDetector", "DLIB_UPSAMPLE_LADDER"]
 
 #: Bump when the cached content or its meaning changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key
 #: Columns of :attr:`EmbeddingResult.table`.
 TABLE_COLUMNS = [
     "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row",
@@ -46,7 +46,7 @@ MIN_POOL_IMAGES = 48
 #: Most images per pool task: small tasks keep the workers busy to the end (while the last task
 #: runs the other workers idle); batching dlib descriptors brings no speed of its own.
 POOL_TASK_SIZE = 4
-#: dlib HOG upsampling tried in turn when ``upsample=None``: the next only when nothing was found.
+#: dlib HOG upsampling tried in turn when ``upsample=None``: the next unless exactly one face was found.
 DLIB_UPSAMPLE_LADDER = (0, 1)
 #: Stages of :attr:`EmbeddingResult.timings` summed over images (seconds of worker time).
 STAGES = ("load", "detect", "align", "embed")
@@ -203,12 +203,15 @@ def _prepare(path: str, detector, preset, policy: str, times: Optional[dict] = N
 
 
 class LadderDetector:
-    """dlib HOG at the image's own scale first, upsampled only when that finds no face.
+    """dlib HOG at the image's own scale first, upsampled only when that is not conclusive.
 
     HOG with ``upsample=1`` scans a 2x image (about four times the work) to find faces under
-    ~80 pixels. Trying ``upsample=0`` first and climbing :data:`DLIB_UPSAMPLE_LADDER` only for
-    images without a face finds a face in every image the single ``upsample=1`` pass would (the
-    last rung is that pass) at a quarter of the cost when faces are large enough.
+    ~80 pixels. A rung of :data:`DLIB_UPSAMPLE_LADDER` is accepted when it finds exactly one
+    face; with none, or with several (box sizes differ between scales, so the multi-face policy
+    could pick another person than the ``upsample=1`` pass would), the next rung decides, and the
+    last rung (``upsample=1``, dlib's and face_recognition's setting) always does. So a face is
+    found in every image that pass finds one in, multi-face images get that pass's choice, and
+    single-face images (most photos) cost a quarter.
     """
 
     name = "dlib"
@@ -223,11 +226,11 @@ class LadderDetector:
         return f"LadderDetector(dlib hog, upsample {' then '.join(map(str, self.ladder))})"
 
     def detect(self, image, *, path=None, policy: str = "largest"):
-        for det in self.rungs:
+        for det in self.rungs[:-1]:
             res = det.detect(image, path=path, policy=policy)
-            if res.faces:
+            if len(res.faces) == 1:
                 return res
-        return res
+        return self.rungs[-1].detect(image, path=path, policy=policy)
 
 
 def _make_detector(name: str, upsample: Optional[int]):
@@ -385,7 +388,7 @@ def embed_images(
         Images per embedding batch in-process; pool tasks take at most :data:`POOL_TASK_SIZE`.
     upsample : int, optional
         dlib HOG upsampling. None (default): the image's own scale first, then
-        :data:`DLIB_UPSAMPLE_LADDER` upward only for images without a face there (see
+        :data:`DLIB_UPSAMPLE_LADDER` upward for images without exactly one face there (see
         :class:`LadderDetector`); an int fixes it (``1`` is dlib's and face_recognition's default).
 
     Returns

@@ -26,7 +26,14 @@ def two_id_dir(tmp_path_factory, lfw):
     return build_two_id(tmp_path_factory.mktemp("data") / "two_id", lfw_root=lfw.root)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep embedding caches of tests out of the user's cache folder."""
-    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path_factory.getbasetemp() / "facelab-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Keep embedding caches of tests out of the user's cache folder.
+
+    Session-scoped, so that module- and session-scoped fixtures (which are set up before any
+    function-scoped fixture) embed into the test cache too.
+    """
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FACELAB_CACHE", str(tmp_path_factory.getbasetemp() / "facelab-cache"))
+    yield
+    mp.undo()

@@ -31,7 +31,9 @@ def images(lfw, tmp_path_factory):
     return pd.DataFrame(rows, columns=["image_id", "path", "identity"])
 
 
-def test_every_image_gets_a_row_and_second_run_is_cached(images, monkeypatch):
+def test_every_image_gets_a_row_and_second_run_is_cached(images, monkeypatch, tmp_path):
+    # A cache of its own: other tests may already have embedded these photos in the session's cache.
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
     res = embed_images(images, progress=False)
     t = res.table
     assert list(t.image_id) == list(images.image_id)
@@ -125,7 +127,7 @@ def test_mtcnn_detector(images):
 # --------------------------------------------------------------------------------------------
 
 
-def test_ladder_detector_climbs_only_when_nothing_is_found(monkeypatch):
+def test_ladder_detector_climbs_unless_exactly_one_face(monkeypatch):
     from facelab.faces import DetectionResult, DetectionStatus, Face
 
     calls = []
@@ -148,6 +150,11 @@ def test_ladder_detector_climbs_only_when_nothing_is_found(monkeypatch):
     calls.clear()
     ladder.rungs = [Stub(0, []), Stub(1, [face])]
     assert ladder.detect(np.zeros((10, 10, 3), np.uint8)).ok and calls == [0, 1]
+    calls.clear()
+    # Several faces at the image's scale: the upsampled pass decides which one is embedded.
+    ladder.rungs = [Stub(0, [face, face]), Stub(1, [face])]
+    res = ladder.detect(np.zeros((10, 10, 3), np.uint8))
+    assert len(res.faces) == 1 and calls == [0, 1]
     calls.clear()
     ladder.rungs = [Stub(0, []), Stub(1, [])]
     res = ladder.detect(np.zeros((10, 10, 3), np.uint8))

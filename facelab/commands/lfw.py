@@ -21,6 +21,7 @@ examples:
   facelab lfw --format json --out reports/lfw_dlib.json
   facelab lfw --pairs devtest --model ir_18 --weights weights/backbone_ir18.pth
   facelab lfw --limit-folds 2            # a quick look at 2 folds (1,200 pairs)
+  facelab lfw --detector dlib --no-flip  # the fast pipeline (about twice as fast, ~0.3 points lower)
 """
 
 
@@ -28,8 +29,10 @@ def add_arguments(parser) -> None:
     from facelab.commands.verify import add_model_arguments, add_output_arguments
 
     parser.add_argument("--root", default=None, metavar="PATH", help="LFW root (holding lfw-deepfunneled/, pairs.txt)")
-    # LFW centres the labelled person; the largest face is sometimes a bystander.
-    add_model_arguments(parser, policy="central")
+    # The accurate pipeline by default (measured on all 6,000 pairs, see the README): MTCNN finds a
+    # face in all but one of the 7,701 images (dlib HOG misses 40), flip averaging adds ~0.3 points,
+    # and LFW centres the labelled person, where the largest face is sometimes a bystander.
+    add_model_arguments(parser, policy="central", detector="mtcnn", flip=True)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
     parser.add_argument("--limit-folds", type=int, default=None, metavar="K", help="use only the first K folds")

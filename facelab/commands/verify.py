@@ -6,6 +6,8 @@ printing and writing results).
 
 from __future__ import annotations
 
+import argparse
+
 HELP = "verification metrics on a folder-per-identity dataset"
 DESCRIPTION = """\
 Embed every image of DATASET/<identity>/<image>, score all genuine pairs and all (or a seeded
@@ -22,14 +24,16 @@ examples:
 """
 
 
-def add_model_arguments(parser, *, policy: str = "largest") -> None:
-    """Embedding options shared by lfw / verify / identify."""
+def add_model_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False) -> None:
+    """Embedding options shared by lfw / verify / identify (each command picks its defaults)."""
     parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
     parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
-    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"], help="face detector (default dlib)")
+    parser.add_argument("--detector", default=detector, choices=["dlib", "mtcnn"], help=f"face detector (default {detector})")
     parser.add_argument("--policy", default=policy, choices=["largest", "central"],
                         help=f"which face to use when a photo has several (default {policy})")
-    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip,
+                        help=f"flip test-time augmentation: average the embeddings of the face and its mirror "
+                             f"(default {'on' if flip else 'off'})")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     parser.add_argument("--workers", type=int, default=None, help="processes for embedding (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
