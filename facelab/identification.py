@@ -156,13 +156,9 @@ def gallery_probe_split(identities, *, k: int = 1, seed: int = 0, few: str = "di
 
 
 def _unit(e) -> np.ndarray:
-    e = np.asarray(e, dtype=np.float64)
-    if e.ndim != 2:
-        raise EvaluationError(f"embeddings must be (N, D), got shape {e.shape}")
-    n = np.linalg.norm(e, axis=1, keepdims=True)
-    if (n == 0).any():
-        raise EvaluationError("some embeddings are all zeros")
-    return e / n
+    from facelab.verification import _unit_rows
+
+    return _unit_rows(e)
 
 
 def identity_scores(embeddings, identities, split: Split) -> np.ndarray:
