@@ -12,7 +12,6 @@ Two layouts are supported:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from facelab.errors import DatasetNotFoundError, EvaluationError
+from facelab.hashing import file_sha256
 from facelab.imageio import is_image_file
 
 __all__ = [
@@ -326,10 +326,6 @@ def atomic_write_text(path: os.PathLike | str, text: str) -> None:
         raise
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def build_two_id(
     out: Optional[os.PathLike | str] = None,
     *,
@@ -396,7 +392,7 @@ def build_two_id(
             manifest["identities"][str(k)] = name
             for f in chosen[name]:
                 shutil.copyfile(f, d / f.name)
-                manifest["images"][f"{k}/{f.stem}"] = {"lfw": f.stem, "sha256": _sha256(f)}
+                manifest["images"][f"{k}/{f.stem}"] = {"lfw": f.stem, "sha256": file_sha256(f)}
         (tmp / "ids.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)

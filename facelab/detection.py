@@ -24,7 +24,6 @@ Examples
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path

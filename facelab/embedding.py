@@ -17,7 +17,6 @@ Embedding files (:func:`write_embeddings` / :func:`read_embeddings`) are the ref
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -31,6 +30,7 @@ import numpy as np
 
 from facelab.calibration import REFERENCE_CALIBRATION, Calibration
 from facelab.errors import EmbeddingsFileError
+from facelab.hashing import file_sha256
 
 __all__ = [
     "Embedder",
@@ -95,12 +95,6 @@ def _check_chips(chips, size: Optional[int], who: str) -> np.ndarray:
     return np.ascontiguousarray(chips)
 
 
-def _sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Embedder(ABC):
@@ -342,7 +336,7 @@ class TorchEmbedder(Embedder):
         self.model = create_model(self.arch, input_size=self.input_size, embedding_size=self.embedding_size)
         if self.weights is not None:
             load_checkpoint(self.model, self.weights)
-            self._weights_hash = _sha256_file(self.weights)
+            self._weights_hash = file_sha256(self.weights)
         else:
             self._weights_hash = None
             warnings.warn(
@@ -485,7 +479,7 @@ class OnnxEmbedder(Embedder):
 
     def fingerprint(self) -> str:
         if self._hash is None:
-            self._hash = _sha256_file(self.path)
+            self._hash = file_sha256(self.path)
         return f"onnx:{self._hash}:bgr={int(self.bgr)}:flip={int(self.flip)}"
 
     def spec(self) -> dict:

@@ -25,12 +25,13 @@ import shutil
 import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from facelab.datasets import LFW_IMAGES_DIR
 from facelab.errors import FacelabError
+from facelab.hashing import file_sha256
 
 __all__ = ["LfwSource", "DEFAULT_SOURCE", "FetchError", "fetch_lfw", "tree_sha256"]
 
@@ -120,7 +121,7 @@ def tree_sha256(folder: os.PathLike | str) -> tuple[str, int]:
     h = hashlib.sha256()
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     for p in files:
-        h.update(f"{p.relative_to(folder).as_posix()} {hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
+        h.update(f"{p.relative_to(folder).as_posix()} {file_sha256(p)}\n".encode())
     return h.hexdigest(), len(files)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from facelab.calibration import Calibration
+from facelab.hashing import file_sha256
 
 __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "cache_dir", "TABLE_COLUMNS", "LadderDetector", "DLIB_UPSAMPLE_LADDER"]
 
@@ -306,11 +307,7 @@ def _run_chunk(paths, detector, preset, embedder, policy, times: Optional[dict] 
 
 def _content_hash(path: str) -> Optional[str]:
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

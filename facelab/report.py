@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from facelab.errors import EvaluationError
+from facelab.hashing import file_sha256
 
 __all__ = ["ReportResult", "build_report", "default_report_dir", "provenance", "dataset_fingerprint"]
 
@@ -64,20 +65,12 @@ class ReportResult:
 # ------------------------------------------------------------------------------------------
 
 
-def _sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def dataset_fingerprint(images: pd.DataFrame) -> str:
     """SHA-256 over ``image_id``, identity and content hash of every image, in order."""
     h = hashlib.sha256()
     for image_id, path, identity in zip(images.image_id, images.path, images.identity):
         try:
-            digest = _sha256_file(path)
+            digest = file_sha256(path)
         except OSError:
             digest = "unreadable"
         h.update(f"{image_id}\t{identity}\t{digest}\n".encode())
@@ -102,7 +95,7 @@ def provenance(*, model: str, weights=None, dataset_root=None, images: Optional[
     return {
         "model": model,
         "weights": str(weights) if weights else None,
-        "weights_sha256": _sha256_file(weights) if weights else None,
+        "weights_sha256": file_sha256(weights) if weights else None,
         "dataset": str(dataset_root) if dataset_root is not None else None,
         "dataset_sha256": dataset_fingerprint(images) if images is not None else None,
         "settings": settings or {},
@@ -329,7 +322,7 @@ def _write_report(staging: Path, *, root, folder, result, table, ok, skipped, id
     import matplotlib.pyplot as plt
 
     from facelab import verification as V
-    from facelab.alignment import get_preset, template
+    from facelab.alignment import get_preset
     from facelab.calibration import cosine_to_distance, distance_to_cosine
     from facelab.embedding import write_embeddings
     from facelab.faces import Face

@@ -21,7 +21,6 @@ from facelab.alignment import (
 )
 from facelab.datasets import read_identity_folders
 from facelab.detection import create_detector
-from facelab.faces import Face
 from facelab.imageio import load_image
 
 SAMPLES = [("Colin_Powell", 1), ("Tony_Blair", 1), ("George_W_Bush", 1), ("Serena_Williams", 1)]

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from facelab.datasets import (
-    LFW,
     build_two_id,
     lfw_search_paths,
     locate_lfw,

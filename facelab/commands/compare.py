@@ -40,7 +40,6 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    import numpy as np
     import pandas as pd
 
     from facelab.calibration import Calibration, squared_distance

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 HELP = "the full evaluation report (HTML + metrics.json) on a folder-per-identity dataset"
 DESCRIPTION = """\

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from facelab.errors import CheckpointError
+from facelab.hashing import file_sha256  # re-exported: callers key caches on weights
 
 __all__ = ["load_checkpoint", "read_state_dict", "save_checkpoint", "export_onnx", "file_sha256"]
 
@@ -32,15 +33,6 @@ NESTING_KEYS = ("state_dict", "model", "backbone", "model_state_dict", "net")
 _MAX_LISTED = 8
 
 
-def file_sha256(path) -> str:
-    """Hex SHA-256 of a file's bytes (used to key caches on weights)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _is_state_dict(obj) -> bool:

@@ -6,7 +6,6 @@ Set ``FACELAB_PLOT_DIR`` to keep the PNGs for a look.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
@@ -18,14 +17,6 @@ import pytest  # noqa: E402
 from facelab.identification import closed_set, gallery_probe_split  # noqa: E402
 from facelab.plotting.embedding_space import CmcDisplay, EmbeddingMapDisplay  # noqa: E402
 from facelab.projection import misjudged_pairs, project  # noqa: E402
-
-
-@pytest.fixture
-def outdir(tmp_path):
-    d = Path(os.environ.get("FACELAB_PLOT_DIR", tmp_path))
-    d.mkdir(parents=True, exist_ok=True)
-    yield d
-    plt.close("all")
 
 
 def clusters(n_id=2, per=15, noise=0.35, seed=0, dim=32):

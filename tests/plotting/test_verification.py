@@ -5,8 +5,6 @@ Set ``FACELAB_PLOT_DIR`` to keep the PNGs for a look.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import matplotlib
 
@@ -25,14 +23,6 @@ from facelab.plotting.verification import (  # noqa: E402
     ScoreDistributionDisplay,
     ThresholdSweepDisplay,
 )
-
-
-@pytest.fixture
-def outdir(tmp_path):
-    d = Path(os.environ.get("FACELAB_PLOT_DIR", tmp_path))
-    d.mkdir(parents=True, exist_ok=True)
-    yield d
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")
