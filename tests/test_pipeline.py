@@ -94,6 +94,24 @@ def test_process_pool_gives_the_same_embeddings(images, monkeypatch):
     np.testing.assert_allclose(pooled.embeddings, single.embeddings, atol=1e-6)
 
 
+def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, monkeypatch):
+    import threading
+
+    from facelab.embedding import DlibEmbedder
+
+    class Failing(DlibEmbedder):
+        guard = threading.Lock()  # cannot be pickled: workers never get the embedder
+
+        def _forward(self, chips):
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
+    res = embed_images(images, model=Failing(), cache=False, progress=False, workers=2, chunk_size=2)
+    assert list(res.table.status) == ["error"] * 4 + ["no_face", "error"]
+    assert res.table.reason[:4].str.contains(r"embedding failed \(RuntimeError: out of memory\)").all()
+    assert res.embeddings.shape == (0, 128) and res.timings["embed"] > 0
+
+
 def test_embed_folder_carries_skipped_files(lfw, tmp_path):
     for name in ("Colin_Powell", "Tony_Blair"):
         d = tmp_path / name
@@ -187,7 +205,8 @@ def test_timings_and_cache_key_follow_the_detection_scale(images, tmp_path, monk
     assert embed_images(images.head(2), progress=False).n_cached == 2
 
 
-def test_dlib_pipeline_does_not_import_torch():
+def test_dlib_workers_do_not_import_torch():
+    # Workers only load, detect and align; torch (seconds to import) stays in the parent.
     import subprocess
     import sys
 
@@ -196,8 +215,23 @@ def test_dlib_pipeline_does_not_import_torch():
         "from facelab.embedding import create_embedder\n"
         "from facelab.pipeline import _worker_init, _WORKER_STATE\n"
         "create_embedder('dlib')\n"
-        "_worker_init({'name': 'dlib', 'flip': False, 'num_jitters': 0}, 'dlib', 'dlib150')\n"
+        "_worker_init('dlib', 'dlib150')\n"
         "assert _WORKER_STATE['init_s'] >= 0\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
+    from facelab.embedding import DlibEmbedder
+
+    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
+    emb = DlibEmbedder(engine="dlib")
+    assert not emb.multithreaded and DlibEmbedder().multithreaded
+    calls = []
+    monkeypatch.setattr(DlibEmbedder, "_forward", lambda self, chips: calls.append(len(chips)))  # parent only
+    res = embed_images(images, model=emb, cache=False, progress=False, workers=2, chunk_size=2)
+    assert calls == [] and list(res.table.status) == ["ok"] * 4 + ["no_face", "error"]
+    monkeypatch.undo()
+    ref = embed_images(images, cache=False, progress=False)  # torch engine, in-process
+    np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=2e-5)

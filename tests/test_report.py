@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -70,7 +71,15 @@ def test_two_id_report(two_id_report, capsys):
     assert v["operating_point"]["accuracy"] > 0.9
     assert i["rank1"] > 0.9 and 0.9 < i["accuracy"] <= 1.0
     assert m["model"]["name"] == "dlib" and m["model"]["embedding_size"] == 128
-    assert m["provenance"]["dataset_sha256"] and m["provenance"]["versions"]["torch"]
+    assert m["provenance"]["versions"]["torch"]
+    # The fingerprint reuses the pipeline's content hashes: the same as hashing every file again.
+    from facelab.datasets import read_identity_folders
+    from facelab.report import dataset_fingerprint
+
+    images = read_identity_folders(m["dataset"]["path"]).images
+    assert m["provenance"]["dataset_sha256"] == dataset_fingerprint(images)
+    table = pd.read_csv(out / "images.csv")
+    assert table.sha256.str.fullmatch("[0-9a-f]{64}").all()
     for f in ("pair_scores.csv", "face_embeddings.json", "skipped.csv", "images.csv"):
         assert (out / f).is_file()
     emb = json.loads((out / "face_embeddings.json").read_text())
