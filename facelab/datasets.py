@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from facelab.atomic import staged_directory
 from facelab.errors import DatasetNotFoundError, EvaluationError
 from facelab.hashing import file_sha256
 from facelab.imageio import is_image_file
@@ -382,9 +383,7 @@ def build_two_id(
         idx = np.sort(rng.choice(len(files), size=per_identity, replace=False))
         chosen[name] = [files[i] for i in idx]
     # Build beside the destination, then swap in, so an interrupted build leaves nothing half-made.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with staged_directory(out) as tmp:
         manifest = {"settings": settings, "lfw_root": str(lfw.root), "identities": {}, "images": {}}
         for k, name in enumerate(identities, start=1):
             d = tmp / str(k)
@@ -394,12 +393,6 @@ def build_two_id(
                 shutil.copyfile(f, d / f.name)
                 manifest["images"][f"{k}/{f.stem}"] = {"lfw": f.stem, "sha256": file_sha256(f)}
         (tmp / "ids.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

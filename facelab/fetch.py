@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tarfile
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from facelab.atomic import staged_directory
 from facelab.datasets import LFW_IMAGES_DIR
 from facelab.errors import FacelabError
 from facelab.hashing import file_sha256
@@ -216,9 +215,7 @@ def fetch_lfw(
     dest = Path(dest)
     if (dest / LFW_IMAGES_DIR).is_dir() and not overwrite:
         raise FetchError(f"{dest} already holds LFW; pass --overwrite to download it again")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.partial."))
-    try:
+    with staged_directory(dest) as staging:
         for f in source.files:
             _retrieve(f.url, f.sha256, staging / f.name, progress=False)
         if source.archive_url:
@@ -232,10 +229,4 @@ def fetch_lfw(
             raise FetchError(f"expected {source.n_images} images, got {n}")
         if source.tree_sha256 and digest != source.tree_sha256:
             raise FetchError(f"images do not match the published LFW (tree sha256 {digest} != {source.tree_sha256})")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return dest

@@ -26,9 +26,7 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -36,6 +34,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from facelab.atomic import staged_directory
 from facelab.errors import EvaluationError
 from facelab.hashing import file_sha256
 
@@ -226,22 +225,6 @@ def _kpis(items) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-def _atomic_dir(out: Path):
-    """A staging folder beside ``out``; :func:`_commit_dir` moves it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-
-
-def _commit_dir(staging: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build_report(
     dataset=None,
     *,
@@ -308,16 +291,14 @@ def build_report(
             f"least two identities ({len(skipped)} images/files skipped — see their reasons with 'facelab embed')"
         )
 
-    staging = _atomic_dir(out)
     try:
-        metrics = _write_report(
-            staging, root=root, folder=folder, result=result, table=table, ok=ok, skipped=skipped,
-            identities=identities, model=model, weights=weights, detector=detector, max_impostors=max_impostors,
-            n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails, argv=argv,
-        )
-        _commit_dir(staging, out)
+        with staged_directory(out) as staging:
+            metrics = _write_report(
+                staging, root=root, folder=folder, result=result, table=table, ok=ok, skipped=skipped,
+                identities=identities, model=model, weights=weights, detector=detector, max_impostors=max_impostors,
+                n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails, argv=argv,
+            )
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         plt.close("all")
         raise
     return ReportResult(out, metrics)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from facelab import pipeline
@@ -17,43 +14,14 @@ from facelab.commands.identify import to_cosine
 from facelab.identification import evaluate_identification
 
 
-def fake_embed_folder(noise=0.5, dim=16):
-    def embed_folder(root, **kwargs):
-        from facelab.datasets import read_identity_folders
-
-        ds = read_identity_folders(root)
-        rows, vecs = [], []
-        for r in ds.images.itertuples():
-            c = np.random.default_rng(zlib.crc32(str(r.identity).encode())).normal(size=dim)
-            n = np.random.default_rng(zlib.crc32(str(r.image_id).encode())).normal(size=dim)
-            v = c + noise * n
-            vecs.append(v / np.linalg.norm(v))
-            rows.append(dict(image_id=r.image_id, path=r.path, identity=r.identity, status="ok", reason="",
-                             n_faces=1, box=None, landmarks=None, residual=None, row=len(vecs) - 1))
-        return pipeline.EmbeddingResult(table=pd.DataFrame(rows, columns=pipeline.TABLE_COLUMNS),
-                                        embeddings=np.asarray(vecs, np.float32), model="fake",
-                                        calibration=REFERENCE_CALIBRATION)
-
-    return embed_folder
-
-
-def make_folder(root, counts):
-    for ident, n in counts.items():
-        d = root / ident
-        d.mkdir(parents=True)
-        for k in range(n):
-            (d / f"{k}.jpg").write_bytes(b"\xff\xd8\xff")
-    return root
-
-
-def test_identify_json_and_reference_line(tmp_path, monkeypatch, capsys):
+def test_identify_json_and_reference_line(tmp_path, stub_embeddings, make_folder, capsys):
     root = make_folder(tmp_path / "people", {"a": 5, "b": 5, "c": 4, "d": 1})
-    monkeypatch.setattr(pipeline, "embed_folder", fake_embed_folder())
+    stub_embeddings()
     assert main(["identify", str(root), "--threshold", "0.5", "--repeats", "3", "--format", "json", "--quiet"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["name"] == "people(1:3)" and d["enrolled"] == 3 and d["repeats"] == 3
     assert d["distractor_probes"] == 1  # "d" has one image: a distractor
-    res = fake_embed_folder()(root)
+    res = pipeline.embed_folder(root)  # the stub
     r = evaluate_identification(res.embeddings, res.identities, threshold=0.5, k=1, repeats=3)
     for k in ("precision", "recall", "accuracy", "rank1"):
         assert d["mean"][k] == pytest.approx(r.mean[k])
@@ -61,9 +29,9 @@ def test_identify_json_and_reference_line(tmp_path, monkeypatch, capsys):
     assert d["threshold_scales"]["cosine"] == 0.5 and d["threshold_scales"]["distance"] == pytest.approx(1.0)
 
 
-def test_identify_table_default_threshold(tmp_path, monkeypatch, capsys):
+def test_identify_table_default_threshold(tmp_path, stub_embeddings, make_folder, capsys):
     root = make_folder(tmp_path / "two", {"1": 6, "2": 6})
-    monkeypatch.setattr(pipeline, "embed_folder", fake_embed_folder())
+    stub_embeddings()
     assert main(["identify", str(root), "--gallery-size", "2", "--name", "two_id", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].startswith("two_id(1:2)  precision ")

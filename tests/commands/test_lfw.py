@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import zlib
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from facelab import pipeline
 from facelab import verification as V
-from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.cli import main
 from facelab.datasets import LFW
 
@@ -46,42 +42,22 @@ def fake_lfw(tmp_path):
     return root
 
 
-def fake_embed_images(no_face=(), dim=16, noise=0.5):
-    def embed_images(images_df, **kwargs):
-        rows, vecs = [], []
-        for r in images_df.reset_index(drop=True).itertuples():
-            ok = r.image_id not in no_face
-            if ok:
-                c = np.random.default_rng(zlib.crc32(str(r.identity).encode())).normal(size=dim)
-                n = np.random.default_rng(zlib.crc32(str(r.image_id).encode())).normal(size=dim)
-                v = c + noise * n
-                vecs.append(v / np.linalg.norm(v))
-            rows.append(dict(image_id=r.image_id, path=r.path, identity=r.identity,
-                             status="ok" if ok else "no_face", reason="" if ok else "no face found",
-                             n_faces=int(ok), box=None, landmarks=None, residual=None, row=len(vecs) - 1 if ok else -1))
-        return pipeline.EmbeddingResult(table=pd.DataFrame(rows, columns=pipeline.TABLE_COLUMNS),
-                                        embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), dim),
-                                        model="fake", calibration=REFERENCE_CALIBRATION)
-
-    return embed_images
-
-
-def _expected(root, no_face, missing="worst", folds=None):
+def _expected(root, fake, missing="worst", folds=None):
     pairs = LFW(root).pairs()
     if folds is not None:
         pairs = pairs[pairs.fold < folds].reset_index(drop=True)
     a = pairs[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
     b = pairs[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
-    res = fake_embed_images(no_face)(pd.concat([a, b]).drop_duplicates("image_id"))
+    res = fake(pd.concat([a, b]).drop_duplicates("image_id"))
     rows = dict(zip(res.ok.image_id, res.ok.row))
     return V.lfw_pair_scores(pairs, res.embeddings, rows, missing=missing)
 
 
-def test_lfw_json_kfold_and_no_face(fake_lfw, monkeypatch, capsys):
-    monkeypatch.setattr(pipeline, "embed_images", fake_embed_images(no_face={"Bob_B_0003"}))
+def test_lfw_json_kfold_and_no_face(fake_lfw, stub_embeddings, capsys):
+    fake = stub_embeddings(no_face={"Bob_B_0003"})
     assert main(["lfw", "--root", str(fake_lfw), "--format", "json", "--n-boot", "30", "--quiet"]) == 0
     d = json.loads(capsys.readouterr().out)
-    ls = _expected(fake_lfw, {"Bob_B_0003"})
+    ls = _expected(fake_lfw, fake)
     assert d["protocol"] == {"file": "pairs", "folds_used": 2, "folds_in_file": 2, "n_pairs": 12}
     kf = V.kfold_accuracy(ls.scores, ls.same, ls.folds)
     assert d["accuracy"] == pytest.approx(kf.mean) and d["accuracy_std"] == pytest.approx(kf.std)
@@ -97,8 +73,8 @@ def test_lfw_json_kfold_and_no_face(fake_lfw, monkeypatch, capsys):
     assert set(d["tar_at_far"]) == {"1e-1", "1e-2", "1e-3", "1e-4"}
 
 
-def test_lfw_drop_limit_folds_and_table(fake_lfw, monkeypatch, capsys):
-    monkeypatch.setattr(pipeline, "embed_images", fake_embed_images(no_face={"Ann_A_0001"}))
+def test_lfw_drop_limit_folds_and_table(fake_lfw, stub_embeddings, capsys):
+    stub_embeddings(no_face={"Ann_A_0001"})
     assert main(["lfw", "--root", str(fake_lfw), "--missing", "drop", "--limit-folds", "1", "--n-boot", "0",
                  "--quiet"]) == 0
     text = capsys.readouterr().out
@@ -108,8 +84,8 @@ def test_lfw_drop_limit_folds_and_table(fake_lfw, monkeypatch, capsys):
     assert "Ann_A_0001: no_face: no face found" in text
 
 
-def test_lfw_devtest_and_missing_root(fake_lfw, monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(pipeline, "embed_images", fake_embed_images())
+def test_lfw_devtest_and_missing_root(fake_lfw, stub_embeddings, capsys, tmp_path):
+    stub_embeddings()
     assert main(["lfw", "--root", str(fake_lfw), "--pairs", "devtest", "--format", "json", "--n-boot", "0",
                  "--quiet"]) == 0
     d = json.loads(capsys.readouterr().out)

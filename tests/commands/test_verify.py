@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from facelab import pipeline
@@ -15,59 +13,12 @@ from facelab.cli import main
 from facelab import verification as V
 
 
-def fake_embed_images(no_face=(), dim=16, noise=0.45):
-    """An ``embed_images`` stand-in: one random centre per identity plus per-image noise."""
-
-    def embed_images(images_df, **kwargs):
-        rows, vecs = [], []
-        for r in images_df.reset_index(drop=True).itertuples():
-            ok = r.image_id not in no_face
-            if ok:
-                c = np.random.default_rng(zlib.crc32(str(r.identity).encode())).normal(size=dim)
-                n = np.random.default_rng(zlib.crc32(str(r.image_id).encode())).normal(size=dim)
-                v = c + noise * n
-                vecs.append(v / np.linalg.norm(v))
-            rows.append(dict(image_id=r.image_id, path=r.path, identity=r.identity,
-                             status="ok" if ok else "no_face", reason="" if ok else "no face found",
-                             n_faces=1 if ok else 0, box=None, landmarks=None, residual=None,
-                             row=len(vecs) - 1 if ok else -1))
-        return pipeline.EmbeddingResult(table=pd.DataFrame(rows, columns=pipeline.TABLE_COLUMNS),
-                                        embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), dim),
-                                        model="fake", calibration=REFERENCE_CALIBRATION)
-
-    return embed_images
-
-
-def make_folder(root, counts):
-    for ident, n in counts.items():
-        d = root / ident
-        d.mkdir(parents=True)
-        for k in range(n):
-            (d / f"{k}.jpg").write_bytes(b"\xff\xd8\xff")  # never read: embeddings are stubbed
-    return root
-
-
 @pytest.fixture
-def stub(monkeypatch):
-    def install(no_face=()):
-        fake = fake_embed_images(no_face=no_face)
-        monkeypatch.setattr(pipeline, "embed_images", fake)
-
-        def embed_folder(root, **kw):
-            from facelab.datasets import read_identity_folders
-
-            ds = read_identity_folders(root)
-            res = fake(ds.images, **kw)
-            res.folder_skipped = ds.skipped.reset_index(drop=True)
-            return res
-
-        monkeypatch.setattr(pipeline, "embed_folder", embed_folder)
-        return fake
-
-    return install
+def stub(stub_embeddings):
+    return lambda no_face=(): stub_embeddings(no_face=no_face, noise=0.45)
 
 
-def test_verify_json_matches_library(tmp_path, stub, capsys, monkeypatch):
+def test_verify_json_matches_library(tmp_path, stub, make_folder, capsys):
     root = make_folder(tmp_path / "ds", {"a": 4, "b": 3, "c": 5, "d": 1})
     (root / "a" / "notes.txt").write_text("x")
     stub(no_face={"c/4"})
@@ -94,7 +45,7 @@ def test_verify_json_matches_library(tmp_path, stub, capsys, monkeypatch):
     assert {"eer", "best_threshold", "tar@1e-1"} <= set(d["ci"])
 
 
-def test_verify_table_and_sampling(tmp_path, stub, capsys):
+def test_verify_table_and_sampling(tmp_path, stub, make_folder, capsys):
     root = make_folder(tmp_path / "ds", {"a": 4, "b": 4, "c": 4})
     stub()
     assert main(["verify", str(root), "--max-impostors", "20", "--n-boot", "0", "--quiet"]) == 0
@@ -106,7 +57,7 @@ def test_verify_table_and_sampling(tmp_path, stub, capsys):
     assert "note: only 3 identities: the identity bootstrap" in capsys.readouterr().out
 
 
-def test_verify_one_identity_is_a_clear_error(tmp_path, stub, capsys):
+def test_verify_one_identity_is_a_clear_error(tmp_path, stub, make_folder, capsys):
     root = make_folder(tmp_path / "ds", {"a": 4})
     stub()
     assert main(["verify", str(root), "--quiet"]) == 2
