@@ -90,14 +90,21 @@ _DLIB_CACHE: dict = {}
 _DLIB_LOCK = threading.Lock()
 
 
+def _load_dlib_resnet(path):
+    from facelab.models.dlib_resnet import load_dlib_resnet  # torch only when asked for
+
+    return load_dlib_resnet(path)
+
+
 def dlib_object(kind: str):
     """A lazily created, process-wide dlib object (loading the models takes seconds).
 
     Parameters
     ----------
-    kind : {"hog", "cnn", "shape68", "shape5", "resnet"}
+    kind : {"hog", "cnn", "shape68", "shape5", "resnet", "resnet_torch"}
         HOG frontal face detector, CNN/MMOD detector, 68-point and 5-point shape predictors,
-        and the ResNet face descriptor.
+        the ResNet face descriptor, and the same ResNet's weights as a PyTorch module
+        (:func:`facelab.models.dlib_resnet.load_dlib_resnet`; imports torch).
     """
     with _DLIB_LOCK:
         obj = _DLIB_CACHE.get(kind)
@@ -112,6 +119,7 @@ def dlib_object(kind: str):
                 "resnet": lambda: dlib.face_recognition_model_v1(
                     str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
                 ),
+                "resnet_torch": lambda: _load_dlib_resnet(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")),
             }
             if kind not in factories:
                 raise ValueError(f"unknown dlib object {kind!r}; choose from {sorted(factories)}")

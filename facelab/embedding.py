@@ -22,7 +22,6 @@ import json
 import math
 import os
 import tempfile
-import threading
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -95,8 +94,6 @@ def _check_chips(chips, size: Optional[int], who: str) -> np.ndarray:
     if size is not None and chips.shape[1:3] != (size, size):
         raise ValueError(f"{who} expects {size}x{size} chips, got {chips.shape[1]}x{chips.shape[2]}")
     return np.ascontiguousarray(chips)
-
-
 
 
 class Embedder(ABC):
@@ -232,14 +229,14 @@ class DlibEmbedder(Embedder):
         return dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")
 
     def _forward(self, chips: np.ndarray) -> np.ndarray:
+        from facelab.detection import dlib_object
+
         if self.engine == "torch":
             import torch
 
-            net = _dlib_torch_net(self.model_path)
+            net = dlib_object("resnet_torch")
             with torch.inference_mode():
-                return net(net.preprocess(chips)).numpy().astype(np.float32)
-        from facelab.detection import dlib_object
-
+                return net(net.preprocess(chips)).numpy()
         net = dlib_object("resnet")
         vecs = net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips], self.num_jitters)
         return np.array([np.asarray(v) for v in vecs], dtype=np.float32).reshape(len(chips), 128)
@@ -260,21 +257,6 @@ class DlibEmbedder(Embedder):
 
     def describe(self) -> str:
         return super().describe() + f", {self.engine} engine"
-
-
-_DLIB_TORCH_NETS: dict = {}
-_DLIB_TORCH_LOCK = threading.Lock()
-
-
-def _dlib_torch_net(path: Path):
-    """dlib's ResNet as a PyTorch module, read once per process."""
-    with _DLIB_TORCH_LOCK:
-        net = _DLIB_TORCH_NETS.get(str(path))
-        if net is None:
-            from facelab.models.dlib_resnet import load_dlib_resnet
-
-            net = _DLIB_TORCH_NETS[str(path)] = load_dlib_resnet(path)
-        return net
 
 
 # ------------------------------------------------------------------------------------------

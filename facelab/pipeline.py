@@ -17,7 +17,8 @@ looks at the image's own scale and upsamples it only when that does not find exa
 as much); only the chosen face is aligned and embedded. With a pool, the workers load, detect and
 align (dlib workers never import torch) while this process embeds their chips in batches on
 every core -- dlib's ResNet runs in PyTorch (:mod:`facelab.models.dlib_resnet`), several times
-faster than dlib's own engine (which, single-threaded, runs inside each worker instead). :attr:`EmbeddingResult.timings` says where the time went.
+faster than dlib's own engine (which, single-threaded, runs inside each worker instead).
+:attr:`EmbeddingResult.timings` says where the time went.
 """
 
 from __future__ import annotations

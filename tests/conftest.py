@@ -37,3 +37,21 @@ def _isolated_cache(tmp_path_factory):
     mp.setenv("FACELAB_CACHE", str(tmp_path_factory.getbasetemp() / "facelab-cache"))
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def copy_two_id(two_id_dir):
+    """``copy(dest, per_identity)``: the first photos of each two-ID identity, copied to ``dest/<identity>/``."""
+    import shutil
+    from pathlib import Path
+
+    from facelab.datasets import read_identity_folders
+
+    def copy(dest, per_identity):
+        for ident, grp in read_identity_folders(two_id_dir).images.groupby("identity"):
+            (dest / ident).mkdir(parents=True)
+            for p in grp.path.head(per_identity):
+                shutil.copyfile(p, dest / ident / Path(p).name)
+        return dest
+
+    return copy

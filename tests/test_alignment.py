@@ -178,13 +178,8 @@ def test_dlib150_is_dlibs_chip(detected):
     assert le[0] < re[0] and abs(le[1] - re[1]) < 5
 
 
-def test_align_dataset(two_id_dir, tmp_path):
-    src = tmp_path / "src"
-    ds = read_identity_folders(two_id_dir)
-    for ident, grp in ds.images.groupby("identity"):
-        (src / ident).mkdir(parents=True)
-        for p in grp.path.head(3):
-            (src / ident / p.split("/")[-1]).write_bytes(open(p, "rb").read())
+def test_align_dataset(copy_two_id, tmp_path):
+    src = copy_two_id(tmp_path / "src", 3)
     Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(src / "1" / "grey.png")
     (src / "2" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     images = read_identity_folders(src).images

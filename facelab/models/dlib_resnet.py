@@ -169,8 +169,8 @@ def read_dlib_resnet(path) -> DlibNetFile:
         name = r.string()
         if name == "con_4":
             params = r.tensor().reshape(-1)
-            n_out, kh, kw, sy, sx, py, px = (r.int() for _ in range(7))
-            fshape, bshape = r.alias(), r.alias()
+            n_out, _, _, sy, sx, py, px = (r.int() for _ in range(7))  # (kh, kw are in fshape)
+            fshape, _ = r.alias(), r.alias()  # filters; biases are the n_out values after them
             for _ in range(4):  # learning-rate and weight-decay multipliers
                 r.float()
             n_w = int(np.prod(fshape))

@@ -12,14 +12,9 @@ from facelab.imageio import load_image
 
 
 @pytest.fixture(scope="module")
-def small_set(two_id_dir, tmp_path_factory):
+def small_set(copy_two_id, tmp_path_factory):
     """Two identities x 2 LFW photos, plus a grey image and a text file."""
-    src = tmp_path_factory.mktemp("small") / "src"
-    ds = read_identity_folders(two_id_dir)
-    for ident, grp in ds.images.groupby("identity"):
-        (src / ident).mkdir(parents=True)
-        for p in grp.path.head(2):
-            (src / ident / p.split("/")[-1]).write_bytes(open(p, "rb").read())
+    src = copy_two_id(tmp_path_factory.mktemp("small") / "src", 2)
     Image.fromarray(np.full((160, 160, 3), 100, np.uint8)).save(src / "2" / "wall.png")
     (src / "1" / "readme.txt").write_text("not a face")
     return src
