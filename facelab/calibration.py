@@ -1,10 +1,20 @@
-"""Mapping a squared embedding distance to a same-person score.
+"""facelab's three threshold scales, and the calibration that maps distance to score.
 
-The reference demo reports ``distance`` = squared L2 distance between L2-normalised embeddings
-(0 for identical faces, 4 for opposite ones; ``distance = 2 - 2 * cosine``), and
-``score = sigmoid((mean - distance) / std)``, calling a pair the same person when
-``score >= threshold``. ``mean`` is the distance where the score is 0.5; ``std`` sets how fast the
-score falls off around it. Each model has its own calibration.
+A pair of L2-normalised embeddings has
+
+* a **cosine** similarity ``cos`` (higher = same person; what the metrics modules score with),
+* a **squared distance** ``d = 2 - 2 * cos`` (0 for identical faces, 4 for opposite ones; what the
+  reference demo reports), and
+* a calibrated **score** ``sigmoid((mean - d) / std)`` in (0, 1) (higher = same person), a pair
+  being called the same person when ``score >= threshold``. ``mean`` is the distance where the
+  score is 0.5; ``std`` sets how fast the score falls off around it. Each model has its own
+  calibration.
+
+Every conversion between the three lives here: :func:`cosine_to_distance`,
+:func:`distance_to_cosine` (no calibration needed) and the :class:`Calibration` methods
+(:meth:`~Calibration.score`, :meth:`~Calibration.score_for_cosine`,
+:meth:`~Calibration.distance_for_score`, :meth:`~Calibration.cosine_for_score`,
+:meth:`~Calibration.to_cosine`, :meth:`~Calibration.scales`, :attr:`~Calibration.cosine_threshold`).
 """
 
 from __future__ import annotations
@@ -16,14 +26,21 @@ from pathlib import Path
 
 import numpy as np
 
+from facelab.errors import EvaluationError
+
 __all__ = [
     "Calibration",
     "REFERENCE_CALIBRATION",
+    "SCALES",
     "squared_distance",
     "cosine_to_distance",
     "distance_to_cosine",
+    "threshold_scales",
     "fit_calibration",
 ]
+
+#: The names of the three threshold scales, as used in JSON output and ``--threshold-scale``.
+SCALES = ("cosine", "distance", "score")
 
 
 @dataclass(frozen=True)
@@ -64,15 +81,50 @@ class Calibration:
         s = self.score(distance)
         return (s >= self.threshold) if np.ndim(s) else bool(s >= self.threshold)
 
+    def score_for_cosine(self, cosine):
+        """Calibrated score(s) of cosine similarity(ies): ``score(2 - 2 cos)``."""
+        return self.score(cosine_to_distance(cosine))
+
+    def distance_for_score(self, score: float) -> float:
+        """The squared distance at which the calibrated score equals ``score`` (inverse of :meth:`score`).
+
+        Raises
+        ------
+        EvaluationError
+            Unless ``0 < score < 1`` (the logistic reaches neither end).
+        """
+        s = float(score)
+        if not (0.0 < s < 1.0):
+            raise EvaluationError(f"a calibrated-score threshold must be in (0, 1), got {score}")
+        return self.mean - self.std * math.log(s / (1.0 - s))
+
+    def cosine_for_score(self, score: float) -> float:
+        """The cosine similarity at which the calibrated score equals ``score``."""
+        return float(distance_to_cosine(self.distance_for_score(score)))
+
+    def to_cosine(self, value: float, scale: str = "cosine") -> float:
+        """A threshold given on any of the three scales (:data:`SCALES`), as a cosine similarity."""
+        if scale == "cosine":
+            return float(value)
+        if scale == "distance":
+            return float(distance_to_cosine(float(value)))
+        if scale == "score":
+            return self.cosine_for_score(value)
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+
+    def scales(self, cosine) -> dict:
+        """A cosine threshold on the three scales (see :func:`threshold_scales`)."""
+        return threshold_scales(cosine, self)
+
     @property
     def distance_threshold(self) -> float:
         """The squared distance at which the score equals ``threshold``."""
-        t = self.threshold
-        return self.mean - self.std * math.log(t / (1.0 - t))
+        return self.distance_for_score(self.threshold)
 
-    def score_for_distance_threshold(self, distance: float) -> float:
-        """The calibrated score at a given squared-distance threshold."""
-        return self.score(distance)
+    @property
+    def cosine_threshold(self) -> float:
+        """The model's decision threshold as a cosine similarity (same person when ``cos >=`` it)."""
+        return self.cosine_for_score(self.threshold)
 
     def describe(self) -> str:
         """One line for CLI output: ``calibration: mean=... std=... threshold=...``."""
@@ -113,6 +165,23 @@ def cosine_to_distance(cosine):
 def distance_to_cosine(distance):
     """Cosine similarity of unit vectors from their squared L2 distance: ``1 - d / 2``."""
     return 1.0 - np.asarray(distance, dtype=np.float64) / 2.0
+
+
+def threshold_scales(cosine, calibration: "Calibration | None" = None) -> dict:
+    """A cosine threshold on facelab's three scales.
+
+    Returns
+    -------
+    dict
+        ``{"cosine": cos, "distance": 2 - 2 cos, "score": calibration.score(distance)}`` as floats;
+        ``score`` is None without a calibration, and every value is None when ``cosine`` is None or
+        not finite (a threshold that could not be estimated).
+    """
+    if cosine is None or not math.isfinite(cosine):
+        return {"cosine": None, "distance": None, "score": None}
+    d = float(cosine_to_distance(cosine))
+    return {"cosine": float(cosine), "distance": d,
+            "score": float(calibration.score(d)) if calibration is not None else None}
 
 
 def fit_calibration(distances, same, *, threshold: float = 0.60, source: str = "fitted") -> Calibration:
