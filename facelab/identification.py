@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 import numpy as np
 import pandas as pd
 
 from facelab.errors import EvaluationError
+from facelab.jsonsafe import json_safe
+from facelab.vectors import unit_rows
 
 __all__ = [
     "Split",
@@ -155,16 +157,10 @@ def gallery_probe_split(identities, *, k: int = 1, seed: int = 0, few: str = "di
     )
 
 
-def _unit(e) -> np.ndarray:
-    from facelab.verification import _unit_rows
-
-    return _unit_rows(e)
-
-
 def identity_scores(embeddings, identities, split: Split) -> np.ndarray:
     """``(n_probes, n_enrolled)`` similarity of each probe to each enrolled identity (columns in
     ``split.enrolled`` order): the max cosine over that identity's gallery images."""
-    e = _unit(embeddings)
+    e = unit_rows(embeddings)
     ids = np.asarray(identities)
     if ids.size != e.shape[0]:
         raise EvaluationError(f"{e.shape[0]} embeddings but {ids.size} identity labels")
@@ -236,7 +232,7 @@ class OpenSetResult:
     n_enrolled: int
 
     def to_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return json_safe(asdict(self))
 
 
 def _div(a, b) -> float:
@@ -305,13 +301,22 @@ class IdentificationResult:
     cmc: np.ndarray
     n_enrolled: int
 
+    @property
+    def repeats(self) -> int:
+        return len(self.runs)
+
     def to_dict(self) -> dict:
-        clean = lambda d: {k: (None if not math.isfinite(v) else float(v)) for k, v in d.items()}  # noqa: E731
-        return {"threshold": self.threshold, "gallery_size": self.k, "repeats": len(self.runs),
-                "enrolled": self.n_enrolled, "mean": clean(self.mean), "std": clean(self.std),
-                "cmc": [float(x) for x in self.cmc],
-                "probes": self.runs[0].n_probes if self.runs else 0,
-                "distractor_probes": self.runs[0].n_distractors if self.runs else 0}
+        return json_safe({"threshold": self.threshold, "gallery_size": self.k, "repeats": self.repeats,
+                          "enrolled": self.n_enrolled, "mean": self.mean, "std": self.std, "cmc": self.cmc,
+                          "probes": self.runs[0].n_probes if self.runs else 0,
+                          "distractor_probes": self.runs[0].n_distractors if self.runs else 0})
+
+    def table_row(self) -> dict:
+        """This result as a row of :func:`identification_table`."""
+        return {**{m: self.mean[m] for m in ("precision", "recall", "accuracy", "rank1", "fpir", "fnir")},
+                "enrolled": self.n_enrolled, "probes": self.runs[0].n_probes,
+                "distractor_probes": self.runs[0].n_distractors, "threshold": self.threshold,
+                "gallery_size": self.k, "repeats": self.repeats}
 
 
 def evaluate_identification(embeddings, identities, *, threshold: float, k: int = 1, repeats: int = 5, seed: int = 0,
@@ -338,33 +343,41 @@ def evaluate_identification(embeddings, identities, *, threshold: float, k: int 
     return IdentificationResult(float(threshold), k, mean, std, runs, cmc, n_enrolled)
 
 
-def identification_table(sets: Mapping[str, tuple], *, threshold: float, k: int = 1, repeats: int = 5, seed: int = 0,
-                         few: str = "distractors", distractor_fraction: float = 0.0) -> pd.DataFrame:
+def identification_table(sets: Mapping[str, object], *, threshold: Optional[float] = None, k: int = 1,
+                         repeats: int = 5, seed: int = 0, few: str = "distractors",
+                         distractor_fraction: float = 0.0) -> pd.DataFrame:
     """The reference's 1:N table, one row per named set.
 
     Parameters
     ----------
     sets : mapping
-        ``{"LFW(1:62)": (embeddings, identities), ...}``. The name is used as given; build it
-        with the number of enrolled identities (e.g. ``f"two_id(1:{n})"``).
+        Set name -> an :class:`IdentificationResult` already computed with
+        :func:`evaluate_identification` (used as it is: nothing is recomputed), or an
+        ``(embeddings, identities)`` tuple to evaluate here with the options below. The name is
+        used as given; build it with the number of enrolled identities (e.g.
+        ``f"two_id(1:{result.n_enrolled})"``).
     threshold, k, repeats, seed, few, distractor_fraction :
-        See :func:`evaluate_identification`.
+        See :func:`evaluate_identification`; only used for ``(embeddings, identities)`` sets
+        (``threshold`` is then required).
 
     Returns
     -------
     pandas.DataFrame
         Index: set name. Columns ``precision``, ``recall``, ``accuracy`` (means over repeats),
         then ``rank1``, ``fpir``, ``fnir``, ``enrolled``, ``probes``, ``distractor_probes``,
-        ``threshold``, ``gallery_size``, ``repeats``.
+        ``threshold``, ``gallery_size``, ``repeats`` (those of each set's evaluation).
     """
     rows, names = [], []
-    for name, (emb, ids) in sets.items():
-        r = evaluate_identification(emb, ids, threshold=threshold, k=k, repeats=repeats, seed=seed, few=few,
-                                    distractor_fraction=distractor_fraction)
-        rows.append({**{m: r.mean[m] for m in ("precision", "recall", "accuracy", "rank1", "fpir", "fnir")},
-                     "enrolled": r.n_enrolled, "probes": r.runs[0].n_probes,
-                     "distractor_probes": r.runs[0].n_distractors, "threshold": threshold, "gallery_size": k,
-                     "repeats": repeats})
+    for name, item in sets.items():
+        if isinstance(item, IdentificationResult):
+            r = item
+        else:
+            if threshold is None:
+                raise ValueError(f"set {name!r} is (embeddings, identities): pass threshold= to evaluate it")
+            emb, ids = item
+            r = evaluate_identification(emb, ids, threshold=threshold, k=k, repeats=repeats, seed=seed, few=few,
+                                        distractor_fraction=distractor_fraction)
+        rows.append(r.table_row())
         names.append(name)
     return pd.DataFrame(rows, index=pd.Index(names, name="set"))
 

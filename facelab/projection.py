@@ -120,7 +120,8 @@ def project(embeddings, *, method: str = "umap", random_state: Optional[int] = 0
 def misjudged_pairs(embeddings, identities, threshold: float, *, max_pairs: Optional[int] = None) -> pd.DataFrame:
     """Pairs decided wrongly at a cosine ``threshold``: the lines to draw on a map.
 
-    Every unordered pair is scored (fine for the few hundred points a map shows).
+    Every unordered pair is scored (fine for the few hundred points a map shows) and the wrong
+    ones picked by :func:`facelab.verification.thresholds.wrong_side_pairs`.
 
     Returns
     -------
@@ -128,16 +129,16 @@ def misjudged_pairs(embeddings, identities, threshold: float, *, max_pairs: Opti
         Columns ``i``, ``j`` (rows), ``score`` (cosine), ``same`` and ``kind``:
         ``"false accept"`` (different people scoring ``>= threshold``) or ``"false reject"``
         (same person scoring below it). Sorted hardest first (by distance of the score from the
-        threshold, on the wrong side), then cut to ``max_pairs``.
+        threshold, on the wrong side; ties by ``i`` then ``j``), then cut to ``max_pairs``.
     """
-    from facelab.verification import all_pair_scores
+    from facelab.verification.pairs import all_pair_scores
+    from facelab.verification.thresholds import wrong_side_pairs
 
     s, y, i, j = all_pair_scores(embeddings, identities)
-    fa = (~y) & (s >= threshold)
-    fr = y & (s < threshold)
-    bad = fa | fr
-    df = pd.DataFrame({"i": i[bad], "j": j[bad], "score": s[bad], "same": y[bad],
-                       "kind": np.where(fa[bad], "false accept", "false reject")})
-    df["margin"] = np.abs(df["score"] - threshold)
-    df = df.sort_values(["margin", "i", "j"], ascending=[False, True, True], ignore_index=True).drop(columns="margin")
+    # all_pair_scores lists pairs by i then j, so wrong_side_pairs' tie-break on the pair index
+    # is the tie-break on (i, j).
+    w = wrong_side_pairs(s, y, threshold)
+    k = w["pair"].to_numpy()
+    df = pd.DataFrame({"i": i[k], "j": j[k], "score": w["score"].to_numpy(), "same": w["same"].to_numpy(),
+                       "kind": w["kind"].to_numpy()})
     return df.head(max_pairs) if max_pairs is not None else df

@@ -338,8 +338,7 @@ def _write_report(staging: Path, *, root, folder, result, table, ok, skipped, id
     n_ids = len(set(identities.tolist()))
     ident_name = f"{root.name}(1:{n_ids})"
     idr = evaluate_identification(emb, identities, threshold=op_cos, k=gallery_size, repeats=repeats, seed=0)
-    id_table = identification_table({ident_name: (emb, identities)}, threshold=op_cos, k=gallery_size,
-                                    repeats=repeats, seed=0)
+    id_table = identification_table({ident_name: idr})  # idr as computed above, not a second evaluation
 
     # ---- files -----------------------------------------------------------------------------
     ids = np.asarray(result.ids)

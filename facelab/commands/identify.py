@@ -86,8 +86,7 @@ def run(args) -> int:
     r = evaluate_identification(res.embeddings, ids, threshold=thr, k=args.gallery_size, repeats=args.repeats,
                                 seed=args.seed, distractor_fraction=args.distractor_fraction)
     name = f"{args.name or Path(args.dataset).resolve().name}(1:{r.n_enrolled})"
-    table = identification_table({name: (res.embeddings, ids)}, threshold=thr, k=args.gallery_size,
-                                 repeats=args.repeats, seed=args.seed, distractor_fraction=args.distractor_fraction)
+    table = identification_table({name: r})  # the result above, not a second evaluation
     skipped = skipped_list(res)
     d = cosine_to_distance(thr)
     out = {

@@ -48,7 +48,6 @@ def run(args) -> int:
     import sys
 
     import numpy as np
-    import pandas as pd
 
     from facelab import verification as V
     from facelab.commands.verify import embed_kwargs, emit, report_text
@@ -63,22 +62,20 @@ def run(args) -> int:
         if args.limit_folds < 1:
             raise EvaluationError("--limit-folds must be at least 1")
         pairs = pairs[pairs["fold"] < args.limit_folds].reset_index(drop=True)
-    a = pairs[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
-    b = pairs[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
-    images = pd.concat([a, b]).drop_duplicates("image_id").sort_values("image_id", ignore_index=True)
+    images = V.pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
     ok = res.ok
     id_to_row = dict(zip(ok["image_id"].astype(str), ok["row"].astype(int)))
     emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    ls = V.lfw_pair_scores(pairs, emb, id_to_row, missing=args.missing)
+    ls = V.lfw_pair_scores(pairs, emb, id_to_row, on_missing=args.missing)
     folds = ls.folds if np.unique(ls.folds).size >= 2 else None
     report = V.evaluate_verification(ls.scores, ls.same, folds=folds, id1=ls.name1, id2=ls.name2,
                                      calibration=res.calibration, n_boot=args.n_boot, seed=args.seed)
     no_face = ls.summary()
     reasons = res.table.set_index("image_id")
-    no_face["reasons"] = {i: f"{reasons.at[i, 'status']}: {reasons.at[i, 'reason']}" for i in ls.missing_images
-                          if i in reasons.index}
+    no_face["reasons"] = {i: f"{reasons.at[i, 'status']}: {reasons.at[i, 'reason']}"
+                          for i in ls.images_without_embedding if i in reasons.index}
     out = {
         "benchmark": "LFW",
         "protocol": {"file": args.pairs, "folds_used": int(np.unique(ls.folds).size), "folds_in_file": n_folds,

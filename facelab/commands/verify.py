@@ -53,7 +53,9 @@ def emit(args, result: dict, table_text: str) -> None:
     """Print ``result`` as JSON or ``table_text``; write JSON to ``--out`` when given."""
     import json
 
-    text = json.dumps(result, indent=2, allow_nan=False, default=_json_default)
+    from facelab.jsonsafe import json_safe
+
+    text = json.dumps(json_safe(result), indent=2, allow_nan=False)
     if args.out:
         from facelab.datasets import atomic_write_text
 
@@ -61,16 +63,6 @@ def emit(args, result: dict, table_text: str) -> None:
     print(text if args.format == "json" else table_text)
     if args.out and args.format != "json":
         print(f"wrote {args.out}")
-
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _fmt(x, spec=".4f") -> str:

@@ -353,11 +353,9 @@ class FailureGalleryDisplay:
                    captions: Optional[Sequence[str]] = None, thumb_size: int = 96, figure=None):
         """``images1[k]``, ``images2[k]``: arrays or paths (read with :func:`facelab.imageio.load_image`)."""
         s = np.asarray(scores, dtype=float)
-        y = np.asarray(same, dtype=bool)
-        fa = np.flatnonzero(~y & (s >= threshold))
-        fr = np.flatnonzero(y & (s < threshold))
-        fa = fa[np.argsort(-s[fa], kind="stable")]
-        fr = fr[np.argsort(s[fr], kind="stable")]
+        wrong = V.wrong_side_pairs(s, same, threshold)  # each kind ordered by score, hardest first
+        fa = wrong["pair"].to_numpy()[wrong["kind"].to_numpy() == "false accept"]
+        fr = wrong["pair"].to_numpy()[wrong["kind"].to_numpy() == "false reject"]
 
         def entries(idx):
             return [(_thumb(images1[k], thumb_size), _thumb(images2[k], thumb_size), float(s[k]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from facelab import verification as V
@@ -46,11 +45,9 @@ def _expected(root, fake, missing="worst", folds=None):
     pairs = LFW(root).pairs()
     if folds is not None:
         pairs = pairs[pairs.fold < folds].reset_index(drop=True)
-    a = pairs[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
-    b = pairs[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
-    res = fake(pd.concat([a, b]).drop_duplicates("image_id"))
+    res = fake(V.pair_images(pairs))
     rows = dict(zip(res.ok.image_id, res.ok.row))
-    return V.lfw_pair_scores(pairs, res.embeddings, rows, missing=missing)
+    return V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing=missing)
 
 
 def test_lfw_json_kfold_and_no_face(fake_lfw, stub_embeddings, capsys):

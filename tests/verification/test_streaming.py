@@ -1,0 +1,64 @@
+"""All pairs in bounded memory, from score histograms (facelab.verification.streaming)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facelab.errors import EvaluationError
+from facelab.verification.curves import RocResult, eer, roc
+from facelab.verification.pairs import all_pair_scores
+from facelab.verification.streaming import score_histograms, streaming_roc
+
+
+def _clustered_set(n_ids=30, per_id=6, dim=16, spread=0.9, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_ids, dim))
+    ids = np.repeat(np.arange(n_ids), per_id)
+    e = centres[ids] + spread * rng.normal(size=(ids.size, dim))
+    return e, [f"p{k}" for k in ids]
+
+
+def test_score_histograms_count_every_pair_once_in_any_chunking():
+    e, ids = _clustered_set()
+    s, y, _, _ = all_pair_scores(e, ids)
+    ref = None
+    for chunk in (1, 7, 1000):
+        g, imp, edges = score_histograms(e, ids, bins=64, chunk_size=chunk)
+        assert g.sum() == y.sum() and imp.sum() == (~y).sum()
+        if ref is None:
+            ref = (g, imp)
+            # The same counts as binning the exact scores (away from edges float32 cannot move them).
+            np.testing.assert_array_equal(g, np.histogram(s[y], bins=edges)[0])
+        np.testing.assert_array_equal(g, ref[0])
+        np.testing.assert_array_equal(imp, ref[1])
+
+
+def test_streaming_roc_matches_sklearn_within_bin_tolerance():
+    e, ids = _clustered_set()
+    s, y, _, _ = all_pair_scores(e, ids)
+    exact = roc(s, y)
+    exact_eer, exact_thr = eer(s, y)
+    bins = 2 ** 16
+    r = streaming_roc(e, ids, bins=bins, chunk_size=17)
+    assert (r.n_genuine, r.n_impostor) == (int(y.sum()), int((~y).sum()))
+    assert r.thresholds[0] == np.inf and np.all(np.diff(r.thresholds[1:]) < 0)
+    assert r.fpr[-1] == 1.0 and r.tpr[-1] == 1.0
+    assert abs(r.auc - exact.auc) < 1e-4
+    assert abs(r.eer - exact_eer) < 2e-3
+    assert abs(r.eer_threshold - exact_thr) < 0.01
+    # Every binned operating point is an exact one: at edge t, the pairs with score >= t.
+    for k in (1, len(r.fpr) // 3, len(r.fpr) // 2):
+        t = r.thresholds[k]
+        assert r.tpr[k] == pytest.approx((s[y] >= t).mean(), abs=2 / y.sum())
+        assert r.fpr[k] == pytest.approx((s[~y] >= t).mean(), abs=2 / (~y).sum())
+    assert isinstance(r.to_roc(), RocResult)
+    tar, thr = r.tar_at_far(0.01)
+    assert 0 < tar <= 1 and (s[~y] >= thr).mean() <= 0.01 + 2 / (~y).sum()
+    coarse = streaming_roc(e, ids, bins=256)
+    assert abs(coarse.auc - exact.auc) < 0.01
+
+
+def test_streaming_roc_refuses_one_class():
+    with pytest.raises(EvaluationError, match="genuine and impostor"):
+        streaming_roc(np.eye(3), ["a", "b", "c"])
