@@ -14,7 +14,9 @@ from facelab.calibration import (
     distance_to_cosine,
     fit_calibration,
     squared_distance,
+    threshold_scales,
 )
+from facelab.errors import EvaluationError
 
 
 def test_reference_values():
@@ -31,7 +33,9 @@ def test_reference_values():
 def test_vectorised_and_stable():
     s = REFERENCE_CALIBRATION.score(np.array([-1000.0, 0.0, 4.0, 1000.0]))
     assert np.all(np.isfinite(s)) and s[0] == 1.0 and s[-1] == 0.0
-    assert np.all(np.diff(s) < 0) or np.all(np.diff(s) <= 0)
+    # Strictly decreasing over these four distances, each equal to the closed-form logistic.
+    assert np.all(np.diff(s) < 0)
+    assert s[1] == pytest.approx(1 / (1 + math.exp(-7.0))) and s[2] == pytest.approx(1 / (1 + math.exp(13.0)))
 
 
 def test_distance_cosine_roundtrip():
@@ -66,3 +70,45 @@ def test_fit_errors_and_validation(tmp_path):
     p = tmp_path / "cal.json"
     REFERENCE_CALIBRATION.save(p)
     assert Calibration.load(p) == REFERENCE_CALIBRATION
+
+
+# ------------------------------------------------------------------ the three threshold scales
+
+
+def test_scales_of_a_cosine_by_hand():
+    c = Calibration(mean=1.0, std=0.5, threshold=0.6)
+    # cos 0.75 -> d = 2 - 1.5 = 0.5 -> score = sigmoid((1.0 - 0.5) / 0.5) = sigmoid(1).
+    sc = c.scales(0.75)
+    assert sc == {"cosine": 0.75, "distance": 0.5, "score": pytest.approx(1 / (1 + math.exp(-1.0)))}
+    assert threshold_scales(0.75, c) == sc
+    assert threshold_scales(0.75) == {"cosine": 0.75, "distance": 0.5, "score": None}
+    for bad in (None, float("nan"), float("inf")):
+        assert threshold_scales(bad, c) == {"cosine": None, "distance": None, "score": None}
+    assert c.score_for_cosine(0.75) == pytest.approx(sc["score"])
+    np.testing.assert_allclose(c.score_for_cosine(np.array([1.0, 0.5, -1.0])), c.score(np.array([0.0, 1.0, 4.0])))
+
+
+def test_score_cosine_distance_inverses():
+    c = REFERENCE_CALIBRATION
+    for score in (0.05, 0.5, 0.6, 0.97):
+        d = c.distance_for_score(score)
+        assert c.score(d) == pytest.approx(score)
+        cos = c.cosine_for_score(score)
+        assert cos == pytest.approx(1 - d / 2) and c.score_for_cosine(cos) == pytest.approx(score)
+    # score 0.5 sits at d = mean by definition.
+    assert c.distance_for_score(0.5) == pytest.approx(c.mean)
+    assert c.distance_threshold == c.distance_for_score(c.threshold)
+    assert c.cosine_threshold == 1.0 - c.distance_threshold / 2.0
+    for bad in (0.0, 1.0, -0.1, 1.5):
+        with pytest.raises(EvaluationError, match=r"must be in \(0, 1\)"):
+            c.cosine_for_score(bad)
+
+
+def test_to_cosine_from_each_scale():
+    c = REFERENCE_CALIBRATION
+    assert c.to_cosine(0.3) == 0.3 and c.to_cosine(0.3, "cosine") == 0.3
+    assert c.to_cosine(1.4, "distance") == pytest.approx(0.3)
+    assert c.to_cosine(0.5, "score") == pytest.approx(1 - c.mean / 2)
+    assert c.to_cosine(c.threshold, "score") == c.cosine_threshold
+    with pytest.raises(ValueError, match="scale must be one of"):
+        c.to_cosine(0.3, "percent")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from facelab import identification as I
@@ -152,3 +154,32 @@ def test_evaluate_identification_repeats_and_table_format():
     lines = I.format_reference(tab).splitlines()
     assert lines[0] == "A(1:6)  precision 1.0000  recall 1.0000  accuracy 1.0000"
     assert I.format_reference(tab, labels=False).splitlines()[0] == "A(1:6) 1.0000 1.0000 1.0000"
+
+
+def test_identification_table_takes_computed_results_without_recomputing(monkeypatch):
+    e, ids = _clustered()
+    e2, ids2 = _clustered(n_id=4, noise=0.8, seed=1)
+    kw = dict(threshold=0.5, k=2, repeats=3, seed=4, distractor_fraction=0.25)
+    ra = I.evaluate_identification(e, ids, **kw)
+    rb = I.evaluate_identification(e2, ids2, **kw)
+    fresh = I.identification_table({"A": (e, ids), "B": (e2, ids2)}, **kw)
+
+    def no_second_evaluation(*args, **kwargs):
+        raise AssertionError("identification_table recomputed a result it was given")
+
+    monkeypatch.setattr(I, "evaluate_identification", no_second_evaluation)
+    given = I.identification_table({"A": ra, "B": rb})
+    pd.testing.assert_frame_equal(given, fresh)
+    assert given.loc["A", "repeats"] == 3 and given.loc["A", "gallery_size"] == 2
+    assert given.loc["B", "precision"] == rb.mean["precision"]
+    with pytest.raises(ValueError, match="pass threshold="):
+        I.identification_table({"A": (e, ids)})
+
+
+def test_to_dict_is_json_safe():
+    e, ids = _clustered()
+    r = I.evaluate_identification(e, ids, threshold=0.5, repeats=2)
+    d = r.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["mean"]["fpir"] is None and d["repeats"] == 2 and d["cmc"] == [float(x) for x in r.cmc]
+    assert r.runs[0].to_dict()["fpir"] is None

@@ -64,5 +64,12 @@ def test_misjudged_pairs():
     # a0-a1 (cos 0) and b2-b3 (cos ~0.15) are false rejects; a0-b2 and a1-b3 are false accepts.
     got = {(r.i, r.j): r.kind for r in df.itertuples()}
     assert got == {(0, 1): "false reject", (2, 3): "false reject", (0, 2): "false accept", (1, 3): "false accept"}
-    assert df["score"].iloc[0] in (df["score"].max(), df["score"].min())
+    # Hardest first: by brute force, every wrong pair sorted by its distance from the threshold.
+    u = e / np.linalg.norm(e, axis=1, keepdims=True)
+    wrong = [(abs(u[i] @ u[j] - 0.5), i, j) for i in range(4) for j in range(i + 1, 4)
+             if (ids[i] == ids[j]) != (u[i] @ u[j] >= 0.5)]
+    assert [(r.i, r.j) for r in df.itertuples()] == [(i, j) for _, i, j in sorted(wrong, key=lambda w: -w[0])]
+    # Margins: a0-a1 0.5 (cos 0), a0-b2 0.4988, a1-b3 0.4950, b2-b3 0.351 (cos 0.149).
+    assert [(r.i, r.j) for r in df.itertuples()] == [(0, 1), (0, 2), (1, 3), (2, 3)]
+    np.testing.assert_allclose(df["score"], [u[i] @ u[j] for i, j in zip(df.i, df.j)])
     assert len(misjudged_pairs(e, ids, 0.5, max_pairs=2)) == 2

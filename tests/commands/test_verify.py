@@ -71,3 +71,14 @@ def test_verify_real_two_id(two_id_dir, capsys):
     assert main(["verify", str(two_id_dir), "--format", "json", "--n-boot", "100", "--quiet"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["embedded"] >= 95 and d["auc"] > 0.97 and d["eer"] < 0.08
+
+
+def test_emit_writes_json_safe_numbers(tmp_path, capsys):
+    from argparse import Namespace
+
+    from facelab.commands.verify import emit
+
+    out = tmp_path / "o.json"
+    emit(Namespace(out=str(out), format="json"), {"x": np.float32(0.5), "nan": np.nan, "a": np.arange(2)}, "table")
+    d = json.loads(capsys.readouterr().out)
+    assert d == {"x": 0.5, "nan": None, "a": [0, 1]} == json.loads(out.read_text())

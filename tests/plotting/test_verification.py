@@ -135,6 +135,20 @@ def test_failure_gallery(tmp_path, outdir):
     _save(d, outdir, "failures")
 
 
+def test_failure_gallery_order_is_wrong_side_pairs(outdir):
+    s = np.array([0.7, 0.9, 0.7, 0.2, 0.1, 0.2, 0.6])
+    y = np.array([False, False, False, True, True, True, True])
+    caps = [f"p{k}" for k in range(7)]
+    imgs = [_face(k) for k in range(7)]
+    d = FailureGalleryDisplay.from_pairs(imgs, imgs, s, y, threshold=0.5, n=6, captions=caps)
+    w = V.wrong_side_pairs(s, y, 0.5)
+    # Highest false accepts and lowest false rejects first, ties in input order.
+    assert [e[3] for e in d.false_accepts] == ["p1", "p0", "p2"]
+    assert [e[3] for e in d.false_accepts] == [caps[k] for k in w.pair[w.kind == "false accept"]]
+    assert [e[3] for e in d.false_rejects] == ["p4", "p3", "p5"]
+    assert (d.n_false_accepts, d.n_false_rejects) == (3, 3)
+
+
 def test_failure_gallery_without_failures(outdir):
     s = np.array([0.9, 0.8, 0.1, 0.2])
     y = np.array([True, True, False, False])
@@ -144,13 +158,19 @@ def test_failure_gallery_without_failures(outdir):
     _save(d, outdir, "failures_none")
 
 
-def test_threshold_explorer_builds_headless(scored):
+def test_threshold_explorer_builds_headless(scored, capsys):
     pytest.importorskip("ipywidgets")
     from facelab.plotting.verification import threshold_explorer
 
     s, y, *_ = scored
     pick = np.r_[0:100, 400:600]
-    w = threshold_explorer(s[pick], y[pick], value=0.4, labels=[f"pair {k}" for k in pick])
+    labels = [f"pair {k}" for k in pick]
+    w = threshold_explorer(s[pick], y[pick], value=0.4, labels=labels)
     slider = w.children[0]
     assert slider.value == pytest.approx(0.4)
-    slider.value = 0.5  # moving it re-renders without error
+    # Without a kernel the Output widget lets the printout through to stdout: the view at 0.4.
+    assert V.threshold_view(s[pick], y[pick], 0.4, labels=labels).text(8) in capsys.readouterr().out
+    slider.value = 0.5  # moving it re-renders: the printout is now the view at 0.5
+    out = capsys.readouterr().out
+    assert V.threshold_view(s[pick], y[pick], 0.5, labels=labels).text(8) in out
+    assert "threshold: cosine 0.5000" in out and "threshold: cosine 0.4000" not in out

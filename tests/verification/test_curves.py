@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facelab.errors import EvaluationError
-from facelab.verification.curves import det, eer, far_key, roc, tar_at_far
+from facelab.verification.curves import det, eer, eer_from_curve, far_key, roc, roc_points, tar_at_far
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -122,3 +122,22 @@ def test_tar_at_far_brute_force(brute_rates, random_set):
 
 def test_far_key():
     assert [far_key(x) for x in (0.1, 0.01, 1e-3, 1e-4)] == ["1e-1", "1e-2", "1e-3", "1e-4"]
+
+
+def test_eer_from_curve_by_hand():
+    # (threshold, FAR, TPR): FAR - FRR = -1, -0.5, 0.25, 1: crosses between the 2nd and 3rd point,
+    # 2/3 of the way (0.5 / 0.75): FAR = 0.1 + 2/3 * 0.4, threshold = 0.6 - 2/3 * 0.2.
+    fpr = [0.0, 0.1, 0.5, 1.0]
+    tpr = [0.0, 0.4, 0.75, 1.0]
+    thr = [0.9, 0.6, 0.4, 0.1]
+    e, t = eer_from_curve(fpr, tpr, thr)
+    assert e == pytest.approx(0.1 + 2 / 3 * 0.4) and t == pytest.approx(0.6 - 2 / 3 * 0.2)
+    # An operating point with FAR == FRR is returned as it is.
+    assert eer_from_curve([0.0, 0.25, 1.0], [0.0, 0.75, 1.0], [0.9, 0.5, 0.1]) == (0.25, 0.5)
+
+
+def test_eer_is_eer_from_curve_of_the_exact_points(random_set):
+    for seed in range(3):
+        s, y = random_set(seed, ties=seed == 1)
+        ss, yy = np.asarray(s, float), np.asarray(y, bool)
+        assert eer(s, y) == eer_from_curve(*roc_points(ss, yy))

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab.verification.lfw import WORST_SCORE, lfw_pair_scores
+from facelab.errors import EvaluationError
+from facelab.verification.lfw import WORST_SCORE, lfw_pair_scores, pair_images
 
 
 def _lfw_table():
@@ -40,3 +41,17 @@ def test_lfw_pair_scores_missing_worst_and_drop():
     assert np.isclose(dropped.scores[1], 0.0)  # (1,0) vs (0,1)
     with pytest.raises(ValueError):
         lfw_pair_scores(_lfw_table(), e, rows, on_missing="ignore")
+
+
+def test_pair_images_distinct_sorted_with_identities():
+    t = _lfw_table()
+    t["path1"] = [f"/x/{i}.jpg" for i in t.image_id1]
+    t["path2"] = [f"/x/{i}.jpg" for i in t.image_id2]
+    imgs = pair_images(t)
+    assert list(imgs.columns) == ["image_id", "path", "identity"]
+    expect = sorted(set(t.image_id1) | set(t.image_id2))
+    assert list(imgs.image_id) == expect and list(imgs.index) == list(range(len(expect)))
+    assert list(imgs.path) == [f"/x/{i}.jpg" for i in expect]
+    assert list(imgs.identity) == [i.rsplit("_", 1)[0] for i in expect]
+    with pytest.raises(EvaluationError, match=r"lacks columns \['path1', 'path2'\]"):
+        pair_images(_lfw_table())

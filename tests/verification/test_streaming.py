@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facelab.errors import EvaluationError
-from facelab.verification.curves import RocResult, eer, roc
+from facelab.verification.curves import RocResult, eer, eer_from_curve, roc
 from facelab.verification.pairs import all_pair_scores
 from facelab.verification.streaming import score_histograms, streaming_roc
 
@@ -62,3 +62,13 @@ def test_streaming_roc_matches_sklearn_within_bin_tolerance():
 def test_streaming_roc_refuses_one_class():
     with pytest.raises(EvaluationError, match="genuine and impostor"):
         streaming_roc(np.eye(3), ["a", "b", "c"])
+
+
+def test_streaming_eer_is_eer_from_curve_of_the_bins():
+    # The one EER helper: the binned curve's EER is eer_from_curve of its points, with "accept
+    # nothing" at the top edge of the highest non-empty bin.
+    e, ids = _clustered_set(n_ids=8, per_id=5)
+    r = streaming_roc(e, ids, bins=128)
+    top = r.edges[np.flatnonzero(r.genuine_hist + r.impostor_hist)[-1] + 1]
+    t = np.concatenate([[top], r.thresholds[1:]])
+    assert (r.eer, r.eer_threshold) == eer_from_curve(r.fpr, r.tpr, t)

@@ -106,3 +106,44 @@ def test_wrong_side_pairs_and_threshold_view():
     text = v.text(max_rows=2)
     assert "FAR 0.6667  FRR 0.6667" in text and "pairs on the wrong side: 4" in text and "p2" in text
     assert "p1" not in text
+
+
+def test_wrong_side_pairs_brute_force(random_set):
+    for seed in range(4):
+        s, y = random_set(seed, ties=seed % 2 == 1)
+        t = 0.41
+        w = wrong_side_pairs(s, y, t)
+        expect = [(abs(s[k] - t), k, "false accept" if not y[k] else "false reject")
+                  for k in range(s.size) if (s[k] >= t) != y[k]]
+        expect.sort(key=lambda e: (-e[0], e[1]))
+        assert list(w["pair"]) == [k for _, k, _ in expect]
+        assert list(w["kind"]) == [kind for *_, kind in expect]
+        np.testing.assert_array_equal(w["margin"], [m for m, *_ in expect])
+        assert list(w["same"]) == [bool(y[k]) for _, k, _ in expect]
+        assert list(w["label"]) == [""] * len(expect)
+
+
+def test_wrong_side_pairs_order_by_score_when_rounding_ties_margins():
+    # Two false accepts one float apart whose margins |s - t| round to the same float: the
+    # higher score is still the harder one (the gallery and the map rely on score order).
+    t = 0.3
+    a = 0.9
+    while abs(np.nextafter(a, 2) - t) != abs(a - t):
+        a = np.nextafter(a, 2)
+    b = np.nextafter(a, 2)
+    assert b > a and abs(b - t) == abs(a - t)
+    w = wrong_side_pairs([a, b, 0.1], [False, False, True], t)
+    assert list(w["pair"]) == [1, 0, 2]
+    # Same for false rejects: the lower score first.
+    lo = -0.9
+    while abs(t - np.nextafter(lo, -2)) != abs(t - lo):
+        lo = np.nextafter(lo, -2)
+    lo2 = np.nextafter(lo, -2)
+    w = wrong_side_pairs([lo, lo2], [True, True], t)
+    assert list(w["pair"]) == [1, 0]
+
+
+def test_threshold_view_of_a_threshold_that_could_not_be_estimated():
+    v = threshold_view([0.9, 0.1], [True, False], float("nan"))
+    assert v.scales == {"cosine": None, "distance": None, "score": None}
+    assert v.text().startswith("threshold: cosine n/a | squared distance n/a\n")
