@@ -49,7 +49,7 @@ def _expected(root, fake, missing="worst", folds=None):
     a = pairs[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
     b = pairs[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
     res = fake(pd.concat([a, b]).drop_duplicates("image_id"))
-    rows = dict(zip(res.ok.image_id, res.ok.row))
+    rows = dict(zip(res.embedded.image_id, res.embedded.row))
     return V.lfw_pair_scores(pairs, res.embeddings, rows, missing=missing)
 
 
