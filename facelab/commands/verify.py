@@ -55,7 +55,7 @@ def emit(args, result: dict, table_text: str) -> None:
 
     text = json.dumps(result, indent=2, allow_nan=False, default=_json_default)
     if args.out:
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         atomic_write_text(args.out, text + "\n")
     print(text if args.format == "json" else table_text)
