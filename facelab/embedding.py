@@ -574,13 +574,13 @@ def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **o
         return OnnxEmbedder(key, flip=flip, **opts)
     if EMBEDDERS.has(key, discover=False):  # the built-ins: no torch import for dlib
         return EMBEDDERS.create(key, weights=weights, flip=flip, **opts)
-    from facelab.models import MODELS  # imports torch (seconds): not for dlib / ONNX
+    from facelab.models import MODELS, list_models  # imports torch (seconds): not for dlib / ONNX
 
     if key in MODELS:
         return TorchEmbedder(key, weights=weights, flip=flip, **opts)
     if key in EMBEDDERS:  # registered by a module found on discovery
         return EMBEDDERS.create(key, weights=weights, flip=flip, **opts)
-    choices = EMBEDDERS.names() + [m for m in MODELS.names() if m not in EMBEDDERS.names()]
+    choices = EMBEDDERS.names() + [m for m in list_models() if m not in EMBEDDERS.names()]
     raise UnknownNameError("model", name, choices, hint="(or a path to an .onnx file)")
 
 
