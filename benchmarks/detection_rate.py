@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     print()
     print(pd.DataFrame(summary).to_string(index=False))
     if args.out:
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         atomic_write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
     return 0

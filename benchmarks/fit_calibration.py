@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     print(f"mean={cal.mean:.4f} std={cal.std:.4f} threshold={cal.threshold:.4f}")
     print(cal.describe())
     if args.out:
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         atomic_write_text(args.out, json.dumps(cal.to_dict(), indent=2) + "\n")
     return 0

@@ -27,6 +27,7 @@ import numpy as np
 from skimage.transform import SimilarityTransform, warp
 
 from facelab.faces import Face
+from facelab.registry import Registry
 
 __all__ = [
     "ARCFACE_TEMPLATE",
@@ -41,6 +42,7 @@ __all__ = [
     "Seed64Preset",
     "Dlib150Preset",
     "PRESETS",
+    "register_preset",
     "get_preset",
     "dlib_shape5",
     "dlib_chip",
@@ -180,6 +182,12 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, *, size: int = ARCFACE_
 # --------------------------------------------------------------------------------------------
 
 
+#: Alignment presets by name: ``@register_preset("name")`` on a :class:`Preset` subclass
+#: (constructed without arguments). ``"arcface<N>"`` names are resolved by :func:`get_preset`.
+PRESETS = Registry("alignment preset")
+register_preset = PRESETS.register
+
+
 class Preset:
     """A named preparation recipe: ``preset(image, face) -> AlignedFace``.
 
@@ -204,6 +212,7 @@ class Preset:
         return f"{type(self).__name__}(name={self.name!r}, size={self.size})"
 
 
+@register_preset("arcface112", size=ARCFACE_SIZE)
 class ArcFacePreset(Preset):
     """ArcFace alignment at ``size`` (default 112)."""
 
@@ -218,6 +227,7 @@ class ArcFacePreset(Preset):
         return template(self.size)
 
 
+@register_preset("seed64", size=64)
 class Seed64Preset(Preset):
     """The reference 64x64 model's recipe: ArcFace 112, ``Resize(73)``, ``CenterCrop(64)``.
 
@@ -259,7 +269,7 @@ def dlib_shape5(image: np.ndarray, face: Face):
     """dlib's 5-point shape (eye corners and nose base) inside ``face.box``."""
     import dlib
 
-    from facelab.detection import dlib_object
+    from facelab.models.dlib_files import dlib_object
 
     x1, y1, x2, y2 = (int(round(v)) for v in face.box)
     rect = dlib.rectangle(x1, y1, x2 - 1, y2 - 1)
@@ -295,6 +305,7 @@ def dlib_chip(image: np.ndarray, face: Face, *, size: int = 150, padding: float 
     )
 
 
+@register_preset("dlib150", size=150)
 class Dlib150Preset(Preset):
     """dlib's 150x150 chip (padding 0.25), the input of dlib's ResNet embedder."""
 
@@ -305,11 +316,8 @@ class Dlib150Preset(Preset):
         return dlib_chip(image, face, size=self.size, padding=0.25)
 
 
-PRESETS = {"arcface112": ArcFacePreset, "seed64": Seed64Preset, "dlib150": Dlib150Preset}
-
-
 def get_preset(name: str, *, size: Optional[int] = None) -> Preset:
-    """A preset by name.
+    """A preset by name (a :class:`Preset` is returned as it is).
 
     Parameters
     ----------
@@ -317,6 +325,11 @@ def get_preset(name: str, *, size: Optional[int] = None) -> Preset:
         Or ``"arcface<N>"`` for ArcFace alignment at ``N`` pixels.
     size : int, optional
         Only for ArcFace presets: the output side (overrides the name's).
+
+    Raises
+    ------
+    facelab.errors.UnknownNameError
+        For a name no preset is registered under (the message lists them).
     """
     if isinstance(name, Preset):
         return name
@@ -324,14 +337,14 @@ def get_preset(name: str, *, size: Optional[int] = None) -> Preset:
         digits = name[len("arcface") :]
         if size is None and digits:
             if not digits.isdigit():
-                raise ValueError(f"unknown alignment preset {name!r}; choose from {sorted(PRESETS)}")
+                PRESETS.get(name)  # raises UnknownNameError listing the presets
             size = int(digits)
         return ArcFacePreset(size or ARCFACE_SIZE, name=None if size else name)
-    if name not in PRESETS:
-        raise ValueError(f"unknown alignment preset {name!r}; choose from {sorted(PRESETS)}")
-    if size is not None and size != PRESETS[name].size:
-        raise ValueError(f"preset {name!r} has a fixed size of {PRESETS[name].size}, not {size}")
-    return PRESETS[name]()
+    factory = PRESETS.get(name)
+    fixed = PRESETS.info(name).get("size")
+    if size is not None and size != fixed:
+        raise ValueError(f"preset {name!r} has a fixed size of {fixed}, not {size}")
+    return factory()
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,22 +352,14 @@ def get_preset(name: str, *, size: Optional[int] = None) -> Preset:
 # --------------------------------------------------------------------------------------------
 
 
-def _atomic_save_image(array: np.ndarray, path: Path) -> None:
-    import tempfile
+def _image_bytes(array: np.ndarray, fmt: str) -> bytes:
+    import io
 
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = "PNG" if path.suffix.lower() == ".png" else "JPEG"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            kw = {"quality": 95} if fmt == "JPEG" else {}
-            Image.fromarray(array).save(fh, format=fmt, **kw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return buf.getvalue()
 
 
 def align_dataset(
@@ -363,12 +368,14 @@ def align_dataset(
     *,
     preset="arcface112",
     detector="dlib",
-    root: Optional[os.PathLike | str] = None,
     policy: str = "largest",
     image_format: str = "png",
     progress: bool = True,
 ):
     """Detect, align and write every image of a dataset table.
+
+    Each image goes through :func:`facelab.prepare.prepare_image` (load, detect, align: the
+    image is decoded once).
 
     Parameters
     ----------
@@ -393,40 +400,41 @@ def align_dataset(
         written file, or None). Also written to ``out_dir/alignment.csv`` at the end.
     """
     import pandas as pd
+    from tqdm.auto import tqdm
 
-    from facelab.datasets import atomic_write_text
-    from facelab.detection import create_detector
+    from facelab.atomic import atomic_write_bytes, atomic_write_text
+    from facelab.detection import choose_face, create_detector
+    from facelab.prepare import prepare_image
 
     if image_format not in ("png", "jpg", "jpeg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    choose_face([], (1, 1), policy)  # validate the policy before the work
     preset = get_preset(preset)
     det = create_detector(detector)
+    fmt = "PNG" if image_format == "png" else "JPEG"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = images_df.reset_index(drop=True)
-    results = det.detect_paths(list(df.path), policy=policy, progress=progress)
-    from facelab.imageio import ImageLoadError, load_image
-
     rows = []
-    for rec, res in zip(df.itertuples(index=False), results):
+    for rec in tqdm(list(df.itertuples(index=False)), desc=f"align ({det.name})", unit="img", disable=not progress):
+        prep = prepare_image(rec.path, det, preset, policy=policy)
         row = {
             "image_id": rec.image_id,
             "path": rec.path,
             "identity": rec.identity,
-            "status": res.status.value,
-            "reason": res.reason,
-            "faces": len(res.faces),
+            "status": prep.status.value,
+            "reason": prep.reason,
+            "faces": prep.n_faces,
             "residual": float("nan"),
             "output": None,
         }
-        if res.ok:
+        if prep.ok:
+            target = out_dir / f"{rec.image_id}.{image_format}"
             try:
-                aligned = preset(load_image(rec.path), res.face)
-                target = out_dir / f"{rec.image_id}.{image_format}"
-                _atomic_save_image(aligned.image, target)
-                row.update(residual=aligned.residual, output=str(target))
-            except (ImageLoadError, ValueError, OSError) as exc:
-                row.update(status="error", reason=f"alignment failed ({type(exc).__name__}: {exc})")
+                atomic_write_bytes(target, _image_bytes(prep.aligned.image, fmt))
+                row.update(residual=prep.aligned.residual, output=str(target))
+            except OSError as exc:
+                row.update(status="error", reason=f"cannot write ({type(exc).__name__}: {exc})")
         rows.append(row)
     table = pd.DataFrame(
         rows, columns=["image_id", "path", "identity", "status", "reason", "faces", "residual", "output"]

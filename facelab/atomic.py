@@ -1,4 +1,11 @@
-"""Whole folders written atomically: a result appears complete, or not at all."""
+"""Results written atomically: a file or folder appears complete, or not at all.
+
+Every writer stages its result beside the target (same file system) and renames it into place
+in one step. Temporary files and folders are created private (``mkstemp`` / ``mkdtemp`` give
+0600 / 0700); the result is given the user's normal permissions (``0666`` / ``0777`` less the
+umask) before it is renamed, so a report handed on can be read by a colleague or a web server
+exactly as if it had been written with ``open()`` / ``mkdir()``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,78 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Union
 
-__all__ = ["staged_directory"]
+__all__ = ["staged_directory", "staged_file", "atomic_write_bytes", "atomic_write_text", "current_umask"]
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:  # Linux: reading it from /proc avoids the (thread-unsafe) set-and-restore
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _chmod_default(path: Path, *, directory: bool) -> None:
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
+@contextmanager
+def staged_file(path, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces ``path`` when the block succeeds.
+
+    For writers that want a file name (``torch.save``, ``torch.onnx.export``). The parent
+    folder is created; ``suffix`` ends the temporary name (for writers that look at it). If the block raises, the temporary file is removed and ``path`` is left
+    as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        _chmod_default(tmp, directory=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path, data_or_writer: Union[bytes, Callable]) -> Path:
+    """Write a file atomically (temporary file + rename in the same folder).
+
+    Parameters
+    ----------
+    path : path-like
+    data_or_writer : bytes or callable
+        The content, or ``writer(fh)`` that writes it into a binary file object (e.g.
+        ``lambda fh: np.savez(fh, ...)``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    with staged_file(path) as tmp:
+        with open(tmp, "wb") as fh:
+            if callable(data_or_writer):
+                data_or_writer(fh)
+            else:
+                fh.write(data_or_writer)
+    return path
+
+
+def atomic_write_text(path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write a text file atomically (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode(encoding))
 
 
 @contextmanager
@@ -19,12 +95,13 @@ def staged_directory(out) -> Iterator[Path]:
     The staging folder (``.<name>.partial-*``, on the same file system) is renamed onto ``out``
     in one step; an existing ``out`` is moved aside first and deleted after, so readers never see
     a half-written result. If the block raises (an error, Ctrl-C) the staging folder is removed
-    and ``out`` is left as it was.
+    and ``out`` is left as it was. The result has the permissions ``mkdir`` would give it.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     try:
+        _chmod_default(staging, directory=True)
         yield staging
         old = None
         if out.exists():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -26,7 +25,7 @@ import pandas as pd
 from facelab.atomic import staged_directory
 from facelab.errors import DatasetNotFoundError, EvaluationError
 from facelab.hashing import file_sha256
-from facelab.imageio import is_image_file
+from facelab.imageio import find_images
 
 __all__ = [
     "LFW_ENV_VAR",
@@ -40,11 +39,12 @@ __all__ = [
     "build_two_id",
     "default_two_id_dir",
     "ensure_two_id",
-    "atomic_write_text",
     "repo_root",
 ]
 
 LFW_ENV_VAR = "FACELAB_LFW"
+#: Set to hide ``../shared/datasets/lfw`` from :func:`lfw_search_paths` (tests without LFW).
+NO_SHARED_ENV_VAR = "FACELAB_NO_SHARED"
 LFW_IMAGES_DIR = "lfw-deepfunneled"
 PAIRS_FILES = {"pairs": "pairs.txt", "devtrain": "pairsDevTrain.txt", "devtest": "pairsDevTest.txt"}
 TWO_ID_DEFAULT = ("Colin_Powell", "Tony_Blair")
@@ -63,7 +63,9 @@ def lfw_search_paths(root: Optional[os.PathLike | str] = None) -> list[tuple[str
     """Where LFW is looked for, in order, as ``(what, path)`` pairs.
 
     An explicit ``root``, then ``$FACELAB_LFW``, then ``../shared/datasets/lfw`` beside the
-    checkout (and beside the current directory), then ``data/lfw``.
+    checkout (and beside the current directory), then ``data/lfw``. With ``$FACELAB_NO_SHARED``
+    set (to anything but ``""`` / ``0``) the shared copy is not looked at: how the tests check
+    that they skip, rather than fail, where LFW is absent.
     """
     places: list[tuple[str, Path]] = []
     if root is not None:
@@ -71,8 +73,9 @@ def lfw_search_paths(root: Optional[os.PathLike | str] = None) -> list[tuple[str
     env = os.environ.get(LFW_ENV_VAR)
     if env:
         places.append((f"${LFW_ENV_VAR}", Path(env).expanduser()))
-    for base in (repo_root(), Path.cwd()):
-        places.append(("shared datasets", (base / ".." / "shared" / "datasets" / "lfw").resolve()))
+    if os.environ.get(NO_SHARED_ENV_VAR, "") in ("", "0"):
+        for base in (repo_root(), Path.cwd()):
+            places.append(("shared datasets", (base / ".." / "shared" / "datasets" / "lfw").resolve()))
     for base in (repo_root(), Path.cwd()):
         places.append(("data/lfw", (base / "data" / "lfw").resolve()))
     seen, unique = set(), []
@@ -273,17 +276,10 @@ def read_identity_folders(root: os.PathLike | str) -> FolderDataset:
     if not id_dirs:
         raise DatasetNotFoundError(f"{root} has no identity folders (expected {root}/<identity>/<images>)")
     for d in id_dirs:
-        n_before = len(rows)
-        for f in sorted(d.rglob("*")):
-            rel_parts = f.relative_to(d).parts
-            if any(part.startswith(".") for part in rel_parts) or f.is_dir():
-                continue
-            if is_image_file(f):
-                stem = f.relative_to(root).with_suffix("").as_posix()
-                rows.append((stem, str(f), d.name))
-            else:
-                skipped.append((str(f), "not an image (unrecognised content)"))
-        if len(rows) == n_before:
+        found, bad = find_images(d)
+        rows.extend((f.relative_to(root).with_suffix("").as_posix(), str(f), d.name) for f in found)
+        skipped.extend(bad)
+        if not found:
             empty.append(d.name)
     names = {}
     ids_file = root / "ids.json"
@@ -311,20 +307,6 @@ def default_two_id_dir() -> Path:
     """Where the default two-ID set lives: ``$FACELAB_TWO_ID``, else ``data/two_id`` in the checkout."""
     env = os.environ.get(TWO_ID_ENV_VAR)
     return Path(env).expanduser() if env else repo_root() / "data" / "two_id"
-
-
-def atomic_write_text(path: os.PathLike | str, text: str) -> None:
-    """Write a text file atomically (temporary file + rename in the same folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_two_id(

@@ -23,109 +23,37 @@ Examples
 
 from __future__ import annotations
 
-import importlib.util
-import threading
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
 from facelab.faces import DetectionResult, DetectionStatus, Face
+from facelab.models.dlib_files import dlib_model_path, dlib_object  # noqa: F401  (old home of these names)
+from facelab.registry import Registry
 
 __all__ = [
     "BACKENDS",
     "POLICIES",
-    "dlib_model_path",
-    "dlib_object",
+    "DETECTORS",
+    "DLIB_UPSAMPLE_LADDER",
+    "register_detector",
     "five_from_68",
     "choose_face",
     "Detector",
     "DlibDetector",
+    "LadderDetector",
     "MTCNNDetector",
     "create_detector",
 ]
 
-#: Names accepted by :func:`create_detector`.
-BACKENDS = ("dlib", "mtcnn")
+#: Detector classes by name: ``@register_detector("name")`` on a :class:`Detector` subclass.
+DETECTORS = Registry("detector")
+register_detector = DETECTORS.register
+#: dlib HOG upsampling tried in turn by :class:`LadderDetector`: the next unless exactly one face was found.
+DLIB_UPSAMPLE_LADDER = (0, 1)
 #: Multi-face policies: which of several faces an image is "about".
 POLICIES = ("largest", "central")
-
-DLIB_MODEL_FILES = (
-    "shape_predictor_68_face_landmarks.dat",
-    "shape_predictor_5_face_landmarks.dat",
-    "mmod_human_face_detector.dat",
-    "dlib_face_recognition_resnet_model_v1.dat",
-)
-
-
-def dlib_model_path(name: str) -> Path:
-    """Path of one of dlib's model files shipped by the ``face_recognition_models`` package.
-
-    The package is located without importing it (its ``__init__`` imports ``pkg_resources``).
-
-    Parameters
-    ----------
-    name : str
-        A file name such as ``"shape_predictor_68_face_landmarks.dat"`` (see ``DLIB_MODEL_FILES``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the package or the file is missing.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the 'face_recognition_models' package is not installed; it provides dlib's model files "
-            "(pip install face_recognition_models)"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"dlib model file not found: {path} (known files: {', '.join(DLIB_MODEL_FILES)})")
-    return path
-
-
-_DLIB_CACHE: dict = {}
-_DLIB_LOCK = threading.Lock()
-
-
-def _load_dlib_resnet(path):
-    from facelab.models.dlib_resnet import load_dlib_resnet  # torch only when asked for
-
-    return load_dlib_resnet(path)
-
-
-def dlib_object(kind: str):
-    """A lazily created, process-wide dlib object (loading the models takes seconds).
-
-    Parameters
-    ----------
-    kind : {"hog", "cnn", "shape68", "shape5", "resnet", "resnet_torch"}
-        HOG frontal face detector, CNN/MMOD detector, 68-point and 5-point shape predictors,
-        the ResNet face descriptor, and the same ResNet's weights as a PyTorch module
-        (:func:`facelab.models.dlib_resnet.load_dlib_resnet`; imports torch).
-    """
-    with _DLIB_LOCK:
-        obj = _DLIB_CACHE.get(kind)
-        if obj is None:
-            import dlib
-
-            factories = {
-                "hog": lambda: dlib.get_frontal_face_detector(),
-                "cnn": lambda: dlib.cnn_face_detection_model_v1(str(dlib_model_path("mmod_human_face_detector.dat"))),
-                "shape68": lambda: dlib.shape_predictor(str(dlib_model_path("shape_predictor_68_face_landmarks.dat"))),
-                "shape5": lambda: dlib.shape_predictor(str(dlib_model_path("shape_predictor_5_face_landmarks.dat"))),
-                "resnet": lambda: dlib.face_recognition_model_v1(
-                    str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
-                ),
-                "resnet_torch": lambda: _load_dlib_resnet(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")),
-            }
-            if kind not in factories:
-                raise ValueError(f"unknown dlib object {kind!r}; choose from {sorted(factories)}")
-            obj = _DLIB_CACHE[kind] = factories[kind]()
-        return obj
-
 
 def five_from_68(points68: np.ndarray) -> np.ndarray:
     """The five ArcFace keypoints from the 68 iBUG points.
@@ -291,6 +219,7 @@ class Detector(ABC):
         return results  # type: ignore[return-value]
 
 
+@register_detector("dlib", description="dlib HOG (or CNN) + 68-point shape predictor")
 class DlibDetector(Detector):
     """dlib HOG (or CNN/MMOD) detector with the 68-point shape predictor.
 
@@ -336,6 +265,43 @@ class DlibDetector(Detector):
         return faces
 
 
+class LadderDetector(Detector):
+    """dlib HOG at the image's own scale first, upsampled only when that is not conclusive.
+
+    HOG with ``upsample=1`` scans a 2x image (about four times the work) to find faces under
+    ~80 pixels. A rung of ``ladder`` is accepted when it finds exactly one face; with none, or
+    with several (box sizes differ between scales, so the multi-face policy could pick another
+    person than the ``upsample=1`` pass would), the next rung decides, and the last rung
+    (``upsample=1``, dlib's and face_recognition's setting) always does. So a face is found in
+    every image that pass finds one in, multi-face images get that pass's choice, and
+    single-face images (most photos) cost a quarter. The pipeline's default dlib detector.
+
+    Parameters
+    ----------
+    ladder : sequence of int
+        HOG upsampling of each rung, in order (default :data:`DLIB_UPSAMPLE_LADDER`).
+    """
+
+    name = "dlib"
+
+    def __init__(self, ladder=DLIB_UPSAMPLE_LADDER):
+        self.ladder = tuple(int(u) for u in ladder)
+        if not self.ladder:
+            raise ValueError("the ladder needs at least one upsample value")
+        self.rungs = [DlibDetector(upsample=u) for u in self.ladder]
+
+    def __repr__(self) -> str:
+        return f"LadderDetector(dlib hog, upsample {' then '.join(map(str, self.ladder))})"
+
+    def find_faces(self, image: np.ndarray) -> list[Face]:
+        for det in self.rungs[:-1]:
+            faces = det.find_faces(image)
+            if len(faces) == 1:
+                return faces
+        return self.rungs[-1].find_faces(image)
+
+
+@register_detector("mtcnn", description="facenet-pytorch MTCNN (5 points)")
 class MTCNNDetector(Detector):
     """facenet-pytorch's MTCNN (P-, R- and O-Net cascade) on the CPU.
 
@@ -398,20 +364,25 @@ class MTCNNDetector(Detector):
         return out
 
 
+#: Names accepted by :func:`create_detector`.
+BACKENDS = tuple(DETECTORS.names())
+
+
 def create_detector(backend: str = "dlib", **options) -> Detector:
-    """A detector by backend name.
+    """A detector by registered name (a :class:`Detector` is returned as it is).
 
     Parameters
     ----------
-    backend : {"dlib", "mtcnn"}
+    backend : {"dlib", "mtcnn"} or Detector
     **options
         Passed to :class:`DlibDetector` (``detector``, ``upsample``, ``threshold``) or
         :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``).
+
+    Raises
+    ------
+    facelab.errors.UnknownNameError
+        For a name no detector is registered under (the message lists them).
     """
     if isinstance(backend, Detector):
         return backend
-    if backend == "dlib":
-        return DlibDetector(**options)
-    if backend == "mtcnn":
-        return MTCNNDetector(**options)
-    raise ValueError(f"unknown detector backend {backend!r}; choose from {BACKENDS}")
+    return DETECTORS.create(backend, **options)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -30,8 +28,11 @@ from typing import Optional, Sequence
 import numpy as np
 
 from facelab.calibration import REFERENCE_CALIBRATION, Calibration
-from facelab.errors import EmbeddingsFileError
+from facelab.atomic import atomic_write_bytes
+from facelab.errors import EmbeddingsFileError, UnknownNameError
 from facelab.hashing import file_sha256
+from facelab.models.dlib_files import dlib_model_path, dlib_object
+from facelab.registry import Registry
 
 __all__ = [
     "Embedder",
@@ -39,7 +40,8 @@ __all__ = [
     "TorchEmbedder",
     "OnnxEmbedder",
     "create_embedder",
-    "available_embedders",
+    "register_embedder",
+    "EMBEDDERS",
     "DLIB_CALIBRATION",
     "GENERIC_ARCFACE_CALIBRATION",
     "reference_transform",
@@ -224,13 +226,9 @@ class DlibEmbedder(Embedder):
 
     @property
     def model_path(self) -> Path:
-        from facelab.detection import dlib_model_path
-
         return dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")
 
     def _forward(self, chips: np.ndarray) -> np.ndarray:
-        from facelab.detection import dlib_object
-
         if self.engine == "torch":
             import torch
 
@@ -528,11 +526,24 @@ class OnnxEmbedder(Embedder):
 # ------------------------------------------------------------------------------------------
 
 
-def available_embedders() -> list[str]:
-    """``"dlib"`` and every registry model name (plus any ``*.onnx`` path)."""
-    from facelab.models import list_models
+def _discover():
+    from facelab.models import discover
 
-    return ["dlib"] + list_models()
+    discover()
+
+
+#: Ready embedders by name: ``@register_embedder("name", **info)`` on a factory
+#: ``factory(*, weights=None, flip=False, **opts) -> Embedder``. Architectures of
+#: :data:`facelab.models.MODELS` (``ir_18`` ...) are embedders too, through :class:`TorchEmbedder`.
+EMBEDDERS = Registry("embedder", discover=_discover)
+register_embedder = EMBEDDERS.register
+
+
+@register_embedder("dlib", embedding_size=128, alignment="dlib150", description="dlib's ResNet (face_recognition)")
+def _dlib_embedder(*, weights=None, flip: bool = False, **opts) -> DlibEmbedder:
+    if weights is not None:
+        raise ValueError("the dlib model ships its own weights; --weights is for registry models")
+    return DlibEmbedder(flip=flip, **opts)
 
 
 def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **opts) -> Embedder:
@@ -541,46 +552,41 @@ def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **o
     Parameters
     ----------
     name : str
-        ``"dlib"`` (default), a registry model (``"ir_18"``, ``"ir_se_50"``, ...) or a path to
-        an ``.onnx`` file.
+        A registered embedder (``"dlib"``, the default; see :data:`EMBEDDERS`), a registered
+        network architecture (``"ir_18"``, ``"ir_se_50"``, ...; run by :class:`TorchEmbedder`) or
+        a path to an ``.onnx`` file.
     weights : path-like, optional
         Checkpoint for a registry model (required for meaningful embeddings).
     flip : bool
         Flip test-time augmentation.
     **opts
         Passed to the embedder class (e.g. ``input_size``, ``bgr``, ``calibration``).
+
+    Raises
+    ------
+    facelab.errors.UnknownNameError
+        For a name that is neither registered nor an ``.onnx`` path (the message lists the names).
     """
     key = str(name)
-    if key.lower() == "dlib":
-        if weights is not None:
-            raise ValueError("the dlib model ships its own weights; --weights is for registry models")
-        return DlibEmbedder(flip=flip, **opts)
     if key.lower().endswith(".onnx"):
         if weights is not None:
             raise ValueError("an ONNX model holds its own weights; pass the .onnx path as the model")
         return OnnxEmbedder(key, flip=flip, **opts)
-    from facelab.models import list_models  # imports torch (seconds): not for dlib / ONNX
+    if EMBEDDERS.has(key, discover=False):  # the built-ins: no torch import for dlib
+        return EMBEDDERS.create(key, weights=weights, flip=flip, **opts)
+    from facelab.models import MODELS, list_models  # imports torch (seconds): not for dlib / ONNX
 
-    if key.lower() in list_models():
+    if key in MODELS:
         return TorchEmbedder(key, weights=weights, flip=flip, **opts)
-    raise ValueError(f"unknown model {name!r}: use 'dlib', a path to an .onnx file, or one of {', '.join(list_models())}")
+    if key in EMBEDDERS:  # registered by a module found on discovery
+        return EMBEDDERS.create(key, weights=weights, flip=flip, **opts)
+    choices = EMBEDDERS.names() + [m for m in list_models() if m not in EMBEDDERS.names()]
+    raise UnknownNameError("model", name, choices, hint="(or a path to an .onnx file)")
 
 
 # ------------------------------------------------------------------------------------------
 # Embedding files
 # ------------------------------------------------------------------------------------------
-
-
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_embeddings(path, ids: Sequence[str], vectors) -> Path:
@@ -607,14 +613,14 @@ def write_embeddings(path, ids: Sequence[str], vectors) -> Path:
         raise ValueError(f"non-finite embedding for {ids[int(np.argmax(bad))]!r}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        _atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, ids=np.array(ids, dtype=str), embeddings=vecs))
+        atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, ids=np.array(ids, dtype=str), embeddings=vecs))
     elif suffix == ".json":
         # float32 -> shortest repr that round-trips float32 exactly.
         body = ",\n".join(
             f"  {json.dumps(i)}: [" + ", ".join(repr(float(np.float32(v))) for v in row) + "]" for i, row in zip(ids, vecs)
         )
         text = "{\n" + body + "\n}\n" if ids else "{}\n"
-        _atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
+        atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
     else:
         raise ValueError(f"embeddings file must end in .json or .npz, got {path.name!r}")
     return path

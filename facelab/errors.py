@@ -1,6 +1,13 @@
 """User-facing errors: the CLI prints these as one line, without a traceback."""
 
-__all__ = ["FacelabError", "DatasetNotFoundError", "CheckpointError", "EmbeddingsFileError", "EvaluationError"]
+__all__ = [
+    "FacelabError",
+    "UnknownNameError",
+    "DatasetNotFoundError",
+    "CheckpointError",
+    "EmbeddingsFileError",
+    "EvaluationError",
+]
 
 
 class FacelabError(Exception):
@@ -21,3 +28,26 @@ class EmbeddingsFileError(FacelabError):
 
 class EvaluationError(FacelabError):
     """A dataset or score set cannot be evaluated (e.g. one identity, no genuine pairs)."""
+
+
+class UnknownNameError(FacelabError, ValueError):
+    """A name (model, embedder, detector, alignment preset) that no registry knows.
+
+    Also a ``ValueError``, so code that caught the old ``ValueError`` still does.
+
+    Attributes
+    ----------
+    kind : str
+        What was looked up (``"model"``, ``"detector"`` ...).
+    name : str
+        The name asked for.
+    choices : list of str
+        The names that would have worked (the message lists them).
+    """
+
+    def __init__(self, kind: str, name, choices, hint: str = ""):
+        self.kind = kind
+        self.name = str(name)
+        self.choices = list(choices)
+        msg = f"unknown {kind} {self.name!r}; choose from {', '.join(self.choices) or '(none registered)'}"
+        super().__init__(msg + (f" {hint}" if hint else ""))

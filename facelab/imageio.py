@@ -15,12 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "load_image", "is_image_file", "IMAGE_SUFFIXES"]
+__all__ = ["ImageLoadError", "load_image", "is_image_file", "find_images"]
 
-#: Suffixes that are never content-sniffed away; content decides, these only document intent.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-
-# Leading bytes of the formats Pillow reads that photos come in.
+# Leading bytes of the formats recognised as images by content (names are never looked at).
 _MAGIC = (
     b"\xff\xd8\xff",  # JPEG
     b"\x89PNG\r\n\x1a\n",
@@ -46,11 +43,16 @@ class ImageLoadError(Exception):
         The file that failed.
     reason : str
         A short human-readable reason, suitable for a "skipped" table.
+    content : bool
+        True when the file's bytes decide the failure (not an image, truncated, too large), so
+        the same bytes always fail the same way; False when the file could not be opened at all
+        (missing, a directory, no permission), which may change without the content changing.
     """
 
-    def __init__(self, path: os.PathLike | str, reason: str):
+    def __init__(self, path: os.PathLike | str, reason: str, *, content: bool = True):
         self.path = str(path)
         self.reason = reason
+        self.content = bool(content)
         super().__init__(f"{self.path}: {reason}")
 
 
@@ -71,6 +73,29 @@ def is_image_file(path: os.PathLike | str) -> bool:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return True
     return any(head.startswith(m) for m in _MAGIC)
+
+
+def find_images(folder: os.PathLike | str) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every image file under ``folder`` (recursively, recognised by content), sorted.
+
+    Hidden files and anything inside hidden folders (leading dot) are ignored.
+
+    Returns
+    -------
+    images : list of Path
+    skipped : list of (str, str)
+        ``(path, reason)`` for every other (non-hidden) file.
+    """
+    folder = Path(folder)
+    images, skipped = [], []
+    for f in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in f.relative_to(folder).parts) or f.is_dir():
+            continue
+        if is_image_file(f):
+            images.append(f)
+        else:
+            skipped.append((str(f), "not an image (unrecognised content)"))
+    return images, skipped
 
 
 def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
@@ -121,9 +146,9 @@ def load_image(path: os.PathLike | str, *, max_pixels: int = MAX_PIXELS) -> np.n
     """
     path = Path(path)
     if not path.exists():
-        raise ImageLoadError(path, "file not found")
+        raise ImageLoadError(path, "file not found", content=False)
     if path.is_dir():
-        raise ImageLoadError(path, "is a directory, not an image")
+        raise ImageLoadError(path, "is a directory, not an image", content=False)
     try:
         with Image.open(path) as img:
             w, h = img.size
@@ -141,7 +166,7 @@ def load_image(path: os.PathLike | str, *, max_pixels: int = MAX_PIXELS) -> np.n
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(path, f"image too large ({exc})") from None
     except PermissionError:
-        raise ImageLoadError(path, "permission denied") from None
+        raise ImageLoadError(path, "permission denied", content=False) from None
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc)
         if "truncated" in msg.lower() or "broken data stream" in msg.lower():

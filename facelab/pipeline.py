@@ -1,15 +1,15 @@
 """Images -> faces -> aligned chips -> embeddings, with a content-addressed cache.
 
 :func:`embed_images` runs every stage for a table of images (``image_id``, ``path``,
-``identity``): :func:`facelab.imageio.load_image`, a :mod:`facelab.detection` detector, the
-embedder's :mod:`facelab.alignment` preset and the embedder itself. Every input image gets a row
-in the result's ``table`` -- ``ok``, ``no_face`` or ``error`` with its reason -- so nothing is
-silently dropped.
+``identity``): :func:`facelab.prepare.prepare_image` (load, detect with a
+:mod:`facelab.detection` detector, align with the embedder's :mod:`facelab.alignment` preset)
+and the embedder itself. Every input image gets a row in the result's ``table`` -- ``ok``,
+``no_face`` or ``error`` with its reason -- and an entry in ``faces`` (the chosen
+:class:`~facelab.faces.Face` or None), so nothing is silently dropped and nothing downstream has
+to detect again; ``keep_chips=True`` also keeps the aligned chips.
 
-The cache lives under ``$FACELAB_CACHE`` (default ``~/.cache/facelab``) in ``embeddings/<key>/``,
-where ``<key>`` hashes the embedder's fingerprint (model, weights' SHA-256, flip) and the
-detector / policy / alignment settings; inside, one small ``.npz`` per image content hash (SHA-256
-of the file's bytes). Renaming or moving images keeps their cache entries; editing one does not.
+The cache (:class:`facelab.cache.EmbeddingCache`) keeps one small entry per image content and
+settings; the worker pool (:mod:`facelab.pool`) loads, detects and aligns in processes.
 
 Speed (see ``benchmarks/throughput.py``): each image is decoded once; the dlib HOG detector first
 looks at the image's own scale and upsamples it only when that does not find exactly one face
@@ -23,45 +23,30 @@ faster than dlib's own engine (which, single-threaded, runs inside each worker i
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
+from facelab.cache import CACHE_VERSION, CacheEntry, EmbeddingCache, cache_dir, content_hash
 from facelab.calibration import Calibration
-from facelab.hashing import file_sha256
+from facelab.detection import DLIB_UPSAMPLE_LADDER
+from facelab.faces import Face
+from facelab.pool import MIN_POOL_IMAGES, POOL_TASK_SIZE, _worker_chunk, make_detector, open_pool
+from facelab.prepare import STAGES, PreparedImage, PrepareStatus, embed_prepared, prepare_image
 
-__all__ = ["EmbeddingResult", "embed_images", "embed_folder", "cache_dir", "TABLE_COLUMNS", "LadderDetector", "DLIB_UPSAMPLE_LADDER"]
+__all__ = ["EmbeddingResult", "embed_images", "embed_folder", "TABLE_COLUMNS"]
 
-#: Bump when the cached content or its meaning changes.
-CACHE_VERSION = 2  # 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key
+# Re-exported for callers of their old home.
+__all__ += ["cache_dir", "CACHE_VERSION", "DLIB_UPSAMPLE_LADDER", "MIN_POOL_IMAGES", "POOL_TASK_SIZE", "STAGES"]
+
 #: Columns of :attr:`EmbeddingResult.table`.
 TABLE_COLUMNS = [
     "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row", "sha256",
 ]
-#: Below this many images to compute, a process pool costs more than it saves.
-MIN_POOL_IMAGES = 48
-#: Most images per pool task: small tasks keep the workers busy to the end (while the last task
-#: runs the other workers idle). Embedding batches are formed in the parent (``chunk_size``).
-POOL_TASK_SIZE = 4
-#: dlib HOG upsampling tried in turn when ``upsample=None``: the next unless exactly one face was found.
-DLIB_UPSAMPLE_LADDER = (0, 1)
-#: Stages of :attr:`EmbeddingResult.timings` summed over images (seconds of worker time).
-STAGES = ("load", "detect", "align", "embed")
-_NOT_CACHED_REASONS = ("detector failed", "alignment failed", "embedding failed", "cannot read")
-
-
-def cache_dir() -> Path:
-    """``$FACELAB_CACHE`` or ``~/.cache/facelab``."""
-    env = os.environ.get("FACELAB_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "facelab"
 
 
 @dataclass
@@ -73,14 +58,21 @@ class EmbeddingResult:
     table : pandas.DataFrame
         One row per input image, columns :data:`TABLE_COLUMNS`: ``status`` is ``ok`` /
         ``no_face`` / ``error``, ``reason`` says why when not ok, ``n_faces`` how many faces were
-        found, ``box`` / ``landmarks`` the chosen face (image pixels), ``residual`` the alignment
-        residual, ``row`` the index into ``embeddings`` (-1 when not ok), ``sha256`` the file's
-        content hash (the cache key; None when the cache was not used).
+        found, ``box`` / ``landmarks`` the chosen face (image pixels; kept for CSV export -- use
+        ``faces`` for the typed face), ``residual`` the alignment residual, ``row`` the index into
+        ``embeddings`` (-1 when not ok), ``sha256`` the file's content hash (the cache key; None
+        when the cache was not used).
     embeddings : numpy.ndarray
         ``(N_ok, D)`` float32, L2-normalised.
     model : str
         Embedder name.
     calibration : Calibration
+    faces : list of (Face or None)
+        One per ``table`` row: the face the policy chose (also for images whose embedding failed),
+        with its box, score, five landmarks and, from dlib, the 68 points.
+    chips : numpy.ndarray or None
+        With ``keep_chips=True``: ``(N_ok, H, W, 3)`` uint8 aligned chips, in embedding order
+        (``chips[row]`` is what ``embeddings[row]`` was computed from); else None.
     settings : dict
         Detector, policy, alignment, embedder description and fingerprint.
     folder_skipped : pandas.DataFrame
@@ -93,7 +85,8 @@ class EmbeddingResult:
         network calls: in the calling process, or summed over the workers for a single-threaded
         embedder such as dlib's own engine),
         ``pool_start`` (the ``Pool`` call), ``worker_init`` (imports and set-up in the workers,
-        summed; 0 without a pool) and ``wall`` (the whole call).
+        summed; 0 without a pool), ``realign`` (re-aligning cached faces for ``keep_chips``) and
+        ``wall`` (the whole call).
     """
 
     table: pd.DataFrame
@@ -105,9 +98,17 @@ class EmbeddingResult:
     n_cached: int = 0
     n_computed: int = 0
     timings: dict = field(default_factory=dict)
+    faces: Optional[list] = None
+    chips: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        if self.faces is None:
+            self.faces = [None] * len(self.table)
+        if len(self.faces) != len(self.table):
+            raise ValueError(f"{len(self.faces)} faces for {len(self.table)} table rows")
 
     @property
-    def ok(self) -> pd.DataFrame:
+    def embedded(self) -> pd.DataFrame:
         """The rows with an embedding, in embedding order."""
         t = self.table[self.table.status == "ok"]
         return t.sort_values("row")
@@ -115,12 +116,17 @@ class EmbeddingResult:
     @property
     def ids(self) -> list[str]:
         """Image ids of the embedding rows."""
-        return list(self.ok.image_id)
+        return list(self.embedded.image_id)
 
     @property
     def identities(self) -> list[str]:
         """Identities of the embedding rows."""
-        return list(self.ok.identity)
+        return list(self.embedded.identity)
+
+    @property
+    def embedded_faces(self) -> list[Face]:
+        """The faces of the embedding rows, in embedding order."""
+        return [self.faces[i] for i in self.embedded.index]
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -142,7 +148,7 @@ class EmbeddingResult:
             raise KeyError(f"{image_id!r} has no embedding ({r.status}: {r.reason})")
         return self.embeddings[int(r.row)]
 
-    def write(self, path) -> Path:
+    def write(self, path):
         """Write the embeddings (``.json`` reference layout or ``.npz``)."""
         from facelab.embedding import write_embeddings
 
@@ -159,203 +165,25 @@ class EmbeddingResult:
         return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed)"
 
 
-# ------------------------------------------------------------------------------------------
-# One image, start to finish (without the embedding network)
-# ------------------------------------------------------------------------------------------
+def _from_cache(path: str, entry: CacheEntry) -> PreparedImage:
+    """A :class:`PreparedImage` rebuilt from a cache entry (without the chip)."""
+    return PreparedImage(
+        path, PrepareStatus(entry.status), reason=entry.reason, stage=entry.stage, face=entry.face,
+        n_faces=entry.n_faces, residual=entry.residual, content_decided=True,
+    )
 
 
-@contextmanager
-def _stage(times: dict, name: str):
-    """Add the seconds the block takes (also when it raises) to ``times[name]``."""
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[name] = times.get(name, 0.0) + (time.perf_counter() - t0)
-
-
-def _prepare(path: str, detector, preset, policy: str, times: Optional[dict] = None) -> tuple[dict, Optional[np.ndarray]]:
-    """Load, detect, align one image: ``(row fields, chip or None)``; adds stage seconds to ``times``."""
+def _realign(prep: PreparedImage, preset, times: dict) -> None:
+    """The chip of a cached ok image: its cached face aligned again (no detection)."""
     from facelab.imageio import ImageLoadError, load_image
+    from facelab.prepare import stage_timer
 
-    times = {} if times is None else times
-    row = {"status": "error", "reason": None, "n_faces": 0, "box": None, "landmarks": None, "residual": float("nan")}
     try:
-        with _stage(times, "load"):
-            image = load_image(path)
-    except ImageLoadError as exc:
-        row["reason"] = exc.reason
-        return row, None
-    except OSError as exc:
-        row["reason"] = f"cannot read ({exc.strerror or exc})"
-        return row, None
-    try:
-        with _stage(times, "detect"):
-            det = detector.detect(image, path=path, policy=policy)
-    except Exception as exc:
-        row["reason"] = f"detector failed ({type(exc).__name__}: {exc})"
-        return row, None
-    row["n_faces"] = len(det.faces)
-    if not det.ok or det.face is None:
-        row["status"] = det.status.value if not det.ok else "no_face"
-        row["reason"] = det.reason or "no face found"
-        return row, None
-    face = det.face
-    row["box"] = [float(v) for v in face.box]
-    row["landmarks"] = face.landmarks.tolist()
-    try:
-        with _stage(times, "align"):
-            aligned = preset(image, face)
-    except Exception as exc:
-        row["reason"] = f"alignment failed ({type(exc).__name__}: {exc})"
-        return row, None
-    row["status"] = "ok"
-    row["residual"] = float(aligned.residual)
-    return row, aligned.image
-
-
-class LadderDetector:
-    """dlib HOG at the image's own scale first, upsampled only when that is not conclusive.
-
-    HOG with ``upsample=1`` scans a 2x image (about four times the work) to find faces under
-    ~80 pixels. A rung of :data:`DLIB_UPSAMPLE_LADDER` is accepted when it finds exactly one
-    face; with none, or with several (box sizes differ between scales, so the multi-face policy
-    could pick another person than the ``upsample=1`` pass would), the next rung decides, and the
-    last rung (``upsample=1``, dlib's and face_recognition's setting) always does. So a face is
-    found in every image that pass finds one in, multi-face images get that pass's choice, and
-    single-face images (most photos) cost a quarter.
-    """
-
-    name = "dlib"
-
-    def __init__(self, ladder=DLIB_UPSAMPLE_LADDER):
-        from facelab.detection import create_detector
-
-        self.ladder = tuple(int(u) for u in ladder)
-        self.rungs = [create_detector("dlib", upsample=u) for u in self.ladder]
-
-    def __repr__(self) -> str:
-        return f"LadderDetector(dlib hog, upsample {' then '.join(map(str, self.ladder))})"
-
-    def detect(self, image, *, path=None, policy: str = "largest"):
-        for det in self.rungs[:-1]:
-            res = det.detect(image, path=path, policy=policy)
-            if len(res.faces) == 1:
-                return res
-        return self.rungs[-1].detect(image, path=path, policy=policy)
-
-
-def _make_detector(name: str, upsample: Optional[int]):
-    """The pipeline's detector for a backend name (dlib: the upsample ladder unless fixed)."""
-    from facelab.detection import create_detector
-
-    if name == "dlib":
-        return LadderDetector() if upsample is None else create_detector("dlib", upsample=int(upsample))
-    return create_detector(name)
-
-
-# Per-process objects for pool workers (built once per worker).
-_WORKER_STATE: dict = {}
-
-
-def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None):
-    t0 = time.perf_counter()
-    if detector != "dlib" or (spec is not None and spec.get("name") != "dlib"):
-        import torch  # MTCNN and torch models need it; dlib workers skip the seconds an import costs
-
-        torch.set_num_threads(1)  # the pool is the parallelism
-    from facelab.alignment import get_preset
-
-    _WORKER_STATE["detector"] = _make_detector(detector, upsample)
-    _WORKER_STATE["preset"] = get_preset(preset)
-    _WORKER_STATE["embedder"] = None
-    if spec is not None:  # a single-threaded embedder: each worker runs its own copy
-        import warnings
-
-        from facelab.embedding import create_embedder
-
-        spec = dict(spec)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _WORKER_STATE["embedder"] = create_embedder(spec.pop("name"), **spec)
-    _WORKER_STATE["init_s"] = time.perf_counter() - t0
-
-
-def _worker_chunk(args):
-    """Load, detect and align (and embed, with a worker embedder) a few images in a worker.
-
-    Returns ``([(row, chip or None)], vectors or None, seconds per stage)``: chips go back to the
-    parent for batching unless the worker embedded them itself.
-    """
-    paths, policy = args
-    st = _WORKER_STATE
-    times: dict = {"worker_init": st.pop("init_s", 0.0)}  # reported once per worker
-    prepared = [_prepare(p, st["detector"], st["preset"], policy, times) for p in paths]
-    if st["embedder"] is None:
-        return prepared, None, times
-    vecs = _embed_prepared(prepared, st["embedder"], times)
-    return [(row, None) for row, _ in prepared], vecs, times
-
-
-def _embed_prepared(prepared, embedder, times: dict) -> list:
-    """Vectors for ``[(row, chip or None)]`` with one embedder call; a failure marks those rows."""
-    where = [k for k, (_, chip) in enumerate(prepared) if chip is not None]
-    vecs: list = [None] * len(prepared)
-    if not where:
-        return vecs
-    try:
-        with _stage(times, "embed"):
-            emb = embedder.embed(np.stack([prepared[k][1] for k in where]))
-        for j, k in enumerate(where):
-            vecs[k] = emb[j]
-    except Exception as exc:
-        for k in where:
-            prepared[k][0].update(status="error", reason=f"embedding failed ({type(exc).__name__}: {exc})")
-    return vecs
-
-
-# ------------------------------------------------------------------------------------------
-# Cache
-# ------------------------------------------------------------------------------------------
-
-
-def _content_hash(path: str) -> Optional[str]:
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
-
-
-def _cache_get(folder: Path, digest: str):
-    f = folder / digest[:2] / f"{digest}.npz"
-    if not f.is_file():
-        return None
-    try:
-        with np.load(f, allow_pickle=False) as z:
-            row = json.loads(str(z["row"]))
-            vec = np.asarray(z["vector"], dtype=np.float32) if row["status"] == "ok" else None
-        return row, vec
-    except Exception:  # a damaged entry is recomputed
-        return None
-
-
-def _cache_put(folder: Path, digest: str, row: dict, vec) -> None:
-    import tempfile
-
-    d = folder / digest[:2]
-    d.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, row=np.array(json.dumps(row)), vector=np.zeros(0, np.float32) if vec is None else vec)
-        os.replace(tmp, d / f"{digest}.npz")
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-
-
-# ------------------------------------------------------------------------------------------
-# Public entry points
-# ------------------------------------------------------------------------------------------
+        with stage_timer(times, "realign"):
+            aligned = preset(load_image(prep.path), prep.face)
+        prep.aligned = aligned
+    except (ImageLoadError, OSError, ValueError) as exc:
+        prep.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
 
 
 def embed_images(
@@ -371,6 +199,7 @@ def embed_images(
     workers: Optional[int] = None,
     chunk_size: int = 16,
     upsample: Optional[int] = None,
+    keep_chips: bool = False,
 ) -> EmbeddingResult:
     """Detect, align and embed every image of a table.
 
@@ -379,11 +208,13 @@ def embed_images(
     images_df : pandas.DataFrame
         Columns ``image_id``, ``path`` and (optionally) ``identity``.
     model : str or Embedder
-        ``"dlib"``, a registry name, an ``.onnx`` path (see :func:`facelab.embedding.create_embedder`),
+        ``"dlib"``, a registered name, an ``.onnx`` path (see :func:`facelab.embedding.create_embedder`),
         or a ready :class:`~facelab.embedding.Embedder`.
     weights : path-like, optional
         Checkpoint for a registry model.
-    detector : {"dlib", "mtcnn"}
+    detector : str or Detector
+        A registered name (``"dlib"``, ``"mtcnn"``) or a ready :class:`~facelab.detection.Detector`
+        (then neither the cache nor the pool is used: its settings are not known by name).
     policy : {"largest", "central"}
         Which face to embed when an image has several.
     flip : bool
@@ -400,7 +231,11 @@ def embed_images(
     upsample : int, optional
         dlib HOG upsampling. None (default): the image's own scale first, then
         :data:`DLIB_UPSAMPLE_LADDER` upward for images without exactly one face there (see
-        :class:`LadderDetector`); an int fixes it (``1`` is dlib's and face_recognition's default).
+        :class:`~facelab.detection.LadderDetector`); an int fixes it (``1`` is dlib's and
+        face_recognition's default).
+    keep_chips : bool
+        Keep the aligned chips in :attr:`EmbeddingResult.chips`. Cached images are re-aligned
+        from their cached face (the chip is not stored in the cache; see :mod:`facelab.cache`).
 
     Returns
     -------
@@ -408,6 +243,8 @@ def embed_images(
     """
     from tqdm.auto import tqdm
 
+    from facelab.alignment import get_preset
+    from facelab.detection import DETECTORS, create_detector
     from facelab.embedding import Embedder, create_embedder
 
     t_start = time.perf_counter()
@@ -423,52 +260,63 @@ def embed_images(
         raise ValueError(f"repeated image_id values: {', '.join(dup)}")
 
     embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
-    det_name = detector if isinstance(detector, str) else getattr(detector, "name", type(detector).__name__)
+    by_name = isinstance(detector, str)
+    if by_name:
+        DETECTORS.get(detector)  # an unknown name fails now, before any work
+    det_obj = None if by_name else create_detector(detector)  # a ready Detector: used as it is
+    det_name = detector if by_name else det_obj.name
     fingerprint = embedder.fingerprint()
     settings = {
-        "version": CACHE_VERSION,
         "embedder": fingerprint,
-        "detector": det_name if isinstance(detector, str) else repr(detector),
+        "detector": det_name if by_name else repr(det_obj),
         "policy": policy,
         "alignment": embedder.alignment,
     }
-    if det_name == "dlib" and isinstance(detector, str):
+    if det_name == "dlib" and by_name:
         # Part of the cache key: a different detection scale can pick a slightly different box.
         settings["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
-    use_cache = bool(cache) and fingerprint is not None and isinstance(detector, str)
-    folder = cache_dir() / "embeddings" / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+    use_cache = bool(cache) and fingerprint is not None and by_name
+    store = EmbeddingCache(settings)
+    preset = get_preset(embedder.alignment)
 
-    rows: list = [None] * len(df)
+    prepared: list = [None] * len(df)
     vecs: list = [None] * len(df)
     digests: list = [None] * len(df)
     n_cached = 0
     times = {k: 0.0 for k in STAGES}
-    times["pool_start"] = times["worker_init"] = 0.0
+    times["pool_start"] = times["worker_init"] = times["realign"] = 0.0
     todo = []
     for i, p in enumerate(paths):
         if use_cache:
-            digests[i] = _content_hash(p)
-            hit = _cache_get(folder, digests[i]) if digests[i] else None
+            digests[i] = content_hash(p)
+            hit = store.get(digests[i]) if digests[i] else None
             if hit is not None:
-                rows[i], vecs[i] = hit
+                prepared[i], vecs[i] = _from_cache(p, hit), hit.vector
                 n_cached += 1
+                if keep_chips and prepared[i].ok:
+                    _realign(prepared[i], preset, times)
                 continue
         todo.append(i)
 
     if todo:
         n_workers = int(workers or os.cpu_count() or 1)
-        use_pool = n_workers > 1 and len(todo) >= MIN_POOL_IMAGES and isinstance(detector, str)
+        use_pool = n_workers > 1 and len(todo) >= MIN_POOL_IMAGES and by_name
         # Multithreaded networks run batched here; single-threaded ones (dlib's engine) in every worker.
         worker_spec = None if embedder.multithreaded else embedder.spec()
         step = max(1, min(chunk_size, POOL_TASK_SIZE) if use_pool else chunk_size)
         chunks = [todo[k : k + step] for k in range(0, len(todo), step)]
         bar = tqdm(total=len(todo), desc=f"embed ({embedder.name})", unit="img", disable=not progress)
-        pending: list = []  # (index, row, chip) waiting for the next embedding batch
+        pending: list = []  # (index, PreparedImage) waiting for the next embedding batch
+
+        def keep(i, prep, vec):
+            prepared[i], vecs[i] = prep, vec
+            if not keep_chips and prep.aligned is not None:
+                prep.aligned.image = None  # chips are large: drop them once embedded
 
         def flush():
-            got = _embed_prepared([(r, chip) for _, r, chip in pending], embedder, times)
-            for (i, r, _), v in zip(pending, got):
-                rows[i], vecs[i] = r, v
+            got = embed_prepared([prep for _, prep in pending], embedder, times)
+            for (i, prep), v in zip(pending, got):
+                keep(i, prep, v)
             bar.update(len(pending))
             pending.clear()
 
@@ -477,34 +325,25 @@ def embed_images(
                 # Workers load, detect and align; this process embeds their chips in batches with
                 # every core (the embedder is not rebuilt in a worker, so any embedder can use the
                 # pool) -- unless the embedder is single-threaded and can be rebuilt there.
-                import multiprocessing as mp
-
-                ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-                t0 = time.perf_counter()
-                with ctx.Pool(min(n_workers, len(chunks)), initializer=_worker_init,
-                              initargs=(det_name, embedder.alignment, upsample, worker_spec)) as pool:
-                    times["pool_start"] = time.perf_counter() - t0  # the workers start as the tasks go out
-                    tasks = [([paths[i] for i in c], policy) for c in chunks]
-                    for c, (prepared, done, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
+                with open_pool(min(n_workers, len(chunks)), detector=det_name, preset=embedder.alignment,
+                               upsample=upsample, spec=worker_spec, times=times) as pool:
+                    tasks = [([paths[i] for i in c], policy, keep_chips) for c in chunks]
+                    for c, (preps, done, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
                         for k, sec in tm.items():
                             times[k] = times.get(k, 0.0) + sec
                         if done is not None:
-                            for i, (r, _), v in zip(c, prepared, done):
-                                rows[i], vecs[i] = r, v
+                            for i, prep, v in zip(c, preps, done):
+                                keep(i, prep, v)
                             bar.update(len(c))
                             continue
-                        pending.extend((i, r, chip) for i, (r, chip) in zip(c, prepared))
+                        pending.extend(zip(c, preps))
                         if len(pending) >= chunk_size:
                             flush()
                     flush()
             else:
-                from facelab.alignment import get_preset
-                from facelab.detection import create_detector
-
-                det = _make_detector(detector, upsample) if isinstance(detector, str) else create_detector(detector)
-                preset = get_preset(embedder.alignment)
+                det = make_detector(det_name, upsample) if by_name else det_obj
                 for c in chunks:
-                    pending.extend((i, *_prepare(paths[i], det, preset, policy, times)) for i in c)
+                    pending.extend((i, prepare_image(paths[i], det, preset, policy=policy, times=times)) for i in c)
                     flush()
         finally:
             bar.close()
@@ -512,24 +351,39 @@ def embed_images(
             for i in todo:
                 # Cache what the file's content decides (a face, no face, undecodable bytes); not
                 # failures of our own stages, which a fix or a retry may change.
-                if digests[i] and not str(rows[i]["reason"]).startswith(_NOT_CACHED_REASONS):
-                    _cache_put(folder, digests[i], rows[i], vecs[i])
+                prep = prepared[i]
+                if digests[i] and prep.cacheable:
+                    store.put(digests[i], CacheEntry(prep.status.value, prep.reason, prep.stage, prep.n_faces,
+                                                     prep.face, prep.residual, vecs[i]))
 
-    out_rows, out_vecs = [], []
+    out_rows, out_vecs, faces, chips = [], [], [], []
     for i in range(len(df)):
-        r = dict(rows[i])
-        r.update(image_id=ids[i], path=paths[i], identity=identities[i], sha256=digests[i])
-        if r["status"] == "ok":
+        prep = prepared[i]
+        face = prep.face
+        r = {
+            "image_id": ids[i], "path": paths[i], "identity": identities[i], "status": prep.status.value,
+            "reason": prep.reason, "n_faces": prep.n_faces,
+            "box": None if face is None else [float(v) for v in face.box],
+            "landmarks": None if face is None else face.landmarks.tolist(),
+            "residual": prep.residual, "row": -1, "sha256": digests[i],
+        }
+        if prep.ok:
             r["row"] = len(out_vecs)
             out_vecs.append(vecs[i])
-        else:
-            r["row"] = -1
+            if keep_chips:
+                chips.append(prep.chip)
         out_rows.append(r)
+        faces.append(face)
     table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
     table["n_faces"] = table["n_faces"].astype(int)
     table["row"] = table["row"].astype(int)
     emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
-    settings = dict(settings, embedder_description=embedder.describe(), cache=str(folder) if use_cache else None)
+    chip_arr = None
+    if keep_chips:
+        s = embedder.chip_size
+        chip_arr = np.stack(chips) if chips else np.zeros((0, s, s, 3), np.uint8)
+    settings = dict(store.settings, embedder_description=embedder.describe(),
+                    cache=str(store.folder) if use_cache else None)
     return EmbeddingResult(
         table=table,
         embeddings=emb,
@@ -539,6 +393,8 @@ def embed_images(
         n_cached=n_cached,
         n_computed=len(todo),
         timings=dict(times, wall=time.perf_counter() - t_start),
+        faces=faces,
+        chips=chip_arr,
     )
 
 

@@ -278,7 +278,7 @@ def build_report(
 
     result = embed_folder(root, model=model, weights=weights, detector=detector, progress=progress)
     table = result.table
-    ok = result.ok
+    ok = result.embedded
     skipped = result.skipped.copy()
     for ident in folder.empty_identities:
         skipped.loc[len(skipped)] = [str(root / ident), "empty identity folder (no image)"]

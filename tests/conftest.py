@@ -1,4 +1,14 @@
-"""Shared fixtures: the real LFW copy and a two-ID set built from it."""
+"""Shared fixtures: the real LFW copy and a two-ID set built from it.
+
+Tests that need LFW take the ``lfw`` fixture (or one built on it, such as ``two_id_dir``): where
+LFW is absent they SKIP with :func:`facelab.datasets.locate_lfw`'s message (the places looked
+at), and every other test still runs. To check that on a machine that has LFW, hide it::
+
+    FACELAB_LFW= FACELAB_NO_SHARED=1 python -m pytest tests/test_x.py -rs
+
+(``$FACELAB_NO_SHARED`` makes ``locate_lfw`` skip ``../shared/datasets/lfw``; ``data/lfw`` in the
+checkout must not exist either.) Tests never call ``LFW()`` themselves.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +23,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(scope="session")
 def lfw():
+    """The real LFW copy; skips (with where it was looked for) when there is none."""
     from facelab.datasets import LFW
+    from facelab.errors import DatasetNotFoundError
 
-    return LFW()
+    try:
+        return LFW()
+    except DatasetNotFoundError as exc:
+        pytest.skip(f"needs LFW: {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -78,25 +78,40 @@ def test_pairs_file_errors(tmp_path):
         read_pairs_file(bad)
 
 
-def test_locate_order_and_errors(tmp_path, monkeypatch, lfw):
+def test_locate_order_and_errors(tmp_path, monkeypatch):
+    import facelab.datasets as ds
+
+    # A checkout at tmp/repo with a shared copy beside it, as on the CI machine.
+    monkeypatch.setattr(ds, "repo_root", lambda: tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FACELAB_LFW", raising=False)
-    assert locate_lfw() == lfw.root  # ../shared/datasets/lfw beside the checkout
+    monkeypatch.delenv("FACELAB_NO_SHARED", raising=False)
+    shared = tmp_path / "shared" / "datasets" / "lfw"
+    (shared / "lfw-deepfunneled").mkdir(parents=True)
+    assert locate_lfw() == shared  # ../shared/datasets/lfw beside the checkout
     fake = tmp_path / "mylfw"
     (fake / "lfw-deepfunneled").mkdir(parents=True)
     monkeypatch.setenv("FACELAB_LFW", str(fake))
     assert locate_lfw() == fake  # the variable beats the shared copy
-    assert locate_lfw(lfw.root) == lfw.root  # an explicit path beats the variable
+    assert locate_lfw(shared) == shared  # an explicit path beats the variable
     with pytest.raises(DatasetNotFoundError) as err:
         locate_lfw(tmp_path / "nowhere")
     assert str(tmp_path / "nowhere") in str(err.value)
     what = [w for w, _ in lfw_search_paths(tmp_path)]
     assert what[:2] == ["given path", "$FACELAB_LFW"] and "data/lfw" in what
+    # FACELAB_NO_SHARED hides the shared copy (how the tests check they skip without LFW).
+    monkeypatch.delenv("FACELAB_LFW")
+    monkeypatch.setenv("FACELAB_NO_SHARED", "1")
+    assert "shared datasets" not in [w for w, _ in lfw_search_paths()]
+    with pytest.raises(DatasetNotFoundError):
+        locate_lfw()
 
 
 def test_locate_names_every_place(monkeypatch, tmp_path):
     import facelab.datasets as ds
 
     monkeypatch.setenv("FACELAB_LFW", str(tmp_path / "env"))
+    monkeypatch.delenv("FACELAB_NO_SHARED", raising=False)
     monkeypatch.setattr(ds, "repo_root", lambda: tmp_path / "repo")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DatasetNotFoundError) as err:

@@ -9,9 +9,9 @@ from PIL import Image
 from facelab.detection import (
     choose_face,
     create_detector,
-    dlib_model_path,
     five_from_68,
 )
+from facelab.models.dlib_files import dlib_model_path
 from facelab.faces import DetectionStatus, Face, Keypoint
 from facelab.imageio import load_image
 
@@ -61,7 +61,9 @@ def test_dlib_model_path_finds_files():
 
 
 def test_unknown_backend_and_policy(detectors):
-    with pytest.raises(ValueError, match="backend"):
+    from facelab.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="unknown detector 'opencv'; choose from dlib, mtcnn"):
         create_detector("opencv")
     with pytest.raises(ValueError, match="policy"):
         detectors["dlib"].detect(np.zeros((50, 50, 3), np.uint8), policy="first")

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import facelab.detection
 import facelab.pipeline as pipeline
 from facelab.pipeline import embed_folder, embed_images
 
@@ -57,7 +56,8 @@ def test_every_image_gets_a_row_and_second_run_is_cached(images, monkeypatch, tm
     def no_detector(*a, **k):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr(facelab.detection, "create_detector", no_detector)
+    monkeypatch.setattr(pipeline, "make_detector", no_detector)
+    monkeypatch.setattr(pipeline, "prepare_image", no_detector)
     again = embed_images(images, progress=False)
     assert again.n_cached == 6 and again.n_computed == 0
     np.testing.assert_array_equal(again.embeddings, res.embeddings)
@@ -68,7 +68,7 @@ def test_cache_follows_content_not_path(images, tmp_path, monkeypatch):
     embed_images(images.head(1), progress=False)
     copy = tmp_path / "renamed.jpg"
     shutil.copy(images.path[0], copy)
-    monkeypatch.setattr(facelab.detection, "create_detector", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: 1 / 0)
     res = embed_images(pd.DataFrame({"image_id": ["x"], "path": [str(copy)], "identity": ["?"]}), progress=False)
     assert res.n_cached == 1 and res.table.status[0] == "ok"
 
@@ -146,7 +146,8 @@ def test_mtcnn_detector(images):
 
 
 def test_ladder_detector_climbs_unless_exactly_one_face(monkeypatch):
-    from facelab.faces import DetectionResult, DetectionStatus, Face
+    from facelab.detection import DLIB_UPSAMPLE_LADDER, Detector, LadderDetector
+    from facelab.faces import Face
 
     calls = []
 
@@ -154,15 +155,13 @@ def test_ladder_detector_climbs_unless_exactly_one_face(monkeypatch):
         def __init__(self, upsample, faces):
             self.upsample, self.faces = upsample, faces
 
-        def detect(self, image, *, path=None, policy="largest"):
+        def find_faces(self, image):
             calls.append(self.upsample)
-            if not self.faces:
-                return DetectionResult("x", DetectionStatus.NO_FACE, "no face found by dlib", [], None, (10, 10))
-            return DetectionResult("x", DetectionStatus.OK, None, self.faces, 0, (10, 10))
+            return list(self.faces)
 
     face = Face(box=[1, 1, 5, 5], score=1.0, landmarks=np.zeros((5, 2)))
-    ladder = pipeline.LadderDetector()
-    assert ladder.ladder == pipeline.DLIB_UPSAMPLE_LADDER == (0, 1)
+    ladder = LadderDetector()
+    assert isinstance(ladder, Detector) and ladder.ladder == DLIB_UPSAMPLE_LADDER == (0, 1)
     ladder.rungs = [Stub(0, [face]), Stub(1, [face])]
     assert ladder.detect(np.zeros((10, 10, 3), np.uint8)).ok and calls == [0]
     calls.clear()
@@ -177,6 +176,16 @@ def test_ladder_detector_climbs_unless_exactly_one_face(monkeypatch):
     ladder.rungs = [Stub(0, []), Stub(1, [])]
     res = ladder.detect(np.zeros((10, 10, 3), np.uint8))
     assert not res.ok and "no face" in res.reason and calls == [0, 1]
+
+
+def test_a_ready_ladder_detector_is_accepted(images):
+    # Bug: LadderDetector was not a Detector, so embed_images(detector=LadderDetector()) raised ValueError.
+    from facelab.detection import LadderDetector
+
+    res = embed_images(images.head(3), detector=LadderDetector(), progress=False)
+    ref = embed_images(images.head(3), cache=False, progress=False)  # "dlib" by name: the same ladder
+    assert list(res.table.status) == ["ok"] * 3 and res.settings["cache"] is None
+    np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=1e-6)
 
 
 def test_small_face_is_found_by_the_upsampled_rung(lfw, tmp_path):
@@ -213,10 +222,12 @@ def test_dlib_workers_do_not_import_torch():
     code = (
         "import sys\n"
         "from facelab.embedding import create_embedder\n"
-        "from facelab.pipeline import _worker_init, _WORKER_STATE\n"
+        "from facelab.detection import LadderDetector\n"
+        "from facelab.pool import _worker_init, _WORKER_STATE\n"
         "create_embedder('dlib')\n"
         "_worker_init('dlib', 'dlib150')\n"
-        "assert _WORKER_STATE['init_s'] >= 0\n"
+        "assert isinstance(_WORKER_STATE['detector'], LadderDetector), _WORKER_STATE\n"
+        "assert _WORKER_STATE['preset'].name == 'dlib150' and _WORKER_STATE['embedder'] is None\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -235,3 +246,65 @@ def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
     monkeypatch.undo()
     ref = embed_images(images, cache=False, progress=False)  # torch engine, in-process
     np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=2e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# Typed faces and chips: nothing downstream detects or aligns again
+# --------------------------------------------------------------------------------------------
+
+
+def test_faces_and_chips_come_with_the_result_and_survive_the_cache(images, monkeypatch, tmp_path):
+    from facelab.embedding import create_embedder
+    from facelab.faces import Face
+
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
+    res = embed_images(images, progress=False, keep_chips=True)
+    assert len(res.faces) == len(res.table) == 6
+    assert all(isinstance(f, Face) for f in res.faces[:4]) and res.faces[4] is None and res.faces[5] is None
+    assert res.faces[0].landmarks68.shape == (68, 2) and res.faces[0].score > 0
+    np.testing.assert_allclose(res.faces[0].box, res.table.box[0])
+    assert res.chips.shape == (4, 150, 150, 3) and res.chips.dtype == np.uint8
+    # The chips are what was embedded, in embedding order.
+    np.testing.assert_allclose(create_embedder("dlib").embed(res.chips), res.embeddings, atol=1e-5)
+    assert [id(f) for f in res.embedded_faces] == [id(f) for f in res.faces[:4]]
+    assert embed_images(images.head(1), progress=False).chips is None  # only on request
+
+    # From the cache: the same faces (68 points included) and, re-aligned without detection, the same chips.
+    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: 1 / 0)
+    again = embed_images(images, progress=False, keep_chips=True)
+    assert again.n_cached == 6 and again.timings["realign"] > 0
+    for a, b in zip(again.faces, res.faces):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a.box, b.box)
+            np.testing.assert_array_equal(a.landmarks, b.landmarks)
+            np.testing.assert_array_equal(a.landmarks68, b.landmarks68)
+            assert a.score == b.score
+    np.testing.assert_array_equal(again.chips, res.chips)
+
+
+def test_cache_keeps_what_the_content_decides_and_not_our_failures(images, monkeypatch, tmp_path):
+    # Decided by the status, not by the wording of a reason: a detector that fails on one photo
+    # leaves it out of the cache, so the next run (detector fixed) computes it again.
+    from facelab.pool import make_detector
+
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
+    real = make_detector("dlib")
+
+    class Flaky(type(real)):
+        calls = 0
+
+        def find_faces(self, image):
+            Flaky.calls += 1
+            if Flaky.calls == 1:  # images are prepared in order without a pool: the first photo
+                raise RuntimeError("flaky")
+            return super().find_faces(image)
+
+    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: Flaky())
+    first = embed_images(images, progress=False)
+    assert first.table.status[0] == "error" and "detector failed (RuntimeError: flaky)" in first.table.reason[0]
+    assert list(first.table.status[4:]) == ["no_face", "error"]  # no face, undecodable bytes: cached
+    monkeypatch.undo()
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
+    second = embed_images(images, progress=False)
+    assert second.n_computed == 1 and second.n_cached == 5 and second.table.status[0] == "ok"

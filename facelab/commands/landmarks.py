@@ -39,19 +39,14 @@ def expand_paths(paths) -> tuple[list[str], list[tuple[str, str]]]:
     Returns ``(images, skipped)`` where ``skipped`` lists ``(path, reason)`` for non-image files
     found in folders. Named files are kept whatever they are: the detector reports their error.
     """
-    from facelab.imageio import is_image_file
+    from facelab.imageio import find_images
 
     images, skipped = [], []
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if f.is_dir() or any(part.startswith(".") for part in rel):
-                    continue
-                if is_image_file(f):
-                    images.append(str(f))
-                else:
-                    skipped.append((str(f), "not an image (unrecognised content)"))
+            found, bad = find_images(p)
+            images.extend(str(f) for f in found)
+            skipped.extend(bad)
         else:
             images.append(str(p))
     return images, skipped
@@ -103,7 +98,7 @@ def run(args) -> int:
         with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 250):
             text = results_table(results).to_string(index=False) + "\n"
     if args.out:
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         atomic_write_text(args.out, text)
     else:

@@ -65,7 +65,7 @@ def run(args) -> int:
     images = V.pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
-    ok = res.ok
+    ok = res.embedded
     id_to_row = dict(zip(ok["image_id"].astype(str), ok["row"].astype(int)))
     emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
     ls = V.lfw_pair_scores(pairs, emb, id_to_row, on_missing=args.missing)

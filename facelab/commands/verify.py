@@ -57,7 +57,7 @@ def emit(args, result: dict, table_text: str) -> None:
 
     text = json.dumps(json_safe(result), indent=2, allow_nan=False)
     if args.out:
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         atomic_write_text(args.out, text + "\n")
     print(text if args.format == "json" else table_text)

@@ -14,14 +14,13 @@ never run code on load. Anything that does not fit the model raises
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import torch
 from torch import nn
 
+from facelab.atomic import staged_file
 from facelab.errors import CheckpointError
 from facelab.hashing import file_sha256  # re-exported: callers key caches on weights
 
@@ -158,14 +157,8 @@ def save_checkpoint(model: nn.Module, path, *, meta: Optional[dict] = None) -> P
         "embedding_size": getattr(model, "embedding_size", None),
     }
     payload.update(meta or {})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with staged_file(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -180,12 +173,10 @@ def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, ops
     was_training = model.training
     model.eval()
     dummy = torch.zeros(2, 3, s, s)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".onnx")
-    os.close(fd)
-    try:
-        import warnings
+    import warnings
 
-        with warnings.catch_warnings():
+    try:
+        with staged_file(path, suffix=".onnx") as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about shape checks
             # The TorchScript exporter: no onnxscript dependency, single self-contained file.
             torch.onnx.export(
@@ -198,10 +189,6 @@ def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, ops
                 opset_version=opset,
                 dynamo=False,
             )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         model.train(was_training)
     return path

@@ -1,34 +1,56 @@
-"""Model registry: names like ``"ir_18"`` or ``"ir_se_50"`` -> constructors."""
+"""Model registry: names like ``"ir_18"`` or ``"ir_se_50"`` -> network constructors.
+
+A new architecture is one module in :mod:`facelab.models` with one decorator::
+
+    @register_model("my_net", input_size=112, embedding_size=512)
+    def my_net(*, input_size=112, embedding_size=512, **kw) -> nn.Module:
+        ...
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from torch import nn
 
 from facelab.models.irresnet import STAGE_UNITS, SUPPORTED_INPUT_SIZES, IRResNet
+from facelab.registry import Registry
 
-__all__ = ["create_model", "list_models", "register_model", "model_info", "REFERENCE_ARCH"]
+__all__ = ["MODELS", "create_model", "list_models", "register_model", "model_info", "REFERENCE_ARCH"]
 
 #: The reference demo's model: IR_18 on 64x64 chips with a 256-d embedding.
 REFERENCE_ARCH = {"arch": "ir_18", "input_size": 64, "embedding_size": 256}
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+def _discover():
+    from facelab.models import discover
+
+    discover()
 
 
-def register_model(name: str, factory: Callable[..., nn.Module]) -> None:
-    """Add a constructor ``factory(*, input_size, embedding_size) -> nn.Module`` under ``name``."""
-    _REGISTRY[name.lower()] = factory
+#: Network constructors ``factory(*, input_size, embedding_size, **kw) -> nn.Module``.
+MODELS = Registry("model", discover=_discover)
+
+
+def register_model(name: str, factory: Optional[Callable[..., nn.Module]] = None, **info):
+    """Register a constructor ``factory(*, input_size, embedding_size) -> nn.Module`` under ``name``.
+
+    Used as a decorator (``@register_model("ir_18")``) or called with the factory.
+    """
+    return MODELS.register(name, factory, **info)
+
+
+def _ir_factory(depth: int, mode: str):
+    def factory(*, input_size=112, embedding_size=512, **kw):
+        return IRResNet(depth, input_size=input_size, embedding_size=embedding_size, mode=mode, **kw)
+
+    factory.__name__ = f"{mode}_{depth}"
+    return factory
 
 
 for _depth in STAGE_UNITS:
     for _mode in ("ir", "ir_se"):
-        register_model(
-            f"{_mode}_{_depth}",
-            lambda *, input_size=112, embedding_size=512, _d=_depth, _m=_mode, **kw: IRResNet(
-                _d, input_size=input_size, embedding_size=embedding_size, mode=_m, **kw
-            ),
-        )
+        register_model(f"{_mode}_{_depth}", family="IR-ResNet", depth=_depth, se=_mode == "ir_se")(_ir_factory(_depth, _mode))
 
 
 def list_models() -> list[str]:
@@ -38,7 +60,7 @@ def list_models() -> list[str]:
         mode, _, depth = name.rpartition("_")
         return (mode != "ir", mode, int(depth) if depth.isdigit() else 0, name)
 
-    return sorted(_REGISTRY, key=key)
+    return sorted(MODELS.names(), key=key)
 
 
 def create_model(name: str, *, input_size: int = 112, embedding_size: int = 512, **kwargs) -> nn.Module:
@@ -51,16 +73,19 @@ def create_model(name: str, *, input_size: int = 112, embedding_size: int = 512,
     input_size : {64, 112, 224}
     embedding_size : int
 
+    Raises
+    ------
+    facelab.errors.UnknownNameError
+        For a name no module registered (the message lists the known models).
+
     Examples
     --------
     >>> model = create_model("ir_18", input_size=64, embedding_size=256)  # the reference layout
     """
-    key = name.lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    factory = MODELS.get(name)
     if input_size not in SUPPORTED_INPUT_SIZES:
         raise ValueError(f"input_size must be one of {SUPPORTED_INPUT_SIZES}, got {input_size}")
-    model = _REGISTRY[key](input_size=input_size, embedding_size=embedding_size, **kwargs)
+    model = factory(input_size=input_size, embedding_size=embedding_size, **kwargs)
     return model.eval()
 
 

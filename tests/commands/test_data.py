@@ -18,7 +18,7 @@ def test_locate_missing_names_places(capsys, tmp_path):
     assert "LFW not found" in err and str(tmp_path) in err
 
 
-def test_info_json(capsys):
+def test_info_json(lfw, capsys):  # lfw: skip without it (the command finds it the same way)
     assert main(["data", "info", "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["images"] == 13233 and info["identities"] == 5749
@@ -26,7 +26,7 @@ def test_info_json(capsys):
     assert info["identities_with_at_least"]["50"] == 12
 
 
-def test_two_id(capsys, tmp_path):
+def test_two_id(lfw, capsys, tmp_path):
     out = tmp_path / "two"
     assert main(["data", "two-id", "--out", str(out), "--identities", "Hugo_Chavez", "Ariel_Sharon",
                  "--per-identity", "5"]) == 0

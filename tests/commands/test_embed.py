@@ -52,3 +52,29 @@ def test_embed_bad_arguments(tmp_path, capsys):
     assert "--out must end in .json or .npz" in capsys.readouterr().out
     assert main(["embed", str(tmp_path / "nope"), "--out", str(tmp_path / "e.json")]) == 2
     assert "dataset folder not found" in capsys.readouterr().err
+
+
+def test_unknown_model_is_one_line_not_a_traceback(make_folder, tmp_path, capsys):
+    # Bug: create_embedder's ValueError escaped the CLI as a Python traceback.
+    ds = make_folder(tmp_path / "ds", {"a": 1, "b": 1})
+    assert main(["embed", str(ds), "--model", "nosuchmodel", "--out", str(tmp_path / "e.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("facelab embed: error: unknown model 'nosuchmodel'; choose from dlib")
+    assert "ir_18" in err[0] and ".onnx" in err[0] and not (tmp_path / "e.json").exists()
+
+
+def test_unknown_detector_is_one_line_not_a_traceback(make_folder, tmp_path, capsys):
+    import pytest
+
+    ds = make_folder(tmp_path / "ds", {"a": 1, "b": 1})
+    with pytest.raises(SystemExit) as exit_:
+        main(["embed", str(ds), "--detector", "nosuch", "--out", str(tmp_path / "e.json")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nosuch'" in err and "Traceback" not in err
+    # Past the parser (a name given to the API), the registry's error, before any work.
+    from facelab.errors import UnknownNameError
+    from facelab.pipeline import embed_folder
+
+    with pytest.raises(UnknownNameError, match="unknown detector 'nosuch'; choose from dlib, mtcnn"):
+        embed_folder(ds, detector="nosuch", progress=False)

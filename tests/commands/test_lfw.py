@@ -46,7 +46,7 @@ def _expected(root, fake, missing="worst", folds=None):
     if folds is not None:
         pairs = pairs[pairs.fold < folds].reset_index(drop=True)
     res = fake(V.pair_images(pairs))
-    rows = dict(zip(res.ok.image_id, res.ok.row))
+    rows = dict(zip(res.embedded.image_id, res.embedded.row))
     return V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing=missing)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from facelab.detection import dlib_model_path, dlib_object
+from facelab.models.dlib_files import dlib_model_path, dlib_object
 from facelab.embedding import DlibEmbedder
 from facelab.errors import CheckpointError
 from facelab.models.dlib_resnet import DlibResNet, _add_prev, load_dlib_resnet, read_dlib_resnet

@@ -36,10 +36,18 @@ def test_every_model_runs_forward(name, size):
 
 
 def test_train_mode_batch_of_two():
+    # A batch of two trains: batch statistics are used and updated, and every weight gets a
+    # real gradient. (y.sum() would not do: the head's BatchNorm1d makes it constant in train mode.)
+    torch.manual_seed(0)
     model = create_model("ir_se_18", input_size=64, embedding_size=32).train()
+    before = model.input_layer[1].running_mean.clone()
     y = model(torch.randn(2, 3, 64, 64))
-    y.sum().backward()
-    assert model.input_layer[0].weight.grad is not None
+    assert y.shape == (2, 32)
+    y.pow(2).sum().backward()
+    assert not torch.equal(model.input_layer[1].running_mean, before)
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    assert model.input_layer[0].weight.grad.abs().sum() > 0
 
 
 def test_reference_ir18_layout_matches_face_evolve_names():
