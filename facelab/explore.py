@@ -103,7 +103,7 @@ def nearest_neighbours(embeddings, *, k: int = 5, chunk_size: Optional[int] = No
         rows = np.arange(start, min(n, start + step))
         s = e[rows] @ e.T
         s[np.arange(rows.size), rows] = -np.inf
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        part = np.argpartition(s, n - k, axis=1)[:, n - k:]
         ps = np.take_along_axis(s, part, axis=1)
         order = np.lexsort((part, -ps), axis=1)  # by score, ties by index: deterministic
         idx[rows] = np.take_along_axis(part, order, axis=1)
@@ -254,19 +254,19 @@ def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pair
     lo, hi = np.inf, -np.inf
     if pairs is None:
         step = _chunk(n, chunk_size)
+        cols = np.arange(n)
         for start in range(0, n, step):
             rows = np.arange(start, min(n, start + step))
             s = e[rows] @ e.T
             same = codes[rows][:, None] == codes[None, :]
-            upper = np.arange(n)[None, :] > rows[:, None]
-            self_mask = np.arange(n)[None, :] == rows[:, None]
-            # Per-face extremes use the whole row (both directions), excluding the face itself.
-            max_imp[rows] = np.where(same, -np.inf, s).max(axis=1)
-            min_gen[rows] = np.where(same & ~self_mask, s, np.inf).min(axis=1)
-            for want_same, hard in ((False, hard_imp), (True, hard_gen)):
-                m = upper & (same if want_same else ~same)
-                a, b = np.nonzero(m)
-                v = s[a, b]
+            same[np.arange(rows.size), rows] = False  # a face with itself is no pair
+            imp = ~same
+            imp[np.arange(rows.size), rows] = False
+            # Whole rows (both directions): per-face extremes, and counts that see every pair twice.
+            max_imp[rows] = np.where(imp, s, -np.inf).max(axis=1)
+            min_gen[rows] = np.where(same, s, np.inf).min(axis=1)
+            for want_same, mask, hard in ((True, same, hard_gen), (False, imp, hard_imp)):
+                v = s[mask]
                 if not v.size:
                     continue
                 lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
@@ -276,7 +276,17 @@ def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pair
                 else:
                     n_imp += v.size
                     fa += _at_or_above(v, g)
-                hard.add(v, rows[a], b, want_same)
+                # The hardest 2m entries of the block hold its hardest m pairs (each seen twice at most).
+                m2 = 2 * max_pairs
+                if v.size > m2:
+                    cut = np.partition(v, m2 - 1)[m2 - 1] if want_same else np.partition(v, v.size - m2)[v.size - m2]
+                    mask = mask & ((s <= cut) if want_same else (s >= cut))
+                a, b = np.nonzero(mask)
+                top = rows[a] < cols[b]  # one direction per pair; the other row block has the mirror
+                a, b = a[top], b[top]
+                hard.add(s[a, b], rows[a], b, want_same)
+        # every pair was seen from both of its faces
+        n_gen, n_imp, fr_ge, fa = n_gen // 2, n_imp // 2, fr_ge // 2, fa // 2
     else:
         pi, pj = (pairs.i, pairs.j) if hasattr(pairs, "i") else (np.asarray(pairs[0]), np.asarray(pairs[1]))
         pi, pj = np.asarray(pi, np.int64), np.asarray(pj, np.int64)
@@ -464,9 +474,9 @@ class Explorer:
     def widget(self):
         """A ``jupyter_bokeh.BokehModel`` ipywidget (renders in JupyterLab 4 offline: BokehJS ships
         inside the ``jupyter_bokeh`` lab extension)."""
-        from jupyter_bokeh import BokehModel
+        from facelab.plotting.interactive import notebook_widget
 
-        return BokehModel(self.build(), combine_events=True)
+        return notebook_widget(self.build())
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 import numpy as np
 import pandas as pd
 
-__all__ = ["explorer_layout", "roc_figure", "det_figure", "data_table", "standalone_html",
+__all__ = ["explorer_layout", "roc_figure", "det_figure", "data_table", "standalone_html", "notebook_widget",
            "MISJUDGED_COLOR", "OTHER_COLOR", "COLOR_MODES"]
 
 MISJUDGED_COLOR = "#d62728"
@@ -383,3 +383,12 @@ def _esc(s) -> str:
     import html
 
     return html.escape(str(s))
+
+
+def notebook_widget(model):
+    """A Bokeh model as a ``jupyter_bokeh.BokehModel`` ipywidget: renders in JupyterLab 4 with no
+    network (BokehJS ships inside the ``jupyter_bokeh`` lab extension), and its ``CustomJS``
+    callbacks run in the page like in the standalone file."""
+    from jupyter_bokeh import BokehModel
+
+    return BokehModel(model, combine_events=True)
