@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-__all__ = ["find_chromium", "chromium", "console_errors", "requested_urls", "BOKEH_JS"]
+__all__ = ["find_chromium", "chromium", "console_errors", "requested_urls", "jupyter_lab", "lab_run_all", "BOKEH_JS"]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
@@ -108,3 +108,126 @@ window.facelab_text = function (view) {
   return parts.join(' ');
 };
 """
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str, timeout: float = 2.0):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # 127.0.0.1 only
+        return json.loads(r.read() or b"null")
+
+
+@contextmanager
+def jupyter_lab(root, *, env: Optional[dict] = None, startup_timeout: float = 60.0) -> Iterator:
+    """A JupyterLab server on 127.0.0.1 (a free port, a random token, no browser, its own config,
+    runtime, settings and workspace folders in a temporary folder, no update check, read-only
+    extension manager) serving ``root``. Yields ``(base_url, token, process)``; on exit it is shut
+    down through its API (which stops its kernels), waited for, and anything it started that is
+    still alive is killed. Raises ``RuntimeError`` with the server log when it does not start or
+    leaves a process behind."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import psutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="facelab-lab-"))
+    port, token = _free_port(), secrets.token_hex(16)
+    full_env = dict(os.environ if env is None else env, JUPYTER_CONFIG_DIR=str(tmp / "config"),
+                    JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+           f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI runs as root
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=str(root))
+    base = f"http://127.0.0.1:{port}"
+    children: list = []
+    try:
+        end = time.monotonic() + startup_timeout
+        while True:
+            try:
+                _get_json(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.3)
+        yield base, token, server
+    finally:
+        try:
+            children = psutil.Process(server.pid).children(recursive=True)
+        except psutil.Error:
+            pass
+        try:  # a clean shutdown stops the kernels too
+            req = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST", data=b"")
+            urllib.request.urlopen(req, timeout=5).close()
+        except OSError:
+            server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+        _, alive = psutil.wait_procs(children, timeout=15)
+        for p in alive:  # only processes this server started
+            p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if alive:
+            raise RuntimeError(f"jupyter lab left processes behind: {[p.pid for p in alive]}")
+
+
+def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float = 300.0) -> None:
+    """Open ``notebook`` in JupyterLab, run every cell from the "Run" menu, and wait until each code
+    cell has its ``[n]`` prompt and the kernel is idle."""
+    import time
+
+    driver.get(f"{base}/lab/tree/{notebook}?token={token}")
+    end = time.monotonic() + timeout
+    while not driver.execute_script("return document.querySelectorAll('.jp-Notebook .jp-CodeCell').length > 0"):
+        if time.monotonic() > end:
+            raise TimeoutError("the notebook did not open")
+        time.sleep(0.5)
+    while not _get_json(f"{base}/api/kernels?token={token}"):
+        if time.monotonic() > end:
+            raise TimeoutError("no kernel started")
+        time.sleep(0.5)
+    time.sleep(1.0)
+    from selenium.webdriver.common.by import By
+
+    def find(css, text=None):
+        while True:
+            for el in driver.find_elements(By.CSS_SELECTOR, css):
+                if el.is_displayed() and (text is None or el.text.strip() == text):
+                    return el
+            if time.monotonic() > end:
+                raise TimeoutError(f"no {css} {text or ''} on the page")
+            time.sleep(0.3)
+
+    find(".lm-MenuBar-item", "Run").click()  # real clicks, as a user would
+    find('.lm-Menu-item[data-command="runmenu:run-all"]').click()  # Run > Run All Cells
+    while True:
+        done, total, busy = driver.execute_script("""
+            const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+            return [p.filter(t => /^\\[\\d+\\]:$/.test(t)).length, p.length, p.filter(t => t == '[*]:').length];""")
+        kernels = _get_json(f"{base}/api/kernels?token={token}")
+        if total and done == total and not busy and kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return
+        if time.monotonic() > end:
+            raise TimeoutError(f"cells did not finish: {done} of {total} done, {busy} running")
+        time.sleep(1.0)

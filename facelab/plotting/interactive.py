@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 import numpy as np
 import pandas as pd
 
-__all__ = ["explorer_layout", "roc_figure", "det_figure", "data_table", "standalone_html", "notebook_widget",
+__all__ = ["explorer_layout", "roc_figure", "det_figure", "data_table", "standalone_html", "notebook_widget", "load_bokehjs",
            "MISJUDGED_COLOR", "OTHER_COLOR", "COLOR_MODES"]
 
 MISJUDGED_COLOR = "#d62728"
@@ -385,10 +385,31 @@ def _esc(s) -> str:
     return html.escape(str(s))
 
 
+_BOKEHJS_LOADED = False
+
+
+def load_bokehjs(*, force: bool = False) -> None:
+    """Load BokehJS into the notebook page, once per kernel (``output_notebook`` with the
+    inlined resources: no network). ``jupyter_bokeh``'s widget view needs it in the page."""
+    global _BOKEHJS_LOADED
+    if _BOKEHJS_LOADED and not force:
+        return
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
+
+    output_notebook(resources=INLINE, hide_banner=True)
+    _BOKEHJS_LOADED = True
+
+
 def notebook_widget(model):
-    """A Bokeh model as a ``jupyter_bokeh.BokehModel`` ipywidget: renders in JupyterLab 4 with no
-    network (BokehJS ships inside the ``jupyter_bokeh`` lab extension), and its ``CustomJS``
-    callbacks run in the page like in the standalone file."""
+    """A Bokeh model as a ``jupyter_bokeh.BokehModel`` ipywidget, for JupyterLab 4.
+
+    Works offline: BokehJS is put in the page once per kernel by :func:`load_bokehjs` (an output
+    of the same cell, executed by the ``jupyter_bokeh`` lab extension), then the widget renders
+    the model and its ``CustomJS`` callbacks run in the page as in the standalone file. After a
+    page reload, rerun the cell (widget views are not saved in the notebook).
+    """
     from jupyter_bokeh import BokehModel
 
+    load_bokehjs()
     return BokehModel(model, combine_events=True)
