@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
-__all__ = ["find_chromium", "chromium", "console_errors", "requested_urls", "jupyter_lab", "lab_run_all", "BOKEH_JS"]
+__all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls"]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 
 
-def find_chromium() -> tuple[Optional[str], Optional[str], str]:
+def find_chromium() -> tuple[str | None, str | None, str]:
     """``(browser, driver, reason)``: paths of the system Chromium and chromedriver, and why not
     when either is missing (``apt-get install chromium chromium-driver``)."""
     try:
@@ -126,7 +126,7 @@ def _get_json(url: str, timeout: float = 2.0):
 
 
 @contextmanager
-def jupyter_lab(root, *, env: Optional[dict] = None, startup_timeout: float = 60.0) -> Iterator:
+def jupyter_lab(root, *, env: dict | None = None, startup_timeout: float = 60.0) -> Iterator:
     """A JupyterLab server on 127.0.0.1 (a free port, a random token, no browser, its own config,
     runtime, settings and workspace folders in a temporary folder, no update check, read-only
     extension manager) serving ``root``. Yields ``(base_url, token, process)``; on exit it is shut

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,8 +43,17 @@ import pandas as pd
 from facelab.errors import EvaluationError
 
 __all__ = [
-    "Explorer", "ExplorerData", "Neighbours", "PairSummary", "explore", "explore_embeddings",
-    "nearest_neighbours", "summarise_pairs", "make_thumbnails", "thumbnail_uris", "GRID_STEP",
+    "GRID_STEP",
+    "Explorer",
+    "ExplorerData",
+    "Neighbours",
+    "PairSummary",
+    "explore",
+    "explore_embeddings",
+    "make_thumbnails",
+    "nearest_neighbours",
+    "summarise_pairs",
+    "thumbnail_uris",
 ]
 
 #: Spacing of the threshold grid (cosine) on which FAR/FRR are counted exactly.
@@ -70,7 +79,7 @@ def _unit(embeddings) -> np.ndarray:
     return e / norms
 
 
-def _chunk(n: int, chunk_size: Optional[int]) -> int:
+def _chunk(n: int, chunk_size: int | None) -> int:
     # Keep one (chunk, N) float32 block near 4 million scores.
     return int(chunk_size or max(1, min(n, 4_000_000 // max(n, 1))))
 
@@ -89,7 +98,7 @@ class Neighbours:
     cosine: np.ndarray
 
 
-def nearest_neighbours(embeddings, *, k: int = 5, chunk_size: Optional[int] = None) -> Neighbours:
+def nearest_neighbours(embeddings, *, k: int = 5, chunk_size: int | None = None) -> Neighbours:
     """Exact ``k`` nearest neighbours (cosine) of every row, excluding itself, in row blocks."""
     e = _unit(embeddings)
     n = e.shape[0]
@@ -222,7 +231,7 @@ class _Hardest:
 
 
 def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pairs: int = 300,
-                    chunk_size: Optional[int] = None) -> PairSummary:
+                    chunk_size: int | None = None) -> PairSummary:
     """Score the pairs and keep what a threshold slider needs (see :class:`PairSummary`).
 
     Parameters
@@ -340,7 +349,7 @@ def _square(img: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def make_thumbnails(images: Sequence, *, boxes: Optional[Sequence] = None, size: int = 64,
+def make_thumbnails(images: Sequence, *, boxes: Sequence | None = None, size: int = 64,
                     margin: float = 0.25) -> np.ndarray:
     """Square ``uint8`` thumbnails ``(N, size, size, 3)`` from image paths or arrays.
 
@@ -371,7 +380,7 @@ def make_thumbnails(images: Sequence, *, boxes: Optional[Sequence] = None, size:
     return out
 
 
-def thumbnail_uris(thumbnails, *, size: int = 32, rows: Optional[Sequence[int]] = None) -> list[str]:
+def thumbnail_uris(thumbnails, *, size: int = 32, rows: Sequence[int] | None = None) -> list[str]:
     """``data:image/png;base64,...`` URIs of thumbnails downsampled to ``size`` px.
 
     ``rows`` limits which get one (the others get :data:`BLANK_URI`); ``None`` entries too.
@@ -457,13 +466,13 @@ class Explorer:
             self._layout = self.build()
         return self._layout
 
-    def html(self, *, title: Optional[str] = None) -> str:
+    def html(self, *, title: str | None = None) -> str:
         """The standalone page: BokehJS and every thumbnail inlined, no network request."""
         from facelab.plotting.interactive import standalone_html
 
         return standalone_html(self.build(), title=title or self.data.title)
 
-    def save(self, path, *, title: Optional[str] = None) -> Path:
+    def save(self, path, *, title: str | None = None) -> Path:
         """Write the standalone page (atomically) and return its path."""
         from facelab.datasets import atomic_write_text
 
@@ -489,12 +498,12 @@ class Explorer:
                 f"{d.method or 'given'} map, threshold {d.threshold:.3f}, {d.n_thumbnails} thumbnails)")
 
 
-def explore_embeddings(embeddings, identities, *, image_ids: Optional[Sequence[str]] = None,
+def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | None = None,
                        thumbnails=None, detection_scores=None, residuals=None, pairs=None, pair_scores=None,
-                       coords=None, method: str = "umap", projection_kwargs: Optional[Mapping] = None,
-                       threshold: Optional[float] = None, k: int = 5, names: Optional[Mapping] = None,
-                       max_thumbnails: int = 2000, thumb_size: Optional[int] = None, max_pairs: int = 300,
-                       title: Optional[str] = None, **layout_kwargs) -> Explorer:
+                       coords=None, method: str = "umap", projection_kwargs: Mapping | None = None,
+                       threshold: float | None = None, k: int = 5, names: Mapping | None = None,
+                       max_thumbnails: int = 2000, thumb_size: int | None = None, max_pairs: int = 300,
+                       title: str | None = None, **layout_kwargs) -> Explorer:
     """The explorer from plain inputs.
 
     Parameters
@@ -582,7 +591,7 @@ def _result_rows(result) -> pd.DataFrame:
     return rows
 
 
-def explore(result, *, thumbnails=None, names: Optional[Mapping] = None, **kwargs) -> Explorer:
+def explore(result, *, thumbnails=None, names: Mapping | None = None, **kwargs) -> Explorer:
     """The explorer of an :class:`~facelab.pipeline.EmbeddingResult`.
 
     Takes the embeddings, identities, image ids and alignment residuals from the result; the

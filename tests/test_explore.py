@@ -16,8 +16,15 @@ from PIL import Image
 
 from facelab import verification as V
 from facelab.errors import EvaluationError
-from facelab.explore import (BLANK_URI, explore, explore_embeddings, make_thumbnails, nearest_neighbours,
-                             summarise_pairs, thumbnail_uris)
+from facelab.explore import (
+    BLANK_URI,
+    explore,
+    explore_embeddings,
+    make_thumbnails,
+    nearest_neighbours,
+    summarise_pairs,
+    thumbnail_uris,
+)
 
 
 def _data(n=150, nid=5, d=16, seed=0):

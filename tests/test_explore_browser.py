@@ -10,7 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from facelab.browser import BOKEH_JS, chromium, console_errors, find_chromium, requested_urls
+from facelab.browser import (
+    BOKEH_JS,
+    chromium,
+    console_errors,
+    find_chromium,
+    requested_urls,
+)
 
 _, _, MISSING = find_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=MISSING or "ok")]

@@ -12,7 +12,14 @@ import nbformat
 import psutil
 import pytest
 
-from facelab.browser import BOKEH_JS, chromium, console_errors, find_chromium, jupyter_lab, lab_run_all
+from facelab.browser import (
+    BOKEH_JS,
+    chromium,
+    console_errors,
+    find_chromium,
+    jupyter_lab,
+    lab_run_all,
+)
 from facelab.notebooks import NOTEBOOK_DIR, inject_parameters
 
 _, _, MISSING = find_chromium()

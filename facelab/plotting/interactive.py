@@ -12,13 +12,23 @@ sources.
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["explorer_layout", "roc_figure", "det_figure", "data_table", "standalone_html", "notebook_widget", "load_bokehjs",
-           "MISJUDGED_COLOR", "OTHER_COLOR", "COLOR_MODES"]
+__all__ = [
+    "COLOR_MODES",
+    "MISJUDGED_COLOR",
+    "OTHER_COLOR",
+    "data_table",
+    "det_figure",
+    "explorer_layout",
+    "load_bokehjs",
+    "notebook_widget",
+    "roc_figure",
+    "standalone_html",
+]
 
 MISJUDGED_COLOR = "#d62728"
 OTHER_COLOR = "#c7c7c7"
@@ -45,14 +55,20 @@ def _thumb_formatter(height: int = 32):
     return HTMLTemplateFormatter(template=f'<img src="<%= value %>" style="height:{height}px;width:{height}px">')
 
 
-def data_table(df: pd.DataFrame, *, formatters: Optional[Mapping] = None, width: int = 700, height: int = 260,
-               digits: int = 4, titles: Optional[Mapping[str, str]] = None, **kwargs):
+def data_table(df: pd.DataFrame, *, formatters: Mapping | None = None, width: int = 700, height: int = 260,
+               digits: int = 4, titles: Mapping[str, str] | None = None, **kwargs):
     """A sortable :class:`bokeh.models.DataTable` of a DataFrame (click a header to sort).
 
     Float columns are shown with ``digits`` decimals; ``formatters`` maps column -> Bokeh
     ``CellFormatter`` (e.g. an ``HTMLTemplateFormatter`` for ``data:`` image columns).
     """
-    from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
+    from bokeh.models import (
+        ColumnDataSource,
+        DataTable,
+        NumberFormatter,
+        StringFormatter,
+        TableColumn,
+    )
 
     df = df.reset_index(drop=True)
     src = ColumnDataSource({str(c): (df[c].to_numpy() if df[c].dtype.kind in "fiub" else df[c].astype(str).tolist())
@@ -235,8 +251,20 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     failure list.
     """
     from bokeh.layouts import column, row
-    from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, DataTable, Div, HoverTool, LinearColorMapper,
-                              NumberFormatter, Select, Slider, StringFormatter, TableColumn)
+    from bokeh.models import (
+        ColorBar,
+        ColumnDataSource,
+        CustomJS,
+        DataTable,
+        Div,
+        HoverTool,
+        LinearColorMapper,
+        NumberFormatter,
+        Select,
+        Slider,
+        StringFormatter,
+        TableColumn,
+    )
     from bokeh.palettes import Cividis256, Viridis256
     from bokeh.plotting import figure
 

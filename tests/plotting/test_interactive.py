@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from facelab import verification as V
-from facelab.plotting.interactive import data_table, det_figure, roc_figure, standalone_html
+from facelab.plotting.interactive import (
+    data_table,
+    det_figure,
+    roc_figure,
+    standalone_html,
+)
 
 
 def _scores(seed=0):
