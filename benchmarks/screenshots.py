@@ -1,0 +1,128 @@
+"""Screenshots of the embedding explorer, in the system's headless Chromium.
+
+    python benchmarks/screenshots.py --out ../plan/screens [--dataset DIR]
+
+Writes
+  explorer_page.png        the standalone page (explorer.html, beside it) on the two-ID set:
+                           a face clicked (its neighbours circled and listed), the threshold
+                           slider moved (misjudged pairs as lines, FAR/FRR readout), the pointer
+                           on a face (the hover tooltip with its thumbnail)
+  explorer_jupyterlab.png  notebook 05 run in JupyterLab (a server started on 127.0.0.1 and shut
+                           down after), scrolled to the explorer widget, a face hovered
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _move(driver, x, y, *, click=False):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    ab = ActionBuilder(driver)
+    ab.pointer_action.move_to_location(int(x), int(y))
+    if click:
+        ab.pointer_action.pointer_down()
+        ab.pointer_action.pointer_up()
+    ab.perform()
+
+
+POINT_JS = """
+const v = facelab_view('facelab-map');
+const src = v.model.renderers.find(r => r.name == 'facelab-points').data_source.data;
+const r = v.el.getBoundingClientRect();
+return [r.left + v.frame.x_scale.compute(src.x[arguments[0]]), r.top + v.frame.y_scale.compute(src.y[arguments[0]])];
+"""
+
+
+def _interact(driver, coords, *, hover_row: int, click_row: int, slider_dx: int = 0):
+    from facelab.browser import BOKEH_JS
+
+    driver.execute_script(BOKEH_JS)
+    x, y = driver.execute_script(POINT_JS, click_row)
+    _move(driver, x, y, click=True)
+    time.sleep(0.5)
+    if slider_dx:
+        hx, hy = driver.execute_script("""
+            const h = facelab_deep(facelab_view('facelab-threshold').shadow_el, '.noUi-handle')[0];
+            const r = h.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];""")
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+        ab = ActionBuilder(driver)
+        ab.pointer_action.move_to_location(int(hx), int(hy)).pointer_down()
+        ab.pointer_action.move_to_location(int(hx + slider_dx), int(hy)).pointer_up()
+        ab.perform()
+        time.sleep(0.5)
+    x, y = driver.execute_script(POINT_JS, hover_row)
+    _move(driver, x - 20, y - 20)
+    _move(driver, x, y)
+    time.sleep(1.0)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="screens")
+    ap.add_argument("--dataset", default=None, help="folder per identity (default: the two-ID set)")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    import nbformat
+
+    from facelab.browser import chromium, jupyter_lab, lab_run_all
+    from facelab.datasets import ensure_two_id, read_identity_folders
+    from facelab.explore import explore
+    from facelab.notebooks import NOTEBOOK_DIR, inject_parameters
+    from facelab.pipeline import embed_folder
+
+    dataset = Path(args.dataset) if args.dataset else ensure_two_id()
+    names = read_identity_folders(dataset).names
+    res = embed_folder(dataset, progress=False)
+    ex = explore(res, names=names, method="umap")
+    page = ex.save(out / "explorer.html")
+    coords = ex.data.coords
+    # hover the face farthest from the others' centre; click a face in the other cluster
+    centre = coords.mean(axis=0)
+    hover_row = int(np.argmax(np.linalg.norm(coords - centre, axis=1)))
+    other = ex.data.identities != ex.data.identities[hover_row]
+    click_row = int(np.flatnonzero(other)[0])
+    with chromium(width=1400, height=1250) as driver:
+        driver.get(page.resolve().as_uri())
+        time.sleep(3)
+        _interact(driver, coords, hover_row=hover_row, click_row=click_row, slider_dx=40)
+        driver.save_screenshot(str(out / "explorer_page.png"))
+    print("wrote", out / "explorer_page.png")
+
+    root = Path(tempfile.mkdtemp(prefix="facelab-screens-"))
+    try:
+        nb = nbformat.read(NOTEBOOK_DIR / "05_umap.ipynb", as_version=4)
+        inject_parameters(nb, {"DATASET": str(dataset), "GRID_N_NEIGHBORS": [5], "GRID_MIN_DIST": [0.0],
+                               "REPEATS": 1})
+        nbformat.write(nb, root / "05_umap.ipynb")
+        with jupyter_lab(root, env=dict(os.environ, MPLBACKEND="Agg")) as (base, token, _):
+            with chromium(width=1500, height=1200) as driver:
+                lab_run_all(driver, base, token, "05_umap.ipynb", timeout=400)
+                driver.execute_script("""
+                    const cell = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]
+                      .find(c => c.textContent.includes('ex = explore(res'));
+                    cell.scrollIntoView({block: 'start'});""")
+                time.sleep(3)
+                for b in driver.find_elements("css selector", ".jp-Notification-toast button"):
+                    if b.text.strip() == "No":
+                        b.click()
+                _interact(driver, coords, hover_row=hover_row, click_row=click_row)
+                driver.save_screenshot(str(out / "explorer_jupyterlab.png"))
+        print("wrote", out / "explorer_jupyterlab.png")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Headless Chromium (Debian's ``chromium`` + ``chromium-driver``, driven by Selenium) for the
+browser tests and the screenshot script. Nothing is downloaded: the system browser is used or
+:func:`find_chromium` says what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls"]
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+
+
+def find_chromium() -> tuple[str | None, str | None, str]:
+    """``(browser, driver, reason)``: paths of the system Chromium and chromedriver, and why not
+    when either is missing (``apt-get install chromium chromium-driver``)."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return None, None, "selenium is not installed (pip install -r requirements.txt)"
+    browser = next((p for p in CHROMIUM_CANDIDATES if Path(p).exists()), None) or shutil.which("chromium")
+    driver = next((p for p in DRIVER_CANDIDATES if Path(p).exists()), None) or shutil.which("chromedriver")
+    missing = [name for name, path in (("chromium", browser), ("chromium-driver", driver)) if not path]
+    reason = f"{' and '.join(missing)} not installed (apt-get install -y chromium chromium-driver)" if missing else ""
+    return browser, driver, reason
+
+
+@contextmanager
+def chromium(*, width: int = 1400, height: int = 1000) -> Iterator:
+    """A headless Chromium WebDriver with browser-console and network (performance) logging, a
+    fresh profile in a temporary folder, and no background traffic; quit and cleaned up on exit."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver_path, reason = find_chromium()
+    if reason:
+        raise RuntimeError(reason)
+    profile = tempfile.mkdtemp(prefix="facelab-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
+                f"--window-size={width},{height}", f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def console_errors(driver) -> list[str]:
+    """Browser-console messages of level SEVERE since the last call."""
+    return [f"{e.get('source')}: {e.get('message')}" for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the page requested since the last call (DevTools ``Network.requestWillBeSent``)
+    and every resource the page's Performance API lists."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    urls += driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return urls
+
+
+#: JavaScript helpers for pages made with Bokeh: the view of a named model, its screen
+#: position, and the text of every shadow root (Bokeh 3 draws inside shadow DOM).
+BOKEH_JS = r"""
+window.facelab_view = function (name) {
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name(name);
+    if (m) return Bokeh.index.find_one(m);
+  }
+  return null;
+};
+window.facelab_deep = function (root, selector) {
+  const out = [];
+  const walk = (node) => {
+    if (!node) return;
+    if (node.querySelectorAll) out.push(...node.querySelectorAll(selector));
+    const all = node.querySelectorAll ? node.querySelectorAll('*') : [];
+    for (const el of all) if (el.shadowRoot) walk(el.shadowRoot);
+  };
+  walk(root);
+  return out;
+};
+window.facelab_text = function (view) {
+  const parts = [];
+  const walk = (node) => {
+    if (!node) return;
+    parts.push(node.textContent || '');
+    for (const el of (node.querySelectorAll ? node.querySelectorAll('*') : [])) if (el.shadowRoot) walk(el.shadowRoot);
+  };
+  walk(view.shadow_el || view.el);
+  return parts.join(' ');
+};
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str, timeout: float = 2.0):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # 127.0.0.1 only
+        return json.loads(r.read() or b"null")
+
+
+@contextmanager
+def jupyter_lab(root, *, env: dict | None = None, startup_timeout: float = 60.0) -> Iterator:
+    """A JupyterLab server on 127.0.0.1 (a free port, a random token, no browser, its own config,
+    runtime, settings and workspace folders in a temporary folder, no update check, read-only
+    extension manager) serving ``root``. Yields ``(base_url, token, process)``; on exit it is shut
+    down through its API (which stops its kernels), waited for, and anything it started that is
+    still alive is killed. Raises ``RuntimeError`` with the server log when it does not start or
+    leaves a process behind."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import psutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="facelab-lab-"))
+    port, token = _free_port(), secrets.token_hex(16)
+    full_env = dict(os.environ if env is None else env, JUPYTER_CONFIG_DIR=str(tmp / "config"),
+                    JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+           f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI runs as root
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=str(root))
+    base = f"http://127.0.0.1:{port}"
+    children: list = []
+    try:
+        end = time.monotonic() + startup_timeout
+        while True:
+            try:
+                _get_json(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.3)
+        yield base, token, server
+    finally:
+        try:
+            children = psutil.Process(server.pid).children(recursive=True)
+        except psutil.Error:
+            pass
+        try:  # a clean shutdown stops the kernels too
+            req = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST", data=b"")
+            urllib.request.urlopen(req, timeout=5).close()
+        except OSError:
+            server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+        _, alive = psutil.wait_procs(children, timeout=15)
+        for p in alive:  # only processes this server started
+            p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if alive:
+            raise RuntimeError(f"jupyter lab left processes behind: {[p.pid for p in alive]}")
+
+
+def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float = 300.0) -> None:
+    """Open ``notebook`` in JupyterLab, run every cell from the "Run" menu, and wait until each code
+    cell has its ``[n]`` prompt and the kernel is idle."""
+    import time
+
+    driver.get(f"{base}/lab/tree/{notebook}?token={token}")
+    end = time.monotonic() + timeout
+    while not driver.execute_script("return document.querySelectorAll('.jp-Notebook .jp-CodeCell').length > 0"):
+        if time.monotonic() > end:
+            raise TimeoutError("the notebook did not open")
+        time.sleep(0.5)
+    while not _get_json(f"{base}/api/kernels?token={token}"):
+        if time.monotonic() > end:
+            raise TimeoutError("no kernel started")
+        time.sleep(0.5)
+    time.sleep(1.0)
+    from selenium.webdriver.common.by import By
+
+    def find(css, text=None):
+        while True:
+            for el in driver.find_elements(By.CSS_SELECTOR, css):
+                if el.is_displayed() and (text is None or el.text.strip() == text):
+                    return el
+            if time.monotonic() > end:
+                raise TimeoutError(f"no {css} {text or ''} on the page")
+            time.sleep(0.3)
+
+    find(".lm-MenuBar-item", "Run").click()  # real clicks, as a user would
+    find('.lm-Menu-item[data-command="runmenu:run-all"]').click()  # Run > Run All Cells
+    while True:
+        done, total, busy = driver.execute_script("""
+            const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+            return [p.filter(t => /^\\[\\d+\\]:$/.test(t)).length, p.length, p.filter(t => t == '[*]:').length];""")
+        kernels = _get_json(f"{base}/api/kernels?token={token}")
+        if total and done == total and not busy and kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return
+        if time.monotonic() > end:
+            raise TimeoutError(f"cells did not finish: {done} of {total} done, {busy} running")
+        time.sleep(1.0)
