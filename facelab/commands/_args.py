@@ -47,7 +47,8 @@ def add_model_arguments(parser) -> None:
     """``--model`` and ``--weights``."""
     parser.add_argument("--model", default="dlib",
                         help="embedder: dlib (default), a registry model such as ir_18, or a .onnx file")
-    parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model (.pth / .pth.tar)")
+    parser.add_argument("--weights", default=None, metavar="PATH",
+                        help="checkpoint for a registry model (.pth / .pth.tar)")
 
 
 def add_detector_arguments(parser, *, detector: str = "dlib", policy: str | None = "largest") -> None:

@@ -56,7 +56,8 @@ def run(args) -> int:
     bad = table[table.status != "ok"]
     n_ok = int((table.status == "ok").sum())
     n_skipped = len(bad) + len(ds.skipped)
-    print(f"aligned {n_ok}, skipped {n_skipped} ({preset.name}, {preset.size}x{preset.size}, {args.detector}) -> {args.out}")
+    print(f"aligned {n_ok}, skipped {n_skipped} ({preset.name}, {preset.size}x{preset.size}, {args.detector}) "
+          f"-> {args.out}")
     for r in bad.itertuples(index=False):
         print(f"  skipped {r.path}: {r.status}: {r.reason}")
     for r in ds.skipped.itertuples(index=False):

@@ -22,8 +22,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("image2", metavar="IMG2")
     add_model_arguments(parser)
     add_detector_arguments(parser)
-    parser.add_argument("--score-mean", type=float, default=None, metavar="M", help="calibration mean (with --score-std)")
-    parser.add_argument("--score-std", type=float, default=None, metavar="S", help="calibration std (with --score-mean)")
+    parser.add_argument("--score-mean", type=float, default=None, metavar="M",
+                        help="calibration mean (with --score-std)")
+    parser.add_argument("--score-std", type=float, default=None, metavar="S",
+                        help="calibration std (with --score-mean)")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",
                         help="calibrated-score threshold for 'same person' (default: the model's)")
     add_flip_argument(parser)

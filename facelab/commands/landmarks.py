@@ -86,7 +86,9 @@ def run(args) -> int:
             d["backend"] = args.detector
             if args.all_points:
                 for fd, f in zip(d["faces"], r.faces):
-                    fd["landmarks68"] = None if f.landmarks68 is None else [[round(float(x), 2), round(float(y), 2)] for x, y in f.landmarks68]
+                    fd["landmarks68"] = None if f.landmarks68 is None else [
+                        [round(float(x), 2), round(float(y), 2)] for x, y in f.landmarks68
+                    ]
             out.append(d)
         text = json.dumps(out, indent=2) + "\n"
     else:

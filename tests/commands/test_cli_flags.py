@@ -25,7 +25,8 @@ POSITIONAL = {
 # facelab/commands/report.py belongs to the report split; the integrator switches it to the
 # shared helpers of facelab.commands._args (--n-boot, the --bootstrap / --backend aliases), and
 # these strict xfails then fail until their marker is removed.
-REPORT_PENDING = pytest.mark.xfail(strict=True, reason="commands/report.py not yet on facelab.commands._args (integrator)")
+REPORT_PENDING = pytest.mark.xfail(strict=True,
+                                   reason="commands/report.py not yet on facelab.commands._args (integrator)")
 
 # Which subcommands take which shared flag (the README's flag table says the same).
 DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
