@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.facelab-installed
 
-.PHONY: setup report test notebooks clean
+.PHONY: setup report lint test notebooks clean
 
 # A virtual environment with the exact pins of requirements.txt and facelab installed editable.
 $(STAMP): requirements.txt pyproject.toml
@@ -20,8 +20,12 @@ setup: $(STAMP)
 report: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/facelab report
 
-# The whole test suite, notebooks included (they execute headless).
-test: $(STAMP)
+# The linter (ruff, pinned in requirements.txt; rules in pyproject.toml), notebooks included.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Lint first, then the whole test suite, notebooks included (they execute headless).
+test: lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 # Open the notebooks in JupyterLab.

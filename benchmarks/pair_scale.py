@@ -66,9 +66,9 @@ def load_set(n: int, seed: int, embeddings_file=None):
 
 
 def child(method: str, n: int, seed: int, bins: int, embeddings_file, out: str) -> int:
-    from facelab import verification as V
-
     import sklearn.metrics  # noqa: F401  (imported before the clock and the memory baseline)
+
+    from facelab import verification as V
 
     emb, ident = load_set(n, seed, embeddings_file)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

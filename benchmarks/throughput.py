@@ -98,7 +98,7 @@ def _fr_one(path: str):
     t3 = time.perf_counter()
     largest = None
     if encodings:
-        areas = [(b - t) * (r - l) for t, r, b, l in locations]
+        areas = [(bottom - top) * (right - left) for top, right, bottom, left in locations]
         largest = np.asarray(encodings[int(np.argmax(areas))], np.float32)
     return len(encodings), largest, {"load": t1 - t0, "detect": t2 - t1, "encode": t3 - t2}
 
@@ -265,7 +265,7 @@ def main(argv=None) -> int:
     for m, rs in results.items():
         for k, r in enumerate(rs):
             st, n = r["stages"], r["n"]
-            ms = lambda key: 1000 * st.get(key, 0.0) / n  # noqa: E731
+            ms = lambda key, st=st, n=n: 1000 * st.get(key, 0.0) / n  # noqa: E731
             embed = ms("embed") if "embed" in st else ms("encode")
             align = f"{ms('align'):5.1f}" if "align" in st else f"{'-':>5}"
             init = f"{st['worker_init']:6.1f}" if "worker_init" in st else f"{'-':>6}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Union
+from typing import Union
 
 __all__ = ["staged_directory", "staged_file", "atomic_write_bytes", "atomic_write_text", "current_umask"]
 
@@ -42,8 +43,8 @@ def staged_file(path, *, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside ``path`` that replaces ``path`` when the block succeeds.
 
     For writers that want a file name (``torch.save``, ``torch.onnx.export``). The parent
-    folder is created; ``suffix`` ends the temporary name (for writers that look at it). If the block raises, the temporary file is removed and ``path`` is left
-    as it was.
+    folder is created; ``suffix`` ends the temporary name (for writers that look at it). If the
+    block raises, the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -135,14 +135,14 @@ class Calibration:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibration":
+    def from_dict(cls, d: dict) -> Calibration:
         return cls(float(d["mean"]), float(d["std"]), float(d.get("threshold", 0.60)), str(d.get("source", "")))
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path) -> "Calibration":
+    def load(cls, path) -> Calibration:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
@@ -167,7 +167,7 @@ def distance_to_cosine(distance):
     return 1.0 - np.asarray(distance, dtype=np.float64) / 2.0
 
 
-def threshold_scales(cosine, calibration: "Calibration | None" = None) -> dict:
+def threshold_scales(cosine, calibration: Calibration | None = None) -> dict:
     """A cosine threshold on facelab's three scales.
 
     Returns

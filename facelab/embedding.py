@@ -22,13 +22,14 @@ import json
 import math
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
-from facelab.calibration import REFERENCE_CALIBRATION, Calibration
 from facelab.atomic import atomic_write_bytes
+from facelab.calibration import REFERENCE_CALIBRATION, Calibration
 from facelab.errors import EmbeddingsFileError, UnknownNameError
 from facelab.hashing import file_sha256
 from facelab.models.dlib_files import dlib_model_path, dlib_object

@@ -76,7 +76,7 @@ class LfwSource:
     n_images: int = 0
     workers: int = 16
 
-    def with_base_url(self, base_url: str) -> "LfwSource":
+    def with_base_url(self, base_url: str) -> LfwSource:
         """The same files and checksums, fetched from a mirror at ``base_url``."""
         base_url = base_url.rstrip("/")
         return LfwSource(

@@ -25,8 +25,9 @@ identity of its best gallery match when that match scores ``>= t``, otherwise it
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Mapping, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd

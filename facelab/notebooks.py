@@ -11,8 +11,9 @@ notebooks and how ``facelab report --notebooks`` reruns the whole series on anot
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Optional
 
 __all__ = ["NOTEBOOK_DIR", "list_notebooks", "inject_parameters", "execute_notebook", "run_series", "NotebookError"]
 

@@ -9,8 +9,9 @@ embedder (dlib's own engine) is rebuilt in every worker from its ``spec`` and ru
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
 __all__ = ["make_detector", "open_pool", "MIN_POOL_IMAGES", "POOL_TASK_SIZE"]
 

@@ -97,7 +97,7 @@ class PreparedImage:
             return self.stage == "load" and self.content_decided
         return True
 
-    def failed(self, stage: str, reason: str, *, content_decided: bool = False) -> "PreparedImage":
+    def failed(self, stage: str, reason: str, *, content_decided: bool = False) -> PreparedImage:
         """Mark this image as failed at ``stage`` (returns self)."""
         self.status, self.stage, self.reason, self.content_decided = PrepareStatus.ERROR, stage, reason, content_decided
         return self

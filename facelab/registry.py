@@ -15,7 +15,8 @@ prints it as one line).
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Optional
 
 from facelab.errors import UnknownNameError
 

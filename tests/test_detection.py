@@ -11,9 +11,9 @@ from facelab.detection import (
     create_detector,
     five_from_68,
 )
-from facelab.models.dlib_files import dlib_model_path
 from facelab.faces import DetectionStatus, Face, Keypoint
 from facelab.imageio import load_image
+from facelab.models.dlib_files import dlib_model_path
 
 # Frontal, single-person LFW photos.
 SAMPLES = [

@@ -122,7 +122,7 @@ def test_cli_fetch_with_base_url(tmp_path, mirror, server, monkeypatch, capsys):
     """`facelab data fetch-lfw --base-url` keeps the published checksums, so a mini mirror fails them."""
     from facelab.cli import main
 
-    rc = main(["data", "fetch-lfw", "--dest", str(tmp_path / "lfw"), "--base-url", server])
+    rc = main(["data", "fetch-lfw", "--out", str(tmp_path / "lfw"), "--base-url", server])
     assert rc == 2
     err = capsys.readouterr().err
     assert "facelab data: error:" in err and ("checksum mismatch" in err or "download failed" in err)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
+from facelab.commands._args import add_detector_arguments, add_quiet_argument
+
 HELP = "align the faces of a folder-per-identity dataset"
 DESCRIPTION = """\
 detect and align every face of a folder-per-identity dataset (SRC/<identity>/<images>)
 
   facelab align data/two_id aligned/                      ArcFace 112x112, dlib detector
   facelab align data/two_id aligned64/ --preset seed64    the reference 64x64 model's input
-  facelab align data/two_id aligned/ --backend mtcnn --size 128
+  facelab align data/two_id aligned/ --detector mtcnn --size 128
 
 OUT mirrors SRC's identity folders; OUT/alignment.csv lists every image with its status
 (ok / no_face / error), reason and alignment residual (RMS px to the template). Images without
@@ -26,10 +28,9 @@ def add_arguments(parser) -> None:
         help="alignment recipe (default arcface112)",
     )
     parser.add_argument("--size", type=int, default=None, help="output side for the arcface preset (default 112)")
-    parser.add_argument("--backend", choices=["dlib", "mtcnn"], default="dlib", help="detector (default dlib)")
-    parser.add_argument("--policy", choices=["largest", "central"], default="largest")
+    add_detector_arguments(parser)
     parser.add_argument("--image-format", choices=["png", "jpg"], default="png", help="format of the aligned files")
-    parser.add_argument("--no-progress", action="store_true")
+    add_quiet_argument(parser)
 
 
 def run(args) -> int:
@@ -49,13 +50,14 @@ def run(args) -> int:
     if len(ds.images) == 0:
         raise FacelabError(f"no images in {args.src}")
     table = align_dataset(
-        ds.images, args.out, preset=preset, detector=args.backend, policy=args.policy,
-        image_format=args.image_format, progress=not args.no_progress,
+        ds.images, args.out, preset=preset, detector=args.detector, policy=args.policy,
+        image_format=args.image_format, progress=not args.quiet,
     )
     bad = table[table.status != "ok"]
     n_ok = int((table.status == "ok").sum())
     n_skipped = len(bad) + len(ds.skipped)
-    print(f"aligned {n_ok}, skipped {n_skipped} ({preset.name}, {preset.size}x{preset.size}, {args.backend}) -> {args.out}")
+    print(f"aligned {n_ok}, skipped {n_skipped} ({preset.name}, {preset.size}x{preset.size}, {args.detector}) "
+          f"-> {args.out}")
     for r in bad.itertuples(index=False):
         print(f"  skipped {r.path}: {r.status}: {r.reason}")
     for r in ds.skipped.itertuples(index=False):

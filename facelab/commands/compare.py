@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from facelab.commands._args import add_cache_argument, add_detector_arguments, add_flip_argument, add_model_arguments
+
 HELP = "compare two face photos like the reference demo"
 DESCRIPTION = """\
 Detect the face in each photo, align and embed it, and print the landmarks, the embeddings'
@@ -18,15 +20,16 @@ examples:
 def add_arguments(parser) -> None:
     parser.add_argument("image1", metavar="IMG1")
     parser.add_argument("image2", metavar="IMG2")
-    parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
-    parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
-    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"])
-    parser.add_argument("--score-mean", type=float, default=None, metavar="M", help="calibration mean (with --score-std)")
-    parser.add_argument("--score-std", type=float, default=None, metavar="S", help="calibration std (with --score-mean)")
-    parser.add_argument("--threshold", type=float, default=None, metavar="T", help="score threshold for 'same person'")
-    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
-    parser.add_argument("--no-cache", action="store_true")
-
+    add_model_arguments(parser)
+    add_detector_arguments(parser)
+    parser.add_argument("--score-mean", type=float, default=None, metavar="M",
+                        help="calibration mean (with --score-std)")
+    parser.add_argument("--score-std", type=float, default=None, metavar="S",
+                        help="calibration std (with --score-mean)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+                        help="calibrated-score threshold for 'same person' (default: the model's)")
+    add_flip_argument(parser)
+    add_cache_argument(parser)
 
 def _fmt(values, n=None, digits=4) -> str:
     import numpy as np
@@ -52,7 +55,8 @@ def run(args) -> int:
         if not Path(p).is_file():
             raise FacelabError(f"image not found: {p}")
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
-    res = embed_images(images, model=args.model, weights=args.weights, detector=args.detector, flip=args.flip,
+    res = embed_images(images, model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
+                       flip=args.flip,
                        cache=not args.no_cache, progress=False, workers=1)
     cal = res.calibration
     if args.score_mean is not None:
@@ -70,7 +74,7 @@ def run(args) -> int:
             problems.append(f"cannot use {row.path}: {row.reason}")
             continue
         if row.n_faces > 1:
-            print(f"  note: {row.n_faces} faces found; the largest was used")
+            print(f"  note: {row.n_faces} faces found; the {args.policy} was used")
         print(f"  box: {_fmt(row.box, digits=1)}")
         print("  landmarks: " + "[" + ", ".join(f"[{x:.1f}, {y:.1f}]" for x, y in row.landmarks) + "]")
         e = res.embeddings[row.row][None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from facelab.commands._args import add_alias
+
 HELP = "find, fetch and prepare datasets (LFW, the two-ID set)"
 DESCRIPTION = """\
 find, fetch and prepare datasets
@@ -12,7 +14,7 @@ find, fetch and prepare datasets
   facelab data locate              where LFW is (or every place looked at)
   facelab data info [--root PATH]  counts of identities, images and pairs
   facelab data two-id [--out DIR]  build the default two-ID set (data/two_id/1, data/two_id/2)
-  facelab data fetch-lfw [--dest data/lfw]   download LFW (needs internet), checksums verified
+  facelab data fetch-lfw [--out data/lfw]   download LFW (needs internet), checksums verified
 """
 
 
@@ -38,7 +40,8 @@ def add_arguments(parser) -> None:
     p.add_argument("--overwrite", action="store_true", help="rebuild a set made with other settings")
 
     p = sub.add_parser("fetch-lfw", help="download LFW deep-funneled with its protocol files (needs internet)")
-    p.add_argument("--dest", help="destination LFW root (default: data/lfw in the checkout)")
+    p.add_argument("--out", help="destination LFW root (default: data/lfw in the checkout)")
+    add_alias(p, "--dest", dest="out")
     p.add_argument("--base-url", help="a mirror laid out like the LFW site (files at its root, images_deepfunneled/)")
     p.add_argument("--archive-url", help="an lfw-deepfunneled.tgz to use instead of per-file images")
     p.add_argument("--overwrite", action="store_true")
@@ -90,7 +93,7 @@ def run(args) -> int:
             source = source.with_base_url(args.base_url)
         if args.archive_url:
             source = replace(source, archive_url=args.archive_url)
-        dest = args.dest or (datasets.repo_root() / "data" / "lfw")
+        dest = args.out or (datasets.repo_root() / "data" / "lfw")
         print(f"fetching LFW into {dest} ...", file=sys.stderr)
         fetch_lfw(dest, source=source, overwrite=args.overwrite)
         print(f"LFW ready at {dest}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from facelab.commands._args import add_embedding_arguments, embed_kwargs
+
 HELP = "embed a dataset into L2-normalised vectors"
 DESCRIPTION = """\
 Detect, align and embed every image of a folder-per-identity dataset (DATASET/<identity>/<image>)
@@ -17,15 +19,8 @@ examples:
 
 def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
-    parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
-    parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
     parser.add_argument("--out", required=True, metavar="FILE", help="output embeddings file (.json or .npz)")
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
-    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"], help="face detector (default dlib)")
-    parser.add_argument("--policy", default="largest", choices=["largest", "central"], help="which face when there are several")
-    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_embedding_arguments(parser)
 
 
 def run(args) -> int:
@@ -36,17 +31,7 @@ def run(args) -> int:
         return 2
     from facelab.pipeline import embed_folder
 
-    res = embed_folder(
-        args.dataset,
-        model=args.model,
-        weights=args.weights,
-        detector=args.detector,
-        policy=args.policy,
-        flip=args.flip,
-        cache=not args.no_cache,
-        progress=not args.quiet,
-        workers=args.workers,
-    )
+    res = embed_folder(args.dataset, **embed_kwargs(args))
     print(res.summary())
     skipped = res.skipped
     if len(skipped):

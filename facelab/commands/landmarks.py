@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from facelab.commands._args import add_detector_arguments, add_output_arguments, add_quiet_argument
+
 HELP = "detect faces and their 5 landmarks in images"
 DESCRIPTION = """\
 detect faces and their 5 landmarks (ArcFace order: left eye, right eye, nose tip, left and right
@@ -13,7 +15,7 @@ mouth corners, "left" as seen in the image) in image files or folders of images.
 
   facelab landmarks photo.jpg                       JSON to stdout
   facelab landmarks data/two_id --format table      one row per image
-  facelab landmarks a.jpg --backend mtcnn --policy central
+  facelab landmarks a.jpg --detector mtcnn --policy central
 
 Every image gets a status: ok, no_face, or error (with the reason). Folders are searched
 recursively; images are recognised by content, other files are listed on stderr as skipped.
@@ -22,15 +24,10 @@ recursively; images are recognised by content, other files are listed on stderr 
 
 def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    parser.add_argument("--backend", choices=["dlib", "mtcnn"], default="dlib", help="detector (default dlib)")
-    parser.add_argument("--format", choices=["json", "table"], default="json", help="output format (default json)")
-    parser.add_argument(
-        "--policy", choices=["largest", "central"], default="largest",
-        help="which face is 'chosen' when there are several (default largest)",
-    )
+    add_detector_arguments(parser)
+    add_output_arguments(parser, format="json", out_help="write the output to FILE (atomically) instead of stdout")
     parser.add_argument("--all-points", action="store_true", help="JSON: also give the 68 points where available")
-    parser.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_argument(parser)
 
 
 def expand_paths(paths) -> tuple[list[str], list[tuple[str, str]]]:
@@ -80,16 +77,18 @@ def run(args) -> int:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not images:
         raise FacelabError("no image found in " + ", ".join(args.paths))
-    detector = create_detector(args.backend)
-    results = detector.detect_paths(images, policy=args.policy, progress=not args.no_progress)
+    detector = create_detector(args.detector)
+    results = detector.detect_paths(images, policy=args.policy, progress=not args.quiet)
     if args.format == "json":
         out = []
         for r in results:
             d = r.to_dict()
-            d["backend"] = args.backend
+            d["backend"] = args.detector
             if args.all_points:
                 for fd, f in zip(d["faces"], r.faces):
-                    fd["landmarks68"] = None if f.landmarks68 is None else [[round(float(x), 2), round(float(y), 2)] for x, y in f.landmarks68]
+                    fd["landmarks68"] = None if f.landmarks68 is None else [
+                        [round(float(x), 2), round(float(y), 2)] for x, y in f.landmarks68
+                    ]
             out.append(d)
         text = json.dumps(out, indent=2) + "\n"
     else:
@@ -104,5 +103,5 @@ def run(args) -> int:
     else:
         sys.stdout.write(text)
     n_ok = sum(r.ok for r in results)
-    print(f"{n_ok} of {len(results)} images with a face ({args.backend})", file=sys.stderr)
+    print(f"{n_ok} of {len(results)} images with a face ({args.detector})", file=sys.stderr)
     return 0

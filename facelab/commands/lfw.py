@@ -26,20 +26,19 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    from facelab.commands.verify import add_model_arguments, add_output_arguments
+    from facelab.commands._args import add_embedding_arguments, add_n_boot_argument, add_output_arguments
 
     parser.add_argument("--root", default=None, metavar="PATH", help="LFW root (holding lfw-deepfunneled/, pairs.txt)")
     # The accurate pipeline by default (measured on all 6,000 pairs, see the README): MTCNN finds a
     # face in all but one of the 7,701 images (dlib HOG misses 40), flip averaging adds ~0.3 points,
     # and LFW centres the labelled person, where the largest face is sometimes a bystander.
-    add_model_arguments(parser, policy="central", detector="mtcnn", flip=True)
+    add_embedding_arguments(parser, policy="central", detector="mtcnn", flip=True)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
     parser.add_argument("--limit-folds", type=int, default=None, metavar="K", help="use only the first K folds")
     parser.add_argument("--missing", default="worst", choices=["worst", "drop"],
                         help="pairs with an image without embedding: score as a mismatch (default) or drop them")
-    parser.add_argument("--n-boot", type=int, default=1000, metavar="B",
-                        help="bootstrap replicates for confidence intervals (0: none; default 1000)")
+    add_n_boot_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     add_output_arguments(parser)
 
@@ -50,7 +49,8 @@ def run(args) -> int:
     import numpy as np
 
     from facelab import verification as V
-    from facelab.commands.verify import embed_kwargs, emit, report_text
+    from facelab.commands._args import embed_kwargs
+    from facelab.commands.verify import emit, report_text
     from facelab.datasets import LFW
     from facelab.errors import EvaluationError
     from facelab.pipeline import embed_images

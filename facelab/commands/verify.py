@@ -1,12 +1,17 @@
 """``facelab verify``: verification metrics on a folder-per-identity dataset.
 
-Also holds the helpers ``facelab lfw`` and ``facelab identify`` share (embedding options,
-printing and writing results).
+Also holds the printing helpers ``facelab lfw`` and ``facelab identify`` share (``emit``,
+``report_text``, ``skipped_list``); their flags come from :mod:`facelab.commands._args`.
 """
 
 from __future__ import annotations
 
-import argparse
+from facelab.commands._args import (  # noqa: F401  (re-exported for lfw / identify)
+    add_embedding_arguments,
+    add_n_boot_argument,
+    add_output_arguments,
+    embed_kwargs,
+)
 
 HELP = "verification metrics on a folder-per-identity dataset"
 DESCRIPTION = """\
@@ -24,29 +29,9 @@ examples:
 """
 
 
-def add_model_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False) -> None:
-    """Embedding options shared by lfw / verify / identify (each command picks its defaults)."""
-    parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
-    parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
-    parser.add_argument("--detector", default=detector, choices=["dlib", "mtcnn"], help=f"face detector (default {detector})")
-    parser.add_argument("--policy", default=policy, choices=["largest", "central"],
-                        help=f"which face to use when a photo has several (default {policy})")
-    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip,
-                        help=f"flip test-time augmentation: average the embeddings of the face and its mirror "
-                             f"(default {'on' if flip else 'off'})")
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
-    parser.add_argument("--workers", type=int, default=None, help="processes for embedding (default: every core)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def add_output_arguments(parser) -> None:
-    parser.add_argument("--format", default="table", choices=["table", "json"], help="output format (default table)")
-    parser.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE (atomically)")
-
-
-def embed_kwargs(args) -> dict:
-    return dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
-                cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
+# The shared flags live in facelab.commands._args; these names stay importable from here
+# (facelab identify imports them from this module).
+add_model_arguments = add_embedding_arguments
 
 
 def emit(args, result: dict, table_text: str) -> None:
@@ -108,12 +93,11 @@ def skipped_list(res) -> list:
 
 def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
-    add_model_arguments(parser)
+    add_embedding_arguments(parser)
     parser.add_argument("--max-impostors", type=int, default=None, metavar="N",
                         help="score a seeded sample of N impostor pairs instead of all of them")
     parser.add_argument("--seed", type=int, default=0, help="seed of the impostor sample and the bootstrap")
-    parser.add_argument("--n-boot", type=int, default=1000, metavar="B",
-                        help="bootstrap replicates for confidence intervals (0: none; default 1000)")
+    add_n_boot_argument(parser)
     add_output_arguments(parser)
 
 

@@ -169,7 +169,7 @@ def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, ops
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    s = int(input_size or getattr(model, "input_size"))
+    s = int(input_size or model.input_size)
     was_training = model.training
     model.eval()
     dummy = torch.zeros(2, 3, s, s)

@@ -289,7 +289,7 @@ class DlibResNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
     @classmethod
-    def from_file(cls, net: DlibNetFile) -> "DlibResNet":
+    def from_file(cls, net: DlibNetFile) -> DlibResNet:
         model = cls(net.mean_rgb, net.input_size)
         with torch.no_grad():
             for conv, (w, b, stride, pad), (g, beta) in zip(model.convs(), net.convs, net.affines):

@@ -9,7 +9,8 @@ A new architecture is one module in :mod:`facelab.models` with one decorator::
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from torch import nn
 

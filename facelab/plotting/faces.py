@@ -10,7 +10,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class LandmarksDisplay:
         self.label = label
 
     @classmethod
-    def from_result(cls, result: DetectionResult, image=None, *, title=None, label=None) -> "LandmarksDisplay":
+    def from_result(cls, result: DetectionResult, image=None, *, title=None, label=None) -> LandmarksDisplay:
         """From a :class:`~facelab.faces.DetectionResult`; loads ``result.image`` if no image is given."""
         if image is None and result.image and result.image != "<array>":
             from facelab.imageio import ImageLoadError, load_image
@@ -92,7 +93,7 @@ class LandmarksDisplay:
         show_image: bool = True,
         legend: bool = False,
         marker_size: float = 30,
-    ) -> "LandmarksDisplay":
+    ) -> LandmarksDisplay:
         """Draw; returns self with ``ax_`` and ``figure_`` set.
 
         Parameters
@@ -163,11 +164,11 @@ class AlignedGridDisplay:
         self.names = dict(names or {})
 
     @classmethod
-    def from_images(cls, images, *, names=None) -> "AlignedGridDisplay":
+    def from_images(cls, images, *, names=None) -> AlignedGridDisplay:
         return cls(images, names=names)
 
     @classmethod
-    def from_table(cls, table, *, per_identity: int = 8, names=None) -> "AlignedGridDisplay":
+    def from_table(cls, table, *, per_identity: int = 8, names=None) -> AlignedGridDisplay:
         """From :func:`~facelab.alignment.align_dataset`'s table (reads the ``output`` files of ok rows)."""
         from facelab.imageio import load_image
 
@@ -177,7 +178,7 @@ class AlignedGridDisplay:
         }
         return cls(images, names=names)
 
-    def plot(self, fig=None, *, per_row: int = 8, max_per_identity: Optional[int] = None, scale: float = 1.1) -> "AlignedGridDisplay":
+    def plot(self, fig=None, *, per_row: int = 8, max_per_identity: Optional[int] = None, scale: float = 1.1) -> AlignedGridDisplay:
         """Draw; returns self with ``figure_`` and ``axes_`` (2-D array) set."""
         import matplotlib.pyplot as plt
 
@@ -242,11 +243,11 @@ class MeanFaceDisplay:
         self.title = title
 
     @classmethod
-    def from_images(cls, images, *, template=None, landmarks=None, title=None) -> "MeanFaceDisplay":
+    def from_images(cls, images, *, template=None, landmarks=None, title=None) -> MeanFaceDisplay:
         images = list(images)
         return cls(mean_face(images), template=template, landmarks=landmarks, n=len(images), title=title)
 
-    def plot(self, ax=None, *, color: str = "C3") -> "MeanFaceDisplay":
+    def plot(self, ax=None, *, color: str = "C3") -> MeanFaceDisplay:
         """Draw; returns self with ``ax_`` and ``figure_`` set."""
         ax = _new_ax(ax)
         ax.imshow(self.mean)

@@ -7,8 +7,8 @@ replicate here resamples identities (:func:`identity_resample`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 

@@ -8,8 +8,8 @@ higher = same). Everything returns numpy arrays, floats or frozen dataclasses; d
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -6,8 +6,8 @@ Images without an embedding (no face found, unreadable file...) are never droppe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

@@ -26,7 +26,7 @@ def small_set(copy_two_id, tmp_path_factory):
 )
 def test_align_presets(small_set, tmp_path, capsys, preset, extra, size):
     out = tmp_path / "out"
-    rc = main(["align", str(small_set), str(out), "--preset", preset, *extra, "--no-progress"])
+    rc = main(["align", str(small_set), str(out), "--preset", preset, *extra, "--quiet"])
     assert rc == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].startswith("aligned 4, skipped 2")
@@ -40,7 +40,7 @@ def test_align_presets(small_set, tmp_path, capsys, preset, extra, size):
 
 def test_align_mtcnn_jpg(small_set, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["align", str(small_set), str(out), "--backend", "mtcnn", "--image-format", "jpg", "--no-progress"]) == 0
+    assert main(["align", str(small_set), str(out), "--detector", "mtcnn", "--image-format", "jpg", "--quiet"]) == 0
     assert capsys.readouterr().out.startswith("aligned 4, skipped 2")
     assert len(list(out.rglob("*.jpg"))) == 4
 

@@ -34,7 +34,7 @@ def _check_schema(entry):
 @pytest.mark.parametrize("backend", ["dlib", "mtcnn"])
 def test_json_for_files(photos, capsys, backend):
     files = [str(photos / "Colin_Powell_0001.jpg"), str(photos / "notes.txt"), str(photos / "missing.jpg")]
-    assert main(["landmarks", *files, "--backend", backend, "--no-progress"]) == 0
+    assert main(["landmarks", *files, "--detector", backend, "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [e["image"] for e in out] == files
     for e in out:
@@ -47,7 +47,7 @@ def test_json_for_files(photos, capsys, backend):
 
 
 def test_folder_table_and_skips(photos, capsys):
-    assert main(["landmarks", str(photos), "--format", "table", "--no-progress"]) == 0
+    assert main(["landmarks", str(photos), "--format", "table", "--quiet"]) == 0
     cap = capsys.readouterr()
     lines = cap.out.strip().splitlines()
     assert lines[0].split()[:3] == ["image", "status", "faces"]
@@ -61,7 +61,7 @@ def test_folder_table_and_skips(photos, capsys):
 def test_policy_and_out_file(photos, tmp_path, capsys):
     out_file = tmp_path / "lm.json"
     rc = main(["landmarks", str(photos / "Tony_Blair_0001.jpg"), "--policy", "central", "--all-points",
-               "--out", str(out_file), "--no-progress"])
+               "--out", str(out_file), "--quiet"])
     assert rc == 0 and capsys.readouterr().out == ""
     data = json.loads(out_file.read_text())
     assert len(data[0]["faces"][0]["landmarks68"]) == 68
@@ -69,10 +69,10 @@ def test_policy_and_out_file(photos, tmp_path, capsys):
 
 def test_no_images_is_an_error(tmp_path, capsys):
     (tmp_path / "a.txt").write_text("x")
-    assert main(["landmarks", str(tmp_path), "--no-progress"]) == 2
+    assert main(["landmarks", str(tmp_path), "--quiet"]) == 2
     assert "no image found" in capsys.readouterr().err
 
 
 def test_bad_choice_is_rejected(photos):
     with pytest.raises(SystemExit):
-        main(["landmarks", str(photos), "--backend", "opencv"])
+        main(["landmarks", str(photos), "--detector", "opencv"])

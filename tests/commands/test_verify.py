@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from facelab import pipeline
+from facelab import verification as V
 from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.cli import main
-from facelab import verification as V
 
 
 @pytest.fixture

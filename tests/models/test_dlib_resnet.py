@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from facelab.models.dlib_files import dlib_model_path, dlib_object
 from facelab.embedding import DlibEmbedder
 from facelab.errors import CheckpointError
+from facelab.models.dlib_files import dlib_model_path, dlib_object
 from facelab.models.dlib_resnet import DlibResNet, _add_prev, load_dlib_resnet, read_dlib_resnet
 
 RESNET = "dlib_face_recognition_resnet_model_v1.dat"

@@ -5,7 +5,6 @@ Set ``FACELAB_PLOT_DIR`` to keep the PNGs for a look.
 
 from __future__ import annotations
 
-
 import matplotlib
 
 matplotlib.use("Agg")

@@ -1,0 +1,121 @@
+"""Command-line arguments the subcommands share: one flag name per idea, defined once.
+
+Every subcommand builds its common options from these helpers, so a flag means the same thing,
+with the same spelling and help, wherever it appears (the README's flag table lists them).
+Older spellings stay accepted as hidden aliases (:func:`add_alias`): they parse to the same
+``dest`` and do not show in ``--help``.
+
+Only light imports here: ``facelab --help`` builds every parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = [
+    "add_alias",
+    "detector_names",
+    "add_model_arguments",
+    "add_detector_arguments",
+    "add_flip_argument",
+    "add_cache_argument",
+    "add_workers_argument",
+    "add_quiet_argument",
+    "add_output_arguments",
+    "add_n_boot_argument",
+    "add_embedding_arguments",
+    "embed_kwargs",
+]
+
+
+def add_alias(parser, *old: str, dest: str, **kwargs) -> None:
+    """Accept ``old`` option strings as a hidden spelling of the flag stored in ``dest``.
+
+    ``default=SUPPRESS`` leaves the default to the canonical flag (whichever is added first).
+    """
+    parser.add_argument(*old, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kwargs)
+
+
+def detector_names() -> list[str]:
+    """Detectors a command line may name: the detector registry's names."""
+    from facelab.detection import DETECTORS
+
+    return DETECTORS.names()
+
+
+def add_model_arguments(parser) -> None:
+    """``--model`` and ``--weights``."""
+    parser.add_argument("--model", default="dlib",
+                        help="embedder: dlib (default), a registry model such as ir_18, or a .onnx file")
+    parser.add_argument("--weights", default=None, metavar="PATH",
+                        help="checkpoint for a registry model (.pth / .pth.tar)")
+
+
+def add_detector_arguments(parser, *, detector: str = "dlib", policy: str | None = "largest") -> None:
+    """``--detector`` (old spelling ``--backend``) and, unless ``policy`` is None, ``--policy``."""
+    from facelab.detection import POLICIES
+
+    names = detector_names()
+    parser.add_argument("--detector", default=detector, choices=names, help=f"face detector (default {detector})")
+    add_alias(parser, "--backend", dest="detector", choices=names)
+    if policy is not None:
+        parser.add_argument("--policy", default=policy, choices=list(POLICIES),
+                            help=f"which face to use when a photo has several (default {policy})")
+
+
+def add_flip_argument(parser, *, default: bool = False) -> None:
+    """``--flip`` / ``--no-flip``."""
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=default,
+                        help="flip test-time augmentation: average the embeddings of the face and its mirror "
+                             f"(default {'on' if default else 'off'})")
+
+
+def add_cache_argument(parser) -> None:
+    """``--no-cache``."""
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+
+
+def add_workers_argument(parser) -> None:
+    """``--workers N``."""
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes for detection and alignment (default: every core)")
+
+
+def add_quiet_argument(parser) -> None:
+    """``--quiet`` (old spelling ``--no-progress``)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_alias(parser, "--no-progress", dest="quiet", action="store_true")
+
+
+def add_output_arguments(parser, *, format: str = "table",
+                         out_help: str = "also write the JSON result to FILE (atomically)") -> None:
+    """``--format table|json`` and ``--out FILE``."""
+    parser.add_argument("--format", default=format, choices=["table", "json"], help=f"output format (default {format})")
+    parser.add_argument("--out", default=None, metavar="FILE", help=out_help)
+
+
+def add_n_boot_argument(parser, *, default: int = 1000) -> None:
+    """``--n-boot B`` (old spelling ``--bootstrap``)."""
+    parser.add_argument("--n-boot", type=int, default=default, metavar="B",
+                        help=f"bootstrap replicates for confidence intervals (0: none; default {default})")
+    add_alias(parser, "--bootstrap", dest="n_boot", type=int, metavar="B")
+
+
+def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False) -> None:
+    """Everything :func:`facelab.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
+
+    Model and weights, detector and policy, flip, cache, workers, quiet; each command picks its
+    defaults.
+    """
+    add_model_arguments(parser)
+    add_detector_arguments(parser, detector=detector, policy=policy)
+    add_flip_argument(parser, default=flip)
+    add_cache_argument(parser)
+    add_workers_argument(parser)
+    add_quiet_argument(parser)
+
+
+def embed_kwargs(args) -> dict:
+    """Keyword arguments for :func:`facelab.pipeline.embed_images` from :func:`add_embedding_arguments`' flags."""
+    return dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
+                cache=not args.no_cache, progress=not args.quiet, workers=args.workers)

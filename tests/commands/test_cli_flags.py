@@ -1,0 +1,177 @@
+"""One flag name per idea across the subcommands; old spellings still parse, hidden from --help.
+
+These tests only build and parse (no command runs), so they are fast and need no data.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from facelab.cli import build_parser
+from facelab.detection import DETECTORS
+
+# The positional arguments each subcommand needs to parse.
+POSITIONAL = {
+    "landmarks": ["a.jpg"],
+    "align": ["src", "out"],
+    "embed": ["ds", "--out", "e.json"],
+    "compare": ["a.jpg", "b.jpg"],
+    "lfw": [],
+    "verify": ["ds"],
+    "identify": ["ds"],
+    "report": ["ds"],
+}
+
+# facelab/commands/report.py belongs to the report split; the integrator switches it to the
+# shared helpers of facelab.commands._args (--n-boot, the --bootstrap / --backend aliases), and
+# these strict xfails then fail until their marker is removed.
+REPORT_PENDING = pytest.mark.xfail(strict=True,
+                                   reason="commands/report.py not yet on facelab.commands._args (integrator)")
+
+# Which subcommands take which shared flag (the README's flag table says the same).
+DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
+POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify"]
+QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report"]
+FLIP = ["embed", "compare", "lfw", "verify", "identify"]
+CACHE = ["embed", "compare", "lfw", "verify", "identify"]
+WORKERS = ["embed", "lfw", "verify", "identify"]
+MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
+FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
+N_BOOT = ["lfw", "verify", pytest.param("report", marks=REPORT_PENDING)]
+
+
+def parse(command, *extra):
+    return build_parser().parse_args([command, *POSITIONAL[command], *extra])
+
+
+@pytest.mark.parametrize("command", DETECTOR)
+def test_detector(command):
+    assert parse(command, "--detector", "mtcnn").detector == "mtcnn"
+    assert parse(command, "--detector", "dlib").detector == "dlib"
+
+
+@pytest.mark.parametrize("command", POLICY)
+def test_policy(command):
+    assert parse(command, "--policy", "central").policy == "central"
+
+
+@pytest.mark.parametrize("command", QUIET)
+def test_quiet(command):
+    assert parse(command, "--quiet").quiet is True
+    assert parse(command).quiet is False
+
+
+@pytest.mark.parametrize("command", FLIP)
+def test_flip_both_ways(command):
+    assert parse(command, "--flip").flip is True
+    assert parse(command, "--no-flip").flip is False
+
+
+@pytest.mark.parametrize("command", CACHE)
+def test_no_cache(command):
+    assert parse(command, "--no-cache").no_cache is True
+    assert parse(command).no_cache is False
+
+
+@pytest.mark.parametrize("command", WORKERS)
+def test_workers(command):
+    assert parse(command, "--workers", "3").workers == 3
+    assert parse(command).workers is None
+
+
+@pytest.mark.parametrize("command", MODEL)
+def test_model_and_weights(command):
+    args = parse(command, "--model", "ir_18", "--weights", "w.pth")
+    assert (args.model, args.weights) == ("ir_18", "w.pth")
+    assert parse(command).model == "dlib"
+
+
+@pytest.mark.parametrize("command", FORMAT_OUT)
+def test_format_and_out(command):
+    args = parse(command, "--format", "json", "--out", "r.json")
+    assert (args.format, args.out) == ("json", "r.json")
+    with pytest.raises(SystemExit):
+        parse(command, "--format", "yaml")
+
+
+@pytest.mark.parametrize("command", N_BOOT)
+def test_n_boot(command):
+    assert parse(command, "--n-boot", "7").n_boot == 7
+
+
+def test_per_command_defaults_survive_the_aliases():
+    # A hidden alias must not reset the canonical flag's default (argparse applies defaults in order).
+    lfw = parse("lfw")
+    assert (lfw.detector, lfw.policy, lfw.flip, lfw.n_boot) == ("mtcnn", "central", True, 1000)
+    verify = parse("verify")
+    assert (verify.detector, verify.policy, verify.flip, verify.quiet) == ("dlib", "largest", False, False)
+    assert parse("landmarks").format == "json" and parse("verify").format == "table"
+
+
+# --- old spellings -------------------------------------------------------------------------
+
+def report_pending(commands):
+    return [pytest.param(c, marks=REPORT_PENDING) if c == "report" else c for c in commands]
+
+
+@pytest.mark.parametrize("command", report_pending(DETECTOR))
+def test_backend_is_detector(command):
+    assert parse(command, "--backend", "mtcnn").detector == "mtcnn"
+    assert not hasattr(parse(command, "--backend", "mtcnn"), "backend")
+
+
+@pytest.mark.parametrize("command", report_pending(QUIET))
+def test_no_progress_is_quiet(command):
+    args = parse(command, "--no-progress")
+    assert args.quiet is True and not hasattr(args, "no_progress")
+
+
+@pytest.mark.parametrize("command", N_BOOT)
+def test_bootstrap_is_n_boot(command):
+    args = parse(command, "--bootstrap", "9")
+    assert args.n_boot == 9 and not hasattr(args, "bootstrap")
+
+
+def test_fetch_lfw_dest_is_out():
+    assert build_parser().parse_args(["data", "fetch-lfw", "--dest", "x"]).out == "x"
+    assert build_parser().parse_args(["data", "fetch-lfw", "--out", "y"]).out == "y"
+
+
+HIDDEN = ["--backend", "--no-progress", "--bootstrap", "--dest"]
+
+
+def _help(command, action=None):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    if action is not None:
+        sub = next(a for a in sub._actions if a.dest == "data_command").choices[action]
+    return sub.format_help()
+
+
+@pytest.mark.parametrize("command", report_pending(POSITIONAL))
+def test_help_hides_the_old_spellings(command):
+    text = _help(command)
+    shown = [old for old in HIDDEN if old in text]
+    assert not shown, f"facelab {command} --help shows {shown}"
+
+
+def test_help_hides_dest_on_fetch_lfw():
+    text = _help("data", "fetch-lfw")
+    assert "--out" in text and "--dest" not in text
+
+
+# --- detector choices come from the registry -------------------------------------------------
+
+def test_detector_choices_follow_the_registry(monkeypatch):
+    monkeypatch.setitem(DETECTORS._factories, "testdet", lambda **kw: None)
+    for command in ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify"]:
+        assert parse(command, "--detector", "testdet").detector == "testdet", command
+        assert parse(command, "--backend", "testdet").detector == "testdet", command
+
+
+def test_unknown_detector_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse("verify", "--detector", "opencv")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'opencv'" in err and "dlib" in err and "mtcnn" in err
