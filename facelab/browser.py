@@ -163,9 +163,9 @@ def jupyter_lab(root, *, env: dict | None = None, startup_timeout: float = 60.0)
             try:
                 _get_json(f"{base}/api/status?token={token}")
                 break
-            except OSError:
+            except OSError as exc:
                 if server.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:])
+                    raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:]) from exc
                 time.sleep(0.3)
         yield base, token, server
     finally:

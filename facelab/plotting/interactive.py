@@ -352,7 +352,8 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     legend = Div(text=f'<div style="font-size:12px;max-width:300px">{swatches}{more}</div>', width=300)
 
     select = Select(title="colour by", value="identity", options=list(COLOR_MODES), width=220)
-    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(COLOR_MODES), columns=list(COLOR_MODES.values()), bar_det=det_bar,
+    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(COLOR_MODES),
+                                                    columns=list(COLOR_MODES.values()), bar_det=det_bar,
                                                     bar_res=res_bar, legend=legend), code=_COLOR_JS))
     lo = max(-1.0, np.floor(p.score_min / GRID_STEP) * GRID_STEP)
     hi = min(1.0, np.ceil(p.score_max / GRID_STEP) * GRID_STEP)
