@@ -474,7 +474,7 @@ class Explorer:
 
     def save(self, path, *, title: str | None = None) -> Path:
         """Write the standalone page (atomically) and return its path."""
-        from facelab.datasets import atomic_write_text
+        from facelab.atomic import atomic_write_text
 
         path = Path(path)
         atomic_write_text(path, self.html(title=title))

@@ -68,7 +68,7 @@ def test_pair_summary_counts_match_verification():
     in_bad = np.zeros(len(ids), bool)
     in_bad[i[bad]] = in_bad[j[bad]] = True
     assert np.array_equal(in_bad, (ps.max_impostor >= t) | (ps.min_genuine < t))
-    assert ps.accuracy[ps.index(t)] == pytest.approx(V.accuracy_at(s, y, t))
+    assert ps.accuracy[ps.index(t)] == pytest.approx(V.confusion_at(s, y, t).accuracy)
 
 
 def test_pair_summary_of_given_pairs():
