@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -206,11 +207,12 @@ class LFW:
         return df
 
     def pair_images(self, which: str = "pairs") -> pd.DataFrame:
-        """The distinct images used by a pairs protocol: ``image_id``, ``path``, ``identity``."""
-        p = self.pairs(which)
-        a = p[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
-        b = p[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
-        return pd.concat([a, b]).drop_duplicates("image_id").sort_values("image_id", ignore_index=True)
+        """The distinct images used by a pairs protocol: ``image_id``, ``path``, ``identity``
+        (:func:`facelab.verification.lfw.pair_images` of :meth:`pairs`)."""
+        # Imported here: the datasets module stays light and free of a datasets <-> verification cycle.
+        from facelab.verification.lfw import pair_images
+
+        return pair_images(self.pairs(which))
 
 
 @dataclass

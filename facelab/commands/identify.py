@@ -43,29 +43,12 @@ def add_arguments(parser) -> None:
     add_output_arguments(parser)
 
 
-def to_cosine(value: float, scale: str, calibration) -> float:
-    """A threshold on any of the three scales, as a cosine similarity."""
-    import math
-
-    if scale == "cosine":
-        return float(value)
-    if scale == "distance":
-        return 1.0 - float(value) / 2.0
-    if not (0.0 < value < 1.0):
-        from facelab.errors import EvaluationError
-
-        raise EvaluationError(f"a calibrated-score threshold must be in (0, 1), got {value}")
-    d = calibration.mean - calibration.std * math.log(value / (1.0 - value))
-    return 1.0 - d / 2.0
-
-
 def run(args) -> int:
     import sys
     from pathlib import Path
 
     import numpy as np
 
-    from facelab.calibration import cosine_to_distance
     from facelab.commands.verify import embed_kwargs, emit, skipped_list
     from facelab.errors import EvaluationError
     from facelab.identification import evaluate_identification, format_reference, identification_table
@@ -78,24 +61,24 @@ def run(args) -> int:
         raise EvaluationError(f"no image of {args.dataset} produced an embedding")
     cal = res.calibration
     if args.threshold is None:
-        thr = 1.0 - cal.distance_threshold / 2.0
+        thr = cal.cosine_threshold
         source = f"calibration threshold {cal.threshold:.2f} ({cal.source or 'model'})"
     else:
-        thr = to_cosine(args.threshold, args.threshold_scale, cal)
+        thr = cal.to_cosine(args.threshold, args.threshold_scale)
         source = f"--threshold {args.threshold} ({args.threshold_scale})"
     r = evaluate_identification(res.embeddings, ids, threshold=thr, k=args.gallery_size, repeats=args.repeats,
                                 seed=args.seed, distractor_fraction=args.distractor_fraction)
     name = f"{args.name or Path(args.dataset).resolve().name}(1:{r.n_enrolled})"
     table = identification_table({name: r})  # the result above, not a second evaluation
     skipped = skipped_list(res)
-    d = cosine_to_distance(thr)
+    scales = cal.scales(thr)
     out = {
         "dataset": str(args.dataset),
         "name": name,
         "model": res.model,
         "embedded": int(ids.size),
         "identities": int(np.unique(ids).size),
-        "threshold_scales": {"cosine": thr, "distance": float(d), "score": float(cal.score(d))},
+        "threshold_scales": scales,
         "threshold_source": source,
         **r.to_dict(),
         "reference_line": format_reference(table),
@@ -112,7 +95,8 @@ def run(args) -> int:
         "",
         f"{name}: {r.n_enrolled} enrolled identities, gallery {args.gallery_size} per identity, "
         f"{r.runs[0].n_probes} probes ({r.runs[0].n_distractors} distractors), {args.repeats} repeats, model {res.model}",
-        f"  threshold: cosine {thr:.4f} = distance {d:.4f} = score {cal.score(d):.4f}  [{source}]",
+        f"  threshold: cosine {scales['cosine']:.4f} = distance {scales['distance']:.4f} = score {scales['score']:.4f}"
+        f"  [{source}]",
         f"  precision {pm('precision')}   recall {pm('recall')}   accuracy {pm('accuracy')}",
         f"  rank-1 {pm('rank1')}   FNIR {pm('fnir')}   FPIR {pm('fpir')}"
         + ("  (no distractor probes)" if r.runs[0].n_distractors == 0 else ""),

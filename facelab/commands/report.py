@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 HELP = "the full evaluation report (HTML + metrics.json) on a folder-per-identity dataset"
 DESCRIPTION = """\
 Run the whole pipeline (landmarks, alignment, embeddings, verification, identification, UMAP) on a
@@ -15,19 +14,25 @@ With no DATASET, the default two-ID set (data/two_id, built from LFW if missing)
 
 
 def add_arguments(parser) -> None:
+    from facelab.commands._args import (
+        add_detector_arguments,
+        add_model_arguments,
+        add_n_boot_argument,
+        add_quiet_argument,
+    )
+
     parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
-    parser.add_argument("--model", default="dlib", help="embedder: dlib (default), a registry model (ir_18 ...) or an .onnx file")
-    parser.add_argument("--weights", help="checkpoint for a registry model (.pth / .pth.tar)")
-    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"], help="face detector (default dlib)")
+    add_model_arguments(parser)
+    add_detector_arguments(parser, policy=None)
     parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
     parser.add_argument("--max-impostors", type=int, default=200_000,
                         help="cap on impostor pairs, a seeded sample (default 200000; 0 = all)")
-    parser.add_argument("--bootstrap", type=int, default=500, help="bootstrap replicates for confidence intervals")
+    add_n_boot_argument(parser, default=500)
     parser.add_argument("--gallery-size", type=int, default=1, help="1:N: images enrolled per identity")
     parser.add_argument("--no-thumbnails", action="store_true", help="plain points in the UMAP figure")
     parser.add_argument("--notebooks", action="store_true",
                         help="also execute the notebook series on this dataset/model into <out>/notebooks/")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_argument(parser)
 
 
 def run(args) -> int:
@@ -35,7 +40,7 @@ def run(args) -> int:
 
     res = build_report(
         args.dataset, model=args.model, weights=args.weights, detector=args.detector, out=args.out,
-        max_impostors=args.max_impostors or None, n_boot=args.bootstrap, gallery_size=args.gallery_size,
+        max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
         thumbnails=not args.no_thumbnails, progress=not args.quiet,
     )
     m = res.metrics

@@ -22,12 +22,6 @@ POSITIONAL = {
     "report": ["ds"],
 }
 
-# facelab/commands/report.py belongs to the report split; the integrator switches it to the
-# shared helpers of facelab.commands._args (--n-boot, the --bootstrap / --backend aliases), and
-# these strict xfails then fail until their marker is removed.
-REPORT_PENDING = pytest.mark.xfail(strict=True,
-                                   reason="commands/report.py not yet on facelab.commands._args (integrator)")
-
 # Which subcommands take which shared flag (the README's flag table says the same).
 DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
 POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify"]
@@ -37,7 +31,7 @@ CACHE = ["embed", "compare", "lfw", "verify", "identify"]
 WORKERS = ["embed", "lfw", "verify", "identify"]
 MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
 FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
-N_BOOT = ["lfw", "verify", pytest.param("report", marks=REPORT_PENDING)]
+N_BOOT = ["lfw", "verify", "report"]
 
 
 def parse(command, *extra):
@@ -110,17 +104,13 @@ def test_per_command_defaults_survive_the_aliases():
 
 # --- old spellings -------------------------------------------------------------------------
 
-def report_pending(commands):
-    return [pytest.param(c, marks=REPORT_PENDING) if c == "report" else c for c in commands]
-
-
-@pytest.mark.parametrize("command", report_pending(DETECTOR))
+@pytest.mark.parametrize("command", DETECTOR)
 def test_backend_is_detector(command):
     assert parse(command, "--backend", "mtcnn").detector == "mtcnn"
     assert not hasattr(parse(command, "--backend", "mtcnn"), "backend")
 
 
-@pytest.mark.parametrize("command", report_pending(QUIET))
+@pytest.mark.parametrize("command", QUIET)
 def test_no_progress_is_quiet(command):
     args = parse(command, "--no-progress")
     assert args.quiet is True and not hasattr(args, "no_progress")
@@ -148,7 +138,7 @@ def _help(command, action=None):
     return sub.format_help()
 
 
-@pytest.mark.parametrize("command", report_pending(POSITIONAL))
+@pytest.mark.parametrize("command", POSITIONAL)
 def test_help_hides_the_old_spellings(command):
     text = _help(command)
     shown = [old for old in HIDDEN if old in text]

@@ -10,7 +10,6 @@ import pytest
 from facelab import pipeline
 from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.cli import main
-from facelab.commands.identify import to_cosine
 from facelab.identification import evaluate_identification
 
 
@@ -40,10 +39,23 @@ def test_identify_table_default_threshold(tmp_path, stub_embeddings, make_folder
     assert "(no distractor probes)" in text
 
 
-def test_threshold_scales_round_trip():
+@pytest.mark.parametrize("value, scale", [(0.3, "cosine"), (1.0, "distance"), (0.6, "score")])
+def test_threshold_on_each_scale(tmp_path, stub_embeddings, make_folder, capsys, value, scale):
+    root = make_folder(tmp_path / "two", {"1": 4, "2": 4})
+    stub_embeddings()
+    argv = ["identify", str(root), "--threshold", str(value), "--threshold-scale", scale, "--format", "json", "--quiet"]
+    assert main(argv) == 0
+    got = json.loads(capsys.readouterr().out)["threshold_scales"]
     cal = REFERENCE_CALIBRATION
-    assert to_cosine(0.3, "cosine", cal) == 0.3
-    assert to_cosine(1.0, "distance", cal) == pytest.approx(0.5)
-    c = to_cosine(0.6, "score", cal)
-    assert cal.score(2 - 2 * c) == pytest.approx(0.6)
-    assert math.isclose(c, 1 - cal.distance_threshold / 2)
+    assert got[scale] == pytest.approx(value)
+    assert got["distance"] == pytest.approx(2 - 2 * got["cosine"])
+    assert got["score"] == pytest.approx(cal.score(got["distance"]))
+    if scale == "score":
+        assert math.isclose(got["cosine"], 1 - cal.distance_for_score(value) / 2)
+
+
+def test_score_threshold_outside_0_1_is_a_clear_error(tmp_path, stub_embeddings, make_folder, capsys):
+    root = make_folder(tmp_path / "two", {"1": 3, "2": 3})
+    stub_embeddings()
+    assert main(["identify", str(root), "--threshold", "1.5", "--threshold-scale", "score", "--quiet"]) == 2
+    assert "must be in (0, 1)" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``facelab report`` end to end: the default two-ID set, and a folder laced with bad files."""
+"""``facelab report`` / ``build_report`` end to end: the two-ID set, a folder laced with bad files,
+errors, atomicity, and the caller's matplotlib backend left alone."""
 
 from __future__ import annotations
 
@@ -49,14 +50,6 @@ def check_html(out: Path) -> _Images:
         assert f.is_file() and f.read_bytes() == data
     assert set(parser.links) <= parser.ids  # every nav link lands on a section
     return parser
-
-
-@pytest.fixture(scope="module")
-def two_id_report(tmp_path_factory, two_id_dir):
-    out = tmp_path_factory.mktemp("reports") / "two_id"
-    rc = main(["report", str(two_id_dir), "--out", str(out), "--quiet", "--bootstrap", "200"])
-    assert rc == 0
-    return out
 
 
 def test_two_id_report(two_id_report, capsys):
@@ -162,13 +155,34 @@ def test_one_identity_is_a_clear_error(tmp_path, lfw):
     assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r.*"))
 
 
-def test_interrupted_run_leaves_no_half_report(two_id_dir, tmp_path, monkeypatch):
-    import facelab.report as R
+def test_interrupted_run_leaves_no_half_report(two_id_data, tmp_path, monkeypatch):
+    import facelab.report.html as H
+    from facelab.report import write_report
 
-    def boom(*a, **k):
+    def boom(*a, **k):  # after metrics, tables and figures are in the staging folder
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(R, "_write_report", boom)
+    monkeypatch.setattr(H, "render_page", boom)
     with pytest.raises(KeyboardInterrupt):
-        build_report(two_id_dir, out=tmp_path / "r", progress=False)
+        write_report(two_id_data, tmp_path / "r")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_report_keeps_the_callers_backend(two_id_build):
+    # build_report used to call matplotlib.use("Agg"), switching a notebook's inline figures off.
+    assert two_id_build.backend_after == "svg"
+
+
+def test_writing_reads_only_the_few_photos_it_draws_landmarks_on(two_id_build):
+    # Chips and faces come from the pipeline: no reloading or re-aligning every image for the
+    # aligned grid, the UMAP thumbnails or the failure gallery.
+    samples = two_id_build.data.model.samples
+    assert sorted(two_id_build.loads_while_writing) == sorted(map(str, samples.path))
+    assert 0 < len(samples) < len(two_id_build.data.model.embeddings)
+
+
+def test_build_is_compute_then_write(two_id_build):
+    m = json.loads((two_id_build.out / "metrics.json").read_text())
+    from facelab.report.files import report_metrics
+
+    assert m == json.loads(json.dumps(report_metrics(two_id_build.data)))

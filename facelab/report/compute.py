@@ -1,0 +1,286 @@
+"""Everything a report shows, computed once: :func:`compute_report` -> :class:`ReportData`.
+
+No file is written and nothing is drawn here. The pipeline runs once (with the aligned chips
+kept), and every later step -- files, figures, HTML, notebook 06 -- reads the typed results
+below instead of loading, detecting or evaluating again.
+
+One :class:`ModelReport` per model: today a report has one (``ReportData.models`` is a list of
+one); several models on one dataset are several blocks beside the shared :class:`DatasetSummary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from facelab.errors import EvaluationError
+
+__all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ReportData", "compute_report",
+           "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS"]
+
+#: Faces per identity shown with their landmarks and aligned.
+SAMPLES_PER_IDENTITY = 3
+#: Misjudged pairs drawn as lines on the embedding map: more lines than this hide the points.
+MAX_MAP_PAIRS = 30
+
+
+@dataclass
+class DatasetSummary:
+    """The folder-per-identity dataset, as read (independent of any model).
+
+    Attributes
+    ----------
+    root : Path
+    n_images : int
+        Image files found (every one gets a row in each model's table).
+    identities : list of str
+        Identity folders with at least one image, in order.
+    names : dict
+        identity -> display name (:attr:`facelab.datasets.FolderDataset.names`).
+    images_per_identity : dict
+        identity -> number of images.
+    empty_identities : list of str
+        Identity folders without an image (each listed as skipped).
+    """
+
+    root: Path
+    n_images: int
+    identities: list
+    names: dict
+    images_per_identity: dict
+    empty_identities: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def n_identities(self) -> int:
+        return len(self.identities)
+
+    def label(self, identity) -> str:
+        """The display name of an identity (its folder name when it has none)."""
+        return self.names.get(identity, identity)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The evaluation options of :func:`compute_report` (see there)."""
+
+    max_impostors: Optional[int] = 200_000
+    n_boot: int = 500
+    gallery_size: int = 1
+    repeats: int = 5
+    thumbnails: bool = True
+
+
+@dataclass
+class ModelReport:
+    """One model on the dataset: embeddings, verification, identification, map, failures.
+
+    Attributes
+    ----------
+    spec : str
+        The model as asked for (``"dlib"``, a registry name, an ``.onnx`` path).
+    weights, detector :
+        As passed to :func:`compute_report`.
+    result : facelab.pipeline.EmbeddingResult
+        With typed ``faces`` and the aligned ``chips`` (embedding order).
+    skipped : pandas.DataFrame
+        ``image``, ``reason``: every image this model could not embed, every non-image file and
+        every empty identity folder.
+    pairs : facelab.verification.PairSet
+        Genuine pairs and (a seeded sample of at most ``max_impostors``) impostor pairs.
+    scores : numpy.ndarray
+        Cosine similarity of each pair.
+    verification : facelab.verification.VerificationReport
+    threshold : float
+        The model's operating point: its calibrated score threshold, as a cosine.
+    operating_point : facelab.verification.thresholds.Confusion
+        The decisions at ``threshold``.
+    identification : facelab.identification.IdentificationResult
+        Computed once; ``identification_table`` is built from it.
+    identification_set : str
+        The set's name in the reference format, ``<dataset>(1:<identities>)``.
+    identification_table : pandas.DataFrame
+    projection : facelab.projection.Projection
+        UMAP (``random_state=0``) of the embeddings.
+    map_pairs : pandas.DataFrame
+        The :data:`MAX_MAP_PAIRS` hardest of all pairs misjudged at ``threshold``
+        (:func:`facelab.projection.misjudged_pairs`); ``n_map_pairs`` is how many there are.
+    misjudged : pandas.DataFrame
+        :func:`facelab.verification.wrong_side_pairs` of ``pairs`` at ``threshold``, hardest first.
+    samples : pandas.DataFrame
+        Up to :data:`SAMPLES_PER_IDENTITY` embedded rows of ``result.table`` per identity (its
+        index is the table's, ``row`` the embedding row).
+    provenance : dict
+        :func:`facelab.report.provenance.provenance` of this model's run.
+    """
+
+    spec: str
+    weights: Optional[str]
+    detector: str
+    result: object
+    skipped: pd.DataFrame
+    pairs: object
+    scores: np.ndarray
+    verification: object
+    threshold: float
+    operating_point: object
+    identification: object
+    identification_set: str
+    identification_table: pd.DataFrame
+    projection: object
+    map_pairs: pd.DataFrame
+    n_map_pairs: int
+    misjudged: pd.DataFrame
+    samples: pd.DataFrame
+    provenance: dict
+
+    @property
+    def name(self) -> str:
+        """The embedder's name (``result.model``)."""
+        return self.result.model
+
+    @property
+    def calibration(self):
+        return self.result.calibration
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return self.result.embeddings
+
+    @property
+    def identities(self) -> np.ndarray:
+        """Identity of each embedding row."""
+        return np.asarray(self.result.identities)
+
+    @property
+    def n_identities(self) -> int:
+        """Identities with at least one embedded face."""
+        return len(set(self.result.identities))
+
+    @property
+    def alignment(self) -> Optional[str]:
+        return self.result.settings.get("alignment")
+
+    def sample_faces(self) -> list:
+        """The typed :class:`~facelab.faces.Face` of each sample (from the pipeline: no re-detection)."""
+        return [self.result.faces[i] for i in self.samples.index]
+
+    def sample_chips(self) -> list:
+        """The aligned chip of each sample (``result.chips``: no re-alignment)."""
+        return [self.result.chips[int(r)] for r in self.samples.row]
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows. ``models[0]`` gives the top-level numbers of ``metrics.json``."""
+
+    dataset: DatasetSummary
+    models: list
+    settings: ReportSettings
+
+    @property
+    def model(self) -> ModelReport:
+        """The first (today: the only) model."""
+        return self.models[0]
+
+
+def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
+                  progress: bool, argv) -> ModelReport:
+    from facelab import verification as V
+    from facelab.identification import evaluate_identification, identification_table
+    from facelab.pipeline import embed_images
+    from facelab.projection import misjudged_pairs, project
+    from facelab.report.provenance import provenance
+
+    # embed_folder's job, on the folder read once by compute_report.
+    result = embed_images(folder.images, model=model, weights=weights, detector=detector, progress=progress,
+                          keep_chips=True)
+    result.folder_skipped = folder.skipped.reset_index(drop=True)
+    skipped = result.skipped.copy()
+    for ident in dataset.empty_identities:
+        skipped.loc[len(skipped)] = [str(root / ident), "empty identity folder (no image)"]
+
+    identities = np.asarray(result.identities)
+    n_ids = len(set(identities.tolist()))
+    if n_ids < 2:
+        raise EvaluationError(
+            f"{root}: faces were found for {n_ids} identit{'y' if n_ids == 1 else 'ies'}; verification needs at "
+            f"least two identities ({len(skipped)} images/files skipped — see their reasons with 'facelab embed')"
+        )
+
+    emb, cal = result.embeddings, result.calibration
+    pairs = V.make_pairs(identities, max_impostors=settings.max_impostors, seed=0)
+    scores = V.pair_scores(emb, pairs)
+    id1, id2 = pairs.identities(identities)
+    rep = V.evaluate_verification(scores, pairs.same, id1=id1, id2=id2, calibration=cal, n_boot=settings.n_boot,
+                                  seed=0)
+    threshold = cal.cosine_threshold
+    op = V.confusion_at(scores, pairs.same, threshold)
+
+    ident_name = f"{root.name}(1:{n_ids})"
+    idr = evaluate_identification(emb, identities, threshold=threshold, k=settings.gallery_size,
+                                  repeats=settings.repeats, seed=0)
+
+    proj = project(emb, method="umap", random_state=0, n_neighbors=min(15, max(2, len(emb) - 1)))
+    map_pairs = misjudged_pairs(emb, identities, threshold)
+
+    samples = result.embedded.groupby("identity", sort=True).head(SAMPLES_PER_IDENTITY)
+    prov = provenance(model=model, weights=weights, dataset_root=root, images=result.table,
+                      settings={k: v for k, v in result.settings.items() if k != "cache"}, argv=argv)
+    return ModelReport(
+        spec=str(model), weights=str(weights) if weights else None, detector=str(detector), result=result,
+        skipped=skipped, pairs=pairs, scores=scores, verification=rep, threshold=threshold, operating_point=op,
+        identification=idr, identification_set=ident_name,
+        identification_table=identification_table({ident_name: idr}),  # idr as computed, not a second run
+        projection=proj, map_pairs=map_pairs.head(MAX_MAP_PAIRS), n_map_pairs=len(map_pairs),
+        misjudged=V.wrong_side_pairs(scores, pairs.same, threshold), samples=samples, provenance=prov,
+    )
+
+
+def compute_report(
+    dataset=None,
+    *,
+    model: str = "dlib",
+    weights=None,
+    detector: str = "dlib",
+    max_impostors: Optional[int] = 200_000,
+    n_boot: int = 500,
+    gallery_size: int = 1,
+    repeats: int = 5,
+    thumbnails: bool = True,
+    progress: bool = True,
+    argv: Optional[Sequence[str]] = None,
+) -> ReportData:
+    """Run the pipeline once on a folder-per-identity dataset and compute everything a report shows.
+
+    Parameters are those of :func:`facelab.report.build_report` (which is this, then
+    :func:`facelab.report.write_report`).
+
+    Raises
+    ------
+    EvaluationError
+        When the dataset cannot be evaluated (faces of fewer than two identities).
+    """
+    from facelab import datasets
+
+    root = Path(dataset) if dataset is not None else datasets.ensure_two_id()
+    folder = datasets.read_identity_folders(root)
+    counts = folder.images.identity.value_counts()
+    summary = DatasetSummary(
+        root=root, n_images=int(len(folder.images)), identities=list(folder.identities), names=dict(folder.names),
+        images_per_identity={k: int(counts.get(k, 0)) for k in folder.identities},
+        empty_identities=list(folder.empty_identities),
+    )
+    settings = ReportSettings(max_impostors=max_impostors, n_boot=n_boot, gallery_size=gallery_size,
+                              repeats=repeats, thumbnails=thumbnails)
+    m = _model_report(root, folder, summary, model=model, weights=weights, detector=detector, settings=settings,
+                      progress=progress, argv=argv)
+    return ReportData(dataset=summary, models=[m], settings=settings)

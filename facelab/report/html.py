@@ -1,0 +1,248 @@
+"""The report page: one function per section, assembled by :func:`render_page`.
+
+Each section function takes the :class:`~facelab.report.compute.ReportData` and the figures as
+written (:func:`facelab.report.files.write_figures`) and returns a :class:`Section` -- its id,
+title and HTML. The page builds its navigation from those tuples (it never parses its own HTML).
+Figures are inlined as PNG data URIs, so ``index.html`` opens from disk on its own; each
+``<img>`` names its file in ``data-file``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import pandas as pd
+
+__all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "verification", "identification",
+           "embedding_space", "failures", "skipped", "provenance"]
+
+
+class Section(NamedTuple):
+    """One section of the page: ``<section id=id><h2>title</h2>body</section>``."""
+
+    id: str
+    title: str
+    body: str
+
+
+# ------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _p(text: str) -> str:
+    return f"<p>{text}</p>"
+
+
+def _table(df: pd.DataFrame, *, index: bool = True, float_format="{:.4f}".format, classes: str = "") -> str:
+    return df.to_html(index=index, float_format=float_format, na_rep="—", border=0, classes=f"tbl {classes}",
+                      escape=True)
+
+
+def _fmt(x, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return f"{x:.{digits}f}"
+
+
+def _kpis(items) -> str:
+    return '<div class="kpis">' + "".join(
+        f'<div class="kpi"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for k, v in items
+    ) + "</div>"
+
+
+def _figure(fig) -> str:
+    """A written figure, inlined."""
+    b64 = base64.b64encode(fig.png).decode()
+    cap = f"<figcaption>{html.escape(fig.caption)}</figcaption>" if fig.caption else ""
+    cls = ' class="half"' if fig.half else ""
+    return (f'<figure{cls}><img src="data:image/png;base64,{b64}" alt="{html.escape(fig.caption or fig.name)}" '
+            f'data-file="{fig.path}">{cap}</figure>')
+
+
+def _figures_of(figures: Mapping, section_id: str) -> str:
+    return "".join(_figure(f) for f in figures.values() if f.section == section_id)
+
+
+# ------------------------------------------------------------------------------------------
+# Sections
+# ------------------------------------------------------------------------------------------
+
+
+def summary(data, figures: Mapping) -> Section:
+    ds, m = data.dataset, data.model
+    rep, op, idr = m.verification, m.operating_point, m.identification
+    body = "".join([
+        _kpis([
+            ("images", f"{ds.n_images}"), ("identities", f"{ds.n_identities}"),
+            ("faces embedded", f"{len(m.result.embedded)}"), ("skipped", f"{len(m.skipped)}"),
+            ("AUC", _fmt(rep.auc)), ("EER", _fmt(rep.eer)),
+            ("accuracy at the model threshold", _fmt(op.accuracy)),
+            ("rank-1 (1:N)", _fmt(idr.mean["rank1"])),
+        ]),
+        _p(f"Dataset <code>{html.escape(str(ds.root))}</code>: "
+           + ", ".join(f"<b>{html.escape(k)}</b> = {html.escape(ds.label(k))} "
+                       f"({ds.images_per_identity[k]} images)" for k in ds.identities)
+           + "."),
+        _p(f"Model <b>{html.escape(m.name)}</b> ({m.embeddings.shape[1]}-d, L2-normalised), detector "
+           f"<b>{html.escape(m.detector)}</b>, alignment <b>{html.escape(str(m.alignment))}</b>. "
+           f"{html.escape(m.calibration.describe())}."),
+    ])
+    return Section("summary", "Summary", body)
+
+
+def faces(data, figures: Mapping) -> Section:
+    return Section("faces", "Faces", _figures_of(figures, "faces"))
+
+
+def verification(data, figures: Mapping) -> Section:
+    m, st = data.model, data.settings
+    rep, op, cal, thr = m.verification, m.operating_point, m.calibration, m.threshold
+    tt = rep.threshold_table()
+    tt = tt.drop(columns=[c for c in ("CI low", "CI high") if c in tt.columns])
+    tt["CI"] = [("—" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]") for ci in tt["CI"]]
+    capped = st.max_impostors and rep.n_impostor >= st.max_impostors
+    body = "".join([
+        _p(f"{rep.n_genuine} genuine and {rep.n_impostor} impostor pairs"
+           + (f" (impostors capped at a seeded sample of {st.max_impostors})" if capped else "")
+           + ". Scores are cosine similarities of the embeddings; squared distance is <code>2 − 2·cos</code>; "
+             "the score is the model's calibration of the distance."),
+        _figures_of(figures, "verification"),
+        "<h3>Thresholds</h3>",
+        _p("Each operating point on the three scales a user meets. Confidence intervals: "
+           f"{st.n_boot} bootstrap replicates resampling identities (not pairs), 95%."
+           + (" <span class='warn'>With only two identities these intervals say little.</span>"
+              if m.n_identities < 5 else "")),
+        _table(tt),
+        _p(f"At the model's own threshold (score ≥ {cal.threshold:.2f}, i.e. squared distance ≤ "
+           f"{cal.distance_threshold:.4f}, cosine ≥ {thr:.4f}): FAR {_fmt(op.far)}, FRR {_fmt(op.frr)}, "
+           f"precision {_fmt(op.precision)}, recall {_fmt(op.recall)}, accuracy {_fmt(op.accuracy)}."),
+    ])
+    return Section("verification", "Verification", body)
+
+
+def identification(data, figures: Mapping) -> Section:
+    from facelab.identification import format_reference
+
+    m, st = data.model, data.settings
+    body = "".join([
+        _p(f"Gallery of {st.gallery_size} image(s) per identity, the rest as probes, {st.repeats} seeded splits "
+           f"averaged; a probe whose best match is below the threshold (cosine {m.threshold:.4f}) is 'unknown'. "
+           "Precision = correct identifications / probes accepted as someone; recall = correct identifications / "
+           "probes of enrolled people; accuracy = (correct identifications + correctly rejected non-enrolled "
+           "probes) / all probes."),
+        f"<pre>{html.escape(format_reference(m.identification_table, labels=True))}</pre>",
+        _table(m.identification_table),
+        _figures_of(figures, "identification"),
+    ])
+    return Section("identification", "Identification (1:N)", body)
+
+
+def embedding_space(data, figures: Mapping) -> Section:
+    m = data.model
+    body = "".join([
+        _p(f"UMAP (random_state=0) of the {len(m.embeddings)} embeddings, coloured by identity"
+           + (", with each face on its point" if data.settings.thumbnails else "")
+           + f"; lines join the {len(m.map_pairs)} hardest of the {m.n_map_pairs} pairs misjudged at the "
+             "model's threshold."),
+        _figures_of(figures, "embedding-space"),
+    ])
+    return Section("embedding-space", "Embedding space", body)
+
+
+def failures(data, figures: Mapping) -> Section:
+    m = data.model
+    if len(m.misjudged):
+        n_fa = int((m.misjudged.kind == "false accept").sum())
+        body = _p(f"{n_fa} false accepts and {len(m.misjudged) - n_fa} false rejects among the evaluated pairs at "
+                  f"the model's threshold (cosine {m.threshold:.4f}); the hardest of each, as aligned faces.")
+        body += _figures_of(figures, "failures")
+    else:
+        body = _p(f"No pair is misjudged at the model's threshold (cosine {m.threshold:.4f}).")
+    return Section("failures", "Failures", body)
+
+
+def skipped(data, figures: Mapping) -> Section:
+    sk = data.model.skipped
+    if len(sk):
+        table = _table(sk.rename(columns={"image": "image or file"}), index=False)
+    else:
+        table = _p("Every image was used.")
+    return Section("skipped", "Skipped images",
+                   _p(f"{len(sk)} images or files were not used, each with its reason.") + table)
+
+
+def provenance(data, figures: Mapping) -> Section:
+    prov = data.model.provenance
+    rows = pd.DataFrame(
+        [("model", prov["model"]), ("weights", prov["weights"] or "— (built in)"),
+         ("weights SHA-256", prov["weights_sha256"] or "—"), ("dataset", prov["dataset"]),
+         ("dataset SHA-256", prov["dataset_sha256"]), ("date", prov["date"]), ("command", prov["command"]),
+         ("platform", prov["platform"])]
+        + [(f"version: {k}", v or "not installed") for k, v in prov["versions"].items()],
+        columns=["", "value"],
+    )
+    return Section("provenance", "Provenance", _table(rows, index=False))
+
+
+#: The page's sections, in order.
+SECTIONS = (summary, faces, verification, identification, embedding_space, failures, skipped, provenance)
+
+
+# ------------------------------------------------------------------------------------------
+# The page
+# ------------------------------------------------------------------------------------------
+
+
+def render_page(data, figures: Mapping, *, sections=SECTIONS) -> str:
+    """The whole page: header, a nav link per section, the sections."""
+    built = [s(data, figures) for s in sections]
+    nav = "".join(f'<a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>' for s in built)
+    body = "\n".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>{s.body}</section>'
+                     for s in built)
+    m, ds = data.model, data.dataset
+    title = f"facelab report — {ds.name} — {m.name}"
+    subtitle = f"{ds.n_images} images, {ds.n_identities} identities · {m.provenance['date']}"
+    return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body)
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d232a; background: #fafbfc; }}
+header {{ background: #1f3a5f; color: #fff; padding: 18px 32px; }}
+header h1 {{ margin: 0 0 4px 0; font-size: 24px; }}
+header p {{ margin: 0; opacity: .85; }}
+nav {{ position: sticky; top: 0; background: #fff; border-bottom: 1px solid #dde3ea; padding: 8px 32px; z-index: 1; }}
+nav a {{ margin-right: 16px; color: #1f3a5f; text-decoration: none; font-size: 14px; }}
+main {{ max-width: 1100px; margin: 0 auto; padding: 8px 32px 48px; }}
+section {{ background: #fff; border: 1px solid #e3e8ee; border-radius: 8px; padding: 8px 24px 16px; margin: 18px 0; }}
+h2 {{ color: #1f3a5f; font-size: 20px; border-bottom: 1px solid #eef1f5; padding-bottom: 6px; }}
+figure {{ margin: 12px 0; display: inline-block; vertical-align: top; max-width: 100%; }}
+figure img {{ max-width: 100%; height: auto; }}
+figure.half {{ width: 48%; margin-right: 1%; }}
+figcaption {{ font-size: 13px; color: #5a6572; }}
+table.tbl {{ border-collapse: collapse; font-size: 13px; margin: 8px 0; }}
+table.tbl th, table.tbl td {{ padding: 4px 10px; border-bottom: 1px solid #eef1f5; text-align: right; }}
+table.tbl th {{ background: #f3f6f9; }}
+.kpis {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+.kpi {{ background: #f3f6f9; border-radius: 6px; padding: 10px 16px; min-width: 120px; }}
+.kpi b {{ display: block; font-size: 22px; color: #1f3a5f; }}
+.kpi span {{ font-size: 12px; color: #5a6572; }}
+pre {{ background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }}
+.warn {{ color: #a33; }}
+</style></head>
+<body>
+<header><h1>{title}</h1><p>{subtitle}</p></header>
+<nav>{nav}</nav>
+<main>
+{body}
+</main>
+</body></html>
+"""
