@@ -307,7 +307,7 @@ def iter_embed_partitions(
 
                 bar = tqdm(total=len(df), desc=f"embed on dask ({embedder.name})", unit="img")
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 payload = fut.result()
                 sub = df.iloc[payload["index"]]
                 payload = dict(payload, index=list(range(len(sub))))
@@ -455,11 +455,12 @@ def streaming_roc_distributed(
     groups = [starts[k : k + blocks_per_task] for k in range(0, len(starts), max(1, blocks_per_task))]
     counts = np.zeros(2 * bins, dtype=np.int64)
     with connect(client_or_address) as client:
-        e_f, c_f = client.scatter([e, codes], broadcast=True)
+        e_f, c_f = client.scatter([e, codes], broadcast=True, hash=False)  # own keys: released below
         futures = client.map(_roc_task, [e_f] * len(groups), [c_f] * len(groups), groups, step=step, bins=bins,
                              pure=False, retries=3)
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             counts += fut.result()
             fut.release()
-        client.cancel([e_f, c_f])
+        e_f.release()
+        c_f.release()
     return V.roc_from_histograms(counts[bins:], counts[:bins], np.linspace(-1.0, 1.0, bins + 1))

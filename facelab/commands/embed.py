@@ -26,6 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on this Dask scheduler (tcp://host:8786; default $FACELAB_SCHEDULER, else this machine)")
 
 
 def run(args) -> int:
@@ -34,19 +36,16 @@ def run(args) -> int:
     if Path(args.out).suffix.lower() not in (".json", ".npz"):
         print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
         return 2
+    from facelab.distributed import embed_folder_distributed, scheduler_address
     from facelab.pipeline import embed_folder
 
-    res = embed_folder(
-        args.dataset,
-        model=args.model,
-        weights=args.weights,
-        detector=args.detector,
-        policy=args.policy,
-        flip=args.flip,
-        cache=not args.no_cache,
-        progress=not args.quiet,
-        workers=args.workers,
-    )
+    kw = dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
+              progress=not args.quiet)
+    scheduler = scheduler_address(args.scheduler)
+    if scheduler:
+        res = embed_folder_distributed(args.dataset, client_or_address=scheduler, **kw)
+    else:
+        res = embed_folder(args.dataset, cache=not args.no_cache, workers=args.workers, **kw)
     print(res.summary())
     skipped = res.skipped
     if len(skipped):
