@@ -7,8 +7,12 @@ import pandas as pd
 import pytest
 
 from facelab.identification import gallery_probe_split, open_set
-from facelab.identification_scale import (distractor_counts, distractor_curve, distractor_curve_for_split,
-                                          format_curve, load_distractors)
+from facelab.identification_scale import (
+    distractor_counts,
+    distractor_curve_for_split,
+    format_curve,
+    load_distractors,
+)
 
 
 def _people(n_ids, per_id, d=32, noise=0.7, seed=0):

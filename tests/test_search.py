@@ -25,7 +25,7 @@ def test_exact_search_equals_numpy_brute_force():
     np.testing.assert_array_equal(rows, want)
     np.testing.assert_allclose(scores, np.take_along_axis(s, want, axis=1), atol=1e-5)
     # Unnormalised inputs give the same answer (cosine).
-    scores2, rows2 = exact_search(g * 3.0, q * 0.5, k=5)
+    _, rows2 = exact_search(g * 3.0, q * 0.5, k=5)
     np.testing.assert_array_equal(rows2, rows)
 
 

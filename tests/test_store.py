@@ -81,7 +81,7 @@ def test_append_is_read_by_pandas_pyarrow_and_dask(tmp_path):
     assert int(ddf.shape[0].compute()) == 9
     assert sorted(ddf.image_id.compute()) == sorted(df.image_id)
 
-    ids, vecs, idents = store.embeddings()
+    ids, vecs, _ = store.embeddings()
     assert ids == ["p0", "p1", "p2", "p3", "p100", "p101", "p102"] and vecs.shape == (7, 8)
     got = store.lookup([f"{2:064x}", f"{4:064x}", "nope"], settings_key="k1")
     assert set(got) == {f"{2:064x}", f"{4:064x}"}
@@ -168,12 +168,14 @@ def test_damaged_partition_is_detected_quarantined_and_redone(tmp_path, lfw_imag
     bad = store.check(full=False)
     assert [d.path for d in bad] == [victim]
     assert "ArrowInvalid" in bad[0].reason or "OSError" in bad[0].reason
-    with pytest.raises(Exception):
+    import pyarrow as pa
+
+    with pytest.raises((pa.ArrowInvalid, OSError)):  # plain pandas trips over it ...
         pd.read_parquet(tmp_path / "s")
     again = embed_to_store(lfw_images.iloc[:8], store, partition_size=4, progress=False)
     assert (again.n_cached, again.n_computed) == (4, 4)  # the damaged partition's images, and only those
     assert again.settings["quarantined"] == [str(victim)]
-    assert store.check() == []
+    assert store.check() == []  # ... until it is moved aside
     assert sorted(pd.read_parquet(tmp_path / "s").image_id) == sorted(lfw_images.image_id[:8])
     assert any(p.name.startswith("_damaged-") for p in (tmp_path / "s").iterdir())
 
