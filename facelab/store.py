@@ -461,14 +461,15 @@ def embed_to_store(
             rows[row["image_id"]] = (row, v)
         n_computed += len(t)
         for k, v in res.timings.items():
-            timings[k] = timings.get(k, 0.0) + v
+            if isinstance(v, (int, float)):  # stage seconds (a cluster result also names its worker)
+                timings[k] = timings.get(k, 0.0) + v
 
     if len(todo):
         if client is not None:
-            from facelab.distributed import embed_images_distributed
+            from facelab.distributed import iter_embed_partitions
 
-            for res in embed_images_distributed(todo, client_or_address=client, partition_size=partition_size,
-                                                progress=progress, iter_partitions=True, **engine_kw):
+            for res in iter_embed_partitions(todo, client_or_address=client, partition_size=partition_size,
+                                             progress=progress, **engine_kw):
                 take(res)
         else:
             from facelab.pipeline import embed_images

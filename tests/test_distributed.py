@@ -177,6 +177,19 @@ def test_unreadable_images_are_rows_with_reasons(client, small_lfw, tmp_path):
     assert res.embeddings.shape == (1, 128)
 
 
+def test_store_filled_by_the_cluster_resumes_locally(client, small_lfw, local_result, tmp_path):
+    from facelab.datasets import read_identity_folders
+    from facelab.store import embed_to_store
+
+    images = read_identity_folders(small_lfw).images
+    first = embed_to_store(images.iloc[:8], tmp_path / "s", client=client, partition_size=3, progress=False)
+    assert (first.n_cached, first.n_computed) == (0, 8)
+    assert len(pd.read_parquet(tmp_path / "s")) == 8
+    res = embed_to_store(images, tmp_path / "s", partition_size=6, progress=False)  # the rest on this machine
+    assert (res.n_cached, res.n_computed) == (8, 12)
+    _assert_same(res, local_result)
+
+
 def test_all_pairs_roc_on_the_cluster_equals_single_machine(client):
     from facelab import verification as V
     from facelab.distributed import streaming_roc_distributed
