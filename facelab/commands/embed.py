@@ -21,6 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
     parser.add_argument("--out", required=True, metavar="FILE", help="output embeddings file (.json or .npz)")
     add_embedding_arguments(parser)
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on this Dask scheduler (tcp://host:8786; default $FACELAB_SCHEDULER, else this machine)")
 
 
 def run(args) -> int:
@@ -29,9 +31,17 @@ def run(args) -> int:
     if Path(args.out).suffix.lower() not in (".json", ".npz"):
         print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
         return 2
+    from facelab.distributed import embed_folder_distributed, scheduler_address
     from facelab.pipeline import embed_folder
 
-    res = embed_folder(args.dataset, **embed_kwargs(args))
+    kw = embed_kwargs(args)
+    scheduler = scheduler_address(args.scheduler)
+    if scheduler:
+        # The cluster's workers run every partition themselves: this machine's cache and pool do not apply.
+        kw = {k: v for k, v in kw.items() if k not in ("cache", "workers")}
+        res = embed_folder_distributed(args.dataset, client_or_address=scheduler, **kw)
+    else:
+        res = embed_folder(args.dataset, **kw)
     print(res.summary())
     skipped = res.skipped
     if len(skipped):

@@ -40,6 +40,9 @@ def add_arguments(parser) -> None:
                         help="also hold out this fraction of identities as distractors (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first split")
     parser.add_argument("--name", default=None, help="row name in the table (default: the dataset folder's name)")
+    parser.add_argument("--distractors", default=None, metavar="PATH",
+                        help="embeddings of people not enrolled (.json/.npz or a Parquet store folder): "
+                             "rank-1, FNIR and FPIR as 10, 100, ... of them join the gallery")
     add_output_arguments(parser)
 
 
@@ -104,5 +107,12 @@ def run(args) -> int:
     if skipped:
         text += f"\n\n{len(skipped)} images without an embedding (left out):\n" + "\n".join(
             f"  {x['image']}: {x['reason']}" for x in skipped)
+    if args.distractors:
+        from facelab.identification_scale import distractor_report
+
+        curve, curve_text = distractor_report(res.embeddings, ids, args.distractors, threshold=thr, k=args.gallery_size,
+                                              seed=args.seed, distractor_fraction=args.distractor_fraction)
+        out["distractor_curve"] = curve.table.to_dict("records")
+        text += "\n\n" + curve_text
     emit(args, out, text)
     return 0

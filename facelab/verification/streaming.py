@@ -12,7 +12,7 @@ from facelab.vectors import unit_rows
 from facelab.verification._checks import identity_codes
 from facelab.verification.curves import RocResult, eer_from_curve
 
-__all__ = ["StreamingRoc", "score_histograms", "streaming_roc"]
+__all__ = ["StreamingRoc", "score_histograms", "pair_block_counts", "roc_from_histograms", "streaming_roc"]
 
 
 @dataclass(frozen=True)
@@ -101,18 +101,28 @@ def score_histograms(embeddings, identities, *, bins: int = 65536, chunk_size: O
         raise ValueError(f"bins must be >= 2, got {bins}")
     step = int(chunk_size) if chunk_size else max(1, 4_000_000 // max(n, 1))
     counts = np.zeros(2 * bins, dtype=np.int64)  # [impostor bins | genuine bins]
-    scale = bins / 2.0
     for start in range(0, n - 1, step):
-        stop = min(n, start + step)
-        block = e[start:stop] @ e[start:].T  # rows start..stop against columns start..n
-        idx = ((block + 1.0) * scale).astype(np.int64)  # truncation == floor for scores >= -1
-        np.clip(idx, 0, bins - 1, out=idx)
-        idx += bins * (codes[start:stop, None] == codes[None, start:])
-        # Keep the strict upper triangle: column (start + c) after row (start + r).
-        upper = np.arange(n - start)[None, :] > np.arange(stop - start)[:, None]
-        counts += np.bincount(idx[upper], minlength=2 * bins)
+        counts += pair_block_counts(e, codes, start, min(n, start + step), bins=bins)
     edges = np.linspace(-1.0, 1.0, bins + 1)
     return counts[bins:], counts[:bins], edges
+
+
+def pair_block_counts(e: np.ndarray, codes: np.ndarray, start: int, stop: int, *, bins: int) -> np.ndarray:
+    """Binned scores of rows ``start..stop`` against every row after each of them.
+
+    ``e`` is the unit-row float32 matrix and ``codes`` the integer identity codes of
+    :func:`score_histograms`; returns ``2 * bins`` counts, ``[impostor bins | genuine bins]``.
+    One block of :func:`score_histograms` (and one task of
+    :func:`facelab.distributed.streaming_roc_distributed`): the same block gives the same counts.
+    """
+    n = e.shape[0]
+    block = e[start:stop] @ e[start:].T  # rows start..stop against columns start..n
+    idx = ((block + 1.0) * (bins / 2.0)).astype(np.int64)  # truncation == floor for scores >= -1
+    np.clip(idx, 0, bins - 1, out=idx)
+    idx += bins * (codes[start:stop, None] == codes[None, start:])
+    # Keep the strict upper triangle: column (start + c) after row (start + r).
+    upper = np.arange(n - start)[None, :] > np.arange(stop - start)[:, None]
+    return np.bincount(idx[upper], minlength=2 * bins)
 
 
 def streaming_roc(embeddings, identities, *, bins: int = 65536, chunk_size: Optional[int] = None) -> StreamingRoc:
@@ -137,6 +147,11 @@ def streaming_roc(embeddings, identities, *, bins: int = 65536, chunk_size: Opti
     StreamingRoc
     """
     g, imp, edges = score_histograms(embeddings, identities, bins=bins, chunk_size=chunk_size)
+    return roc_from_histograms(g, imp, edges)
+
+
+def roc_from_histograms(g: np.ndarray, imp: np.ndarray, edges: np.ndarray) -> StreamingRoc:
+    """A :class:`StreamingRoc` from genuine / impostor score histograms (:func:`score_histograms`)."""
     n_g, n_i = int(g.sum()), int(imp.sum())
     if n_g == 0 or n_i == 0:
         raise EvaluationError(f"need genuine and impostor pairs (got {n_g} genuine, {n_i} impostor)")

@@ -1,0 +1,510 @@
+"""An embedding store that scales: a partitioned Parquet dataset, appended atomically.
+
+One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
+content hash), ``settings_key`` (a fingerprint of model, weights, detector, policy and alignment,
+like the pipeline's cache folder key), ``status``, ``reason``, ``n_faces``, ``box``,
+``landmarks``, ``residual`` and ``vector`` (a fixed-size ``list<float32>``, null without a face).
+
+The store is a folder of ``part-<seq>-<random>.parquet`` files, one per appended partition. A
+partition is written to a hidden temporary file in the folder and renamed into place
+(``os.replace``), so a reader (or a run that is killed) sees it whole or not at all; hidden
+(``.``) and ``_``-prefixed files are ignored by pandas, pyarrow and Dask, so the folder is read
+directly by any of them::
+
+    pandas.read_parquet("store/")                  # or pyarrow.dataset.dataset("store/")
+    dask.dataframe.read_parquet("store/")
+
+Used as the cache, the store answers ``(sha256, settings_key)``: a run that was interrupted
+resumes by computing only the images it does not hold yet (:func:`embed_to_store`). A damaged
+partition (a truncated file, a bad page checksum, a foreign schema) is found by
+:meth:`EmbeddingStore.check`, moved aside by :meth:`EmbeddingStore.quarantine` (to a ``_damaged-``
+name that readers skip) and its images are then simply recomputed by the next run.
+
+JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`EmbeddingStore.export`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from facelab.errors import FacelabError
+
+__all__ = [
+    "EmbeddingStore",
+    "StoreError",
+    "DamagedPartition",
+    "settings_key",
+    "pipeline_settings",
+    "embed_to_store",
+    "STORE_COLUMNS",
+]
+
+#: Columns of every partition, in order.
+STORE_COLUMNS = [
+    "image_id", "path", "identity", "sha256", "settings_key", "status", "reason",
+    "n_faces", "box", "landmarks", "residual", "vector",
+]
+_META_KEY = b"facelab.store"
+_FORMAT = 1
+# Failures of our own stages are not a property of the file: not cached (as the pipeline's cache).
+_NOT_CACHED_REASONS = ("detector failed", "alignment failed", "embedding failed", "cannot read")
+
+
+class StoreError(FacelabError):
+    """An embedding store cannot be used as asked (dimension mismatch, not a store, ...)."""
+
+
+@dataclass(frozen=True)
+class DamagedPartition:
+    """A partition file that cannot be read back: ``path`` and why."""
+
+    path: Path
+    reason: str
+
+
+def _schema(dim: int):
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("image_id", pa.string()),
+            ("path", pa.string()),
+            ("identity", pa.string()),
+            ("sha256", pa.string()),
+            ("settings_key", pa.string()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("n_faces", pa.int32()),
+            ("box", pa.list_(pa.float64(), 4)),
+            ("landmarks", pa.list_(pa.float64(), 10)),  # 5 (x, y) points, flattened
+            ("residual", pa.float64()),
+            ("vector", pa.list_(pa.float32(), int(dim))),
+        ],
+        metadata={_META_KEY: json.dumps({"format": _FORMAT, "dim": int(dim)}).encode()},
+    )
+
+
+def pipeline_settings(embedder, *, detector: str = "dlib", policy: str = "largest", upsample=None) -> dict:
+    """The settings that decide an image's embedding, as :func:`facelab.pipeline.embed_images` keys its cache.
+
+    Kept equal to the pipeline's own dictionary (``EmbeddingResult.settings`` without the
+    description and cache entries), so the store and the per-image cache agree on what "the same
+    settings" means.
+    """
+    from facelab.pipeline import CACHE_VERSION, DLIB_UPSAMPLE_LADDER
+
+    s = {
+        "version": CACHE_VERSION,
+        "embedder": embedder.fingerprint(),
+        "detector": detector,
+        "policy": policy,
+        "alignment": embedder.alignment,
+    }
+    if detector == "dlib":
+        s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
+    return s
+
+
+def settings_key(settings: dict) -> str:
+    """A short fingerprint string of a settings dictionary (the pipeline's cache folder name)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _flat(v, n: int):
+    if v is None:
+        return None
+    a = np.asarray(v, dtype=np.float64).reshape(-1)
+    if a.size != n:
+        raise StoreError(f"expected {n} numbers, got {a.size}")
+    return a.tolist()
+
+
+class EmbeddingStore:
+    """A folder of Parquet partitions holding embeddings and what happened to each image.
+
+    Parameters
+    ----------
+    path : path-like
+        The dataset folder (created on the first append).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path} is a file, not an embedding store folder")
+
+    def __repr__(self) -> str:
+        return f"EmbeddingStore({str(self.path)!r}, {len(self.partitions())} partitions)"
+
+    # -- files ---------------------------------------------------------------------------
+
+    def partitions(self) -> list[Path]:
+        """Partition files in append order (hidden and quarantined files excluded)."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.glob("part-*.parquet") if p.is_file())
+
+    def _next_name(self) -> str:
+        parts = self.partitions()
+        seq = int(parts[-1].name.split("-")[1]) + 1 if parts else 0
+        # The random suffix keeps two writers that race for the same number from clobbering each other.
+        return f"part-{seq:08d}-{uuid.uuid4().hex[:8]}.parquet"
+
+    def dim(self) -> Optional[int]:
+        """Vector length recorded in the partitions (None for an empty store)."""
+        import pyarrow.parquet as pq
+
+        for p in self.partitions():
+            try:
+                meta = pq.read_schema(p).metadata or {}
+                return int(json.loads(meta[_META_KEY])["dim"])
+            except Exception:
+                continue
+        return None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(self, table: pd.DataFrame, vectors: Iterable, *, settings_key: str, dim: Optional[int] = None) -> Optional[Path]:
+        """Append one partition atomically.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            One row per image with (at least) ``image_id``, ``path``, ``status`` and optionally
+            ``identity``, ``sha256``, ``reason``, ``n_faces``, ``box``, ``landmarks``, ``residual``
+            (the columns of :attr:`facelab.pipeline.EmbeddingResult.table`).
+        vectors : iterable
+            One entry per row: the embedding, or None for a row without one.
+        settings_key : str
+            The settings fingerprint (:func:`settings_key`).
+        dim : int, optional
+            Vector length, needed only when neither the store nor ``vectors`` tells it.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The new partition (None when ``table`` is empty).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        vecs = list(vectors)
+        if len(vecs) != len(table):
+            raise StoreError(f"{len(table)} rows but {len(vecs)} vectors")
+        if len(table) == 0:
+            return None
+        dims = {int(np.asarray(v).size) for v in vecs if v is not None}
+        have = self.dim()
+        for d in (have, dim):
+            if d is not None:
+                dims.add(int(d))
+        if len(dims) > 1:
+            raise StoreError(f"{self.path}: vectors of different lengths {sorted(dims)} cannot share a store")
+        dim = dims.pop() if dims else 0
+        if dim == 0:
+            raise StoreError("a store's first partition needs an embedding or dim= (the vector length fixes the schema)")
+        t = table.reset_index(drop=True)
+
+        def col(name, default=None):
+            return list(t[name]) if name in t else [default] * len(t)
+
+        data = {
+            "image_id": [str(x) for x in t["image_id"]],
+            "path": [str(x) for x in t["path"]],
+            "identity": [None if x is None else str(x) for x in col("identity")],
+            "sha256": [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in col("sha256")],
+            "settings_key": [str(settings_key)] * len(t),
+            "status": [str(x) for x in t["status"]],
+            "reason": [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in col("reason")],
+            "n_faces": [int(x) for x in col("n_faces", 0)],
+            "box": [_flat(x, 4) for x in col("box")],
+            "landmarks": [_flat(x, 10) for x in col("landmarks")],
+            "residual": [float(x) if x is not None else float("nan") for x in col("residual", float("nan"))],
+            "vector": [None if v is None else np.asarray(v, dtype=np.float32).reshape(-1) for v in vecs],
+        }
+        schema = _schema(dim)
+        arrays = [pa.array(data[f.name], type=f.type) for f in schema]
+        at = pa.Table.from_arrays(arrays, schema=schema)
+        self.path.mkdir(parents=True, exist_ok=True)
+        final = self.path / self._next_name()
+        tmp = self.path / f".{final.name}.{os.getpid()}.tmp"
+        try:
+            # Page checksums let a reader tell a damaged page from data.
+            pq.write_table(at, tmp, write_page_checksum=True, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return final
+
+    def append_result(self, result, *, settings_key: Optional[str] = None) -> Optional[Path]:
+        """Append an :class:`~facelab.pipeline.EmbeddingResult` as one partition."""
+        key = settings_key or _result_key(result)
+        vecs = [result.embeddings[int(r)] if s == "ok" else None for s, r in zip(result.table.status, result.table.row)]
+        return self.append(result.table, vecs, settings_key=key)
+
+    # -- checking ------------------------------------------------------------------------
+
+    def check(self, *, full: bool = True) -> list[DamagedPartition]:
+        """Partitions that cannot be read back, with the reason.
+
+        ``full=False`` reads each footer only (finds truncated files and foreign schemas);
+        ``full=True`` also reads every page with its checksum verified.
+        """
+        import pyarrow.parquet as pq
+
+        bad = []
+        for p in self.partitions():
+            try:
+                md = pq.read_metadata(p)
+                meta = md.schema.to_arrow_schema().metadata or {}
+                if _META_KEY not in meta:
+                    raise StoreError("not a facelab store partition (no store metadata)")
+                names = md.schema.to_arrow_schema().names
+                if names != STORE_COLUMNS:
+                    raise StoreError(f"columns {names} differ from the store's")
+                if full:
+                    t = pq.read_table(p, page_checksum_verification=True)
+                    if t.num_rows != md.num_rows:
+                        raise StoreError(f"{t.num_rows} rows read, footer says {md.num_rows}")
+            except Exception as exc:  # any failure to read back is damage, whatever pyarrow calls it
+                bad.append(DamagedPartition(p, f"{type(exc).__name__}: {exc}"))
+        return bad
+
+    def quarantine(self, damaged: Optional[Iterable[DamagedPartition]] = None) -> list[Path]:
+        """Move damaged partitions aside (``_damaged-<name>``, skipped by every reader).
+
+        Their images are missing from the store afterwards, so the next :func:`embed_to_store`
+        recomputes them. Returns the new paths.
+        """
+        damaged = self.check() if damaged is None else list(damaged)
+        moved = []
+        for d in damaged:
+            dest = d.path.with_name(f"_damaged-{int(time.time())}-{d.path.name}")
+            os.replace(d.path, dest)
+            moved.append(dest)
+        return moved
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, *, settings_key: Optional[str] = None, columns: Optional[list] = None, latest: bool = True) -> pd.DataFrame:
+        """Rows of the store as a DataFrame (``vector`` holds float32 arrays, or None).
+
+        Parameters
+        ----------
+        settings_key : str, optional
+            Only rows computed with these settings.
+        columns : list, optional
+        latest : bool
+            Keep the last appended row of each ``(settings_key, image_id)``.
+        """
+        import pyarrow.dataset as ds
+
+        parts = self.partitions()
+        cols = list(columns) if columns else list(STORE_COLUMNS)
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        need = list(dict.fromkeys(cols + (["settings_key", "image_id"] if latest else [])))
+        dset = ds.dataset([str(p) for p in parts], format="parquet")
+        filt = ds.field("settings_key") == settings_key if settings_key is not None else None
+        df = dset.to_table(columns=need, filter=filt).to_pandas()
+        if latest and len(df):
+            df = df.drop_duplicates(["settings_key", "image_id"], keep="last")
+        return df[cols].reset_index(drop=True)
+
+    def settings_keys(self) -> list[str]:
+        return sorted(self.read(columns=["settings_key"], latest=False).settings_key.unique())
+
+    def lookup(self, digests: Iterable[str], *, settings_key: str) -> dict:
+        """``{sha256: (row dict, vector or None)}`` for the digests the store already holds."""
+        want = {d for d in digests if d}
+        if not want:
+            return {}
+        df = self.read(settings_key=settings_key, latest=False)
+        df = df[df.sha256.isin(want)].drop_duplicates("sha256", keep="last")
+        out = {}
+        for r in df.itertuples(index=False):
+            row = {
+                "status": r.status,
+                "reason": r.reason,
+                "n_faces": int(r.n_faces),
+                "box": None if r.box is None else [float(v) for v in r.box],
+                "landmarks": None if r.landmarks is None else np.asarray(r.landmarks, float).reshape(5, 2).tolist(),
+                "residual": float(r.residual),
+            }
+            out[r.sha256] = (row, None if r.vector is None else np.asarray(r.vector, dtype=np.float32))
+        return out
+
+    def embeddings(self, *, settings_key: Optional[str] = None) -> tuple[list[str], np.ndarray, list[str]]:
+        """``(image_ids, (N, D) float32 vectors, identities)`` of the rows with an embedding."""
+        keys = self.settings_keys() if settings_key is None else [settings_key]
+        if len(keys) > 1:
+            raise StoreError(f"{self.path} holds embeddings of {len(keys)} settings; pick one with settings_key ({', '.join(keys)})")
+        df = self.read(settings_key=keys[0] if keys else None)
+        df = df[df.status == "ok"]
+        vecs = np.stack([np.asarray(v, np.float32) for v in df.vector]) if len(df) else np.zeros((0, self.dim() or 0), np.float32)
+        return [str(i) for i in df.image_id], vecs, [str(i) for i in df.identity]
+
+    def export(self, path, *, settings_key: Optional[str] = None) -> Path:
+        """Write the embeddings in a seed format (``.json`` ``{image_id: [floats]}`` or ``.npz``)."""
+        from facelab.embedding import write_embeddings
+
+        ids, vecs, _ = self.embeddings(settings_key=settings_key)
+        return write_embeddings(path, ids, vecs)
+
+
+def _result_key(result) -> str:
+    s = {k: v for k, v in result.settings.items() if k not in ("embedder_description", "cache")}
+    return settings_key(s)
+
+
+# ------------------------------------------------------------------------------------------
+# The store as a cache: compute only what it does not hold
+# ------------------------------------------------------------------------------------------
+
+
+def embed_to_store(
+    images_df: pd.DataFrame,
+    store,
+    *,
+    model="dlib",
+    weights=None,
+    detector: str = "dlib",
+    policy: str = "largest",
+    flip: bool = False,
+    upsample=None,
+    partition_size: int = 256,
+    client=None,
+    progress: bool = True,
+    **kwargs,
+):
+    """Embed a table of images into a store, computing only the images it does not hold yet.
+
+    Each image's content hash and the settings key are looked up first; the rest is embedded in
+    partitions of ``partition_size`` images, each appended atomically as soon as it is done, so a
+    run that is interrupted keeps every finished partition and the next run resumes from there.
+
+    Parameters
+    ----------
+    images_df : pandas.DataFrame
+        ``image_id``, ``path`` and optionally ``identity``.
+    store : EmbeddingStore or path-like
+    model, weights, detector, policy, flip, upsample
+        As :func:`facelab.pipeline.embed_images`.
+    partition_size : int
+        Images per appended partition (and per cluster task).
+    client : dask.distributed.Client or str, optional
+        Run the partitions on this cluster (:func:`facelab.distributed.embed_images_distributed`);
+        default: this machine (:func:`facelab.pipeline.embed_images`).
+    **kwargs
+        Passed to the engine (``workers=``, ``retries=`` ...).
+
+    Returns
+    -------
+    facelab.pipeline.EmbeddingResult
+        Every input image, in input order (``n_cached`` of them answered by the store).
+    """
+    from facelab.embedding import Embedder, create_embedder
+    from facelab.hashing import file_sha256
+    from facelab.pipeline import TABLE_COLUMNS, EmbeddingResult
+
+    store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)
+    t0 = time.perf_counter()
+    df = images_df.reset_index(drop=True).copy()
+    if "identity" not in df:
+        df["identity"] = ""
+    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
+    if embedder.fingerprint() is None:
+        raise StoreError(f"{embedder.name}: embeddings of this model are not reproducible (random weights?), nothing to store")
+    settings = pipeline_settings(embedder, detector=detector, policy=policy, upsample=upsample)
+    key = settings_key(settings)
+
+    damaged = store.check(full=False)
+    if damaged:
+        store.quarantine(damaged)  # their images are recomputed below
+    digests = []
+    for p in df.path:
+        try:
+            digests.append(file_sha256(p))
+        except OSError:
+            digests.append(None)
+    df["sha256"] = digests
+    hits = store.lookup(digests, settings_key=key)
+    todo = df[[d is None or d not in hits for d in digests]]
+
+    rows = {}
+    n_computed = 0
+    timings: dict = {}
+    engine_kw = dict(model=embedder, detector=detector, policy=policy, upsample=upsample, **kwargs)
+
+    def take(res):
+        nonlocal n_computed
+        t = res.table
+        vecs = [res.embeddings[int(r)] if st == "ok" else None for st, r in zip(t.status, t.row)]
+        # What the file's content decides is stored; failures of our own stages are retried next run.
+        keep = [bool(h) and not str(r).startswith(_NOT_CACHED_REASONS) for h, r in zip(t.sha256, t.reason)]
+        if any(keep):
+            store.append(t[keep], [v for v, k in zip(vecs, keep) if k], settings_key=key, dim=embedder.embedding_size)
+        for row, v in zip(t.to_dict("records"), vecs):
+            rows[row["image_id"]] = (row, v)
+        n_computed += len(t)
+        for k, v in res.timings.items():
+            if isinstance(v, (int, float)):  # stage seconds (a cluster result also names its worker)
+                timings[k] = timings.get(k, 0.0) + v
+
+    if len(todo):
+        if client is not None:
+            from facelab.distributed import iter_embed_partitions
+
+            for res in iter_embed_partitions(todo, client_or_address=client, partition_size=partition_size,
+                                             progress=progress, **engine_kw):
+                take(res)
+        else:
+            from facelab.pipeline import embed_images
+
+            for k in range(0, len(todo), partition_size):
+                part = todo.iloc[k : k + partition_size]
+                res = embed_images(part, cache=False, progress=progress, **engine_kw)
+                res.table["sha256"] = list(part.sha256)
+                take(res)
+
+    out_rows, out_vecs = [], []
+    for i, r in df.iterrows():
+        if r.sha256 is not None and r.sha256 in hits and r.image_id not in rows:
+            row, vec = hits[r.sha256]
+        else:
+            row, vec = rows[r.image_id]
+            row = {k: row[k] for k in ("status", "reason", "n_faces", "box", "landmarks", "residual")}
+        row = dict(row, image_id=str(r.image_id), path=str(r.path), identity=str(r.identity), sha256=r.sha256)
+        row["row"] = len(out_vecs) if row["status"] == "ok" else -1
+        if row["status"] == "ok":
+            out_vecs.append(vec)
+        out_rows.append(row)
+    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
+    table["n_faces"] = table["n_faces"].astype(int)
+    table["row"] = table["row"].astype(int)
+    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
+    return EmbeddingResult(
+        table=table,
+        embeddings=emb,
+        model=embedder.name,
+        calibration=embedder.calibration,
+        settings=dict(settings, embedder_description=embedder.describe(), store=str(store.path), settings_key=key,
+                      quarantined=[str(d.path) for d in damaged]),
+        n_cached=len(df) - len(todo),
+        n_computed=n_computed,
+        timings=dict(timings, wall=time.perf_counter() - t0),
+    )
