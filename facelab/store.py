@@ -482,7 +482,7 @@ def embed_to_store(
                 take(res)
 
     out_rows, out_vecs = [], []
-    for i, r in df.iterrows():
+    for _, r in df.iterrows():
         if r.sha256 is not None and r.sha256 in hits and r.image_id not in rows:
             row, vec = hits[r.sha256]
         else:
