@@ -29,8 +29,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,25 +40,25 @@ from facelab.errors import EvaluationError
 from facelab.faces import Face, Keypoint
 
 __all__ = [
-    "FaceSet",
-    "detect_faces",
     "PERTURBATIONS",
-    "perturbation_matrix",
-    "perturb_landmarks",
-    "perturbed_chip",
+    "EmbeddingAnatomy",
+    "FaceSet",
+    "ProtocolBias",
     "SensitivityResult",
     "alignment_sensitivity",
-    "ProtocolBias",
-    "protocol_bias",
     "bias_vs_pairs",
-    "nearest_neighbours",
-    "raw_embeddings",
     "blur_score",
-    "landmark_residual",
-    "EmbeddingAnatomy",
-    "embedding_anatomy",
+    "detect_faces",
     "dimension_stats",
+    "embedding_anatomy",
+    "landmark_residual",
     "lfw_pairs_subset",
+    "nearest_neighbours",
+    "perturb_landmarks",
+    "perturbation_matrix",
+    "perturbed_chip",
+    "protocol_bias",
+    "raw_embeddings",
 ]
 
 #: Perturbation kinds and their units.
@@ -168,7 +168,7 @@ def detect_faces(images_df: pd.DataFrame, *, detector="dlib", policy: str = "cen
     )
 
 
-def lfw_pairs_subset(lfw, *, n_pairs: int = 300, which: str = "pairs", folds: Optional[Sequence[int]] = None) -> pd.DataFrame:
+def lfw_pairs_subset(lfw, *, n_pairs: int = 300, which: str = "pairs", folds: Sequence[int] | None = None) -> pd.DataFrame:
     """The first ``n_pairs`` of an LFW protocol, half matched, half mismatched (file order per fold).
 
     Returns the pairs table of :meth:`facelab.datasets.LFW.pairs`; its images are
@@ -253,7 +253,13 @@ def perturbed_chip(image, face: Face, preset, *, kind: str, level: float, direct
     base_matrix : (3, 3) array, optional
         The preset's unperturbed image-to-chip matrix (saves recomputing it for every level).
     """
-    from facelab.alignment import ArcFacePreset, Seed64Preset, align_face, get_preset, warp_affine
+    from facelab.alignment import (
+        ArcFacePreset,
+        Seed64Preset,
+        align_face,
+        get_preset,
+        warp_affine,
+    )
 
     preset = get_preset(preset)
     if isinstance(preset, ArcFacePreset):

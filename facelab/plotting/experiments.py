@@ -11,7 +11,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,13 +19,13 @@ from facelab import experiments as X
 
 __all__ = [
     "AlignmentSensitivityDisplay",
-    "PerturbationGalleryDisplay",
-    "ProtocolBiasDisplay",
     "BiasCurveDisplay",
-    "NeighboursDisplay",
-    "NormQualityDisplay",
     "DimensionStatsDisplay",
     "FlipDisplay",
+    "NeighboursDisplay",
+    "NormQualityDisplay",
+    "PerturbationGalleryDisplay",
+    "ProtocolBiasDisplay",
 ]
 
 _METRIC_LABELS = {"accuracy": "accuracy (threshold of the unperturbed faces)", "best_accuracy": "best accuracy",
