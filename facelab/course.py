@@ -22,14 +22,22 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 from facelab.errors import FacelabError
 
-__all__ = ["SOLUTIONS_DIR", "NotebookEntry", "CourseResult", "notebook_info", "select_notebooks", "render_html",
-           "build_course", "load_solution"]
+__all__ = [
+    "SOLUTIONS_DIR",
+    "CourseResult",
+    "NotebookEntry",
+    "build_course",
+    "load_solution",
+    "notebook_info",
+    "render_html",
+    "select_notebooks",
+]
 
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "solutions"
 GOALS_HEADING = re.compile(r"^#+\s*learning goals", re.IGNORECASE | re.MULTILINE)
@@ -42,10 +50,10 @@ class NotebookEntry:
     name: str
     title: str
     goals: list = field(default_factory=list)
-    html: Optional[str] = None
-    seconds: Optional[float] = None
+    html: str | None = None
+    seconds: float | None = None
     status: str = "not run"
-    error: Optional[str] = None
+    error: str | None = None
 
 
 @dataclass
@@ -79,7 +87,7 @@ def notebook_info(path: os.PathLike | str) -> NotebookEntry:
     return NotebookEntry(name=Path(path).name, title=title, goals=goals)
 
 
-def select_notebooks(selectors: Optional[Sequence[str]] = None, folder=None) -> list[Path]:
+def select_notebooks(selectors: Sequence[str] | None = None, folder=None) -> list[Path]:
     """The series (``facelab.notebooks.list_notebooks``), or the notebooks whose name starts with a selector."""
     from facelab.notebooks import NOTEBOOK_DIR, list_notebooks
 
@@ -140,8 +148,8 @@ Exercises close every notebook; reference solutions are in <code>solutions/</cod
 def build_course(
     out: os.PathLike | str = "reports/course",
     *,
-    notebooks: Optional[Sequence[os.PathLike | str]] = None,
-    parameters: Optional[Mapping[str, object]] = None,
+    notebooks: Sequence[os.PathLike | str] | None = None,
+    parameters: Mapping[str, object] | None = None,
     timeout: int = 1800,
     progress: bool = True,
 ) -> CourseResult:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
-__all__ = ["TEACHING_ENV_VAR", "teaching_identities", "default_teaching_dir", "build_teaching_set", "ensure_teaching_set"]
+__all__ = ["TEACHING_ENV_VAR", "build_teaching_set", "default_teaching_dir", "ensure_teaching_set", "teaching_identities"]
 
 TEACHING_ENV_VAR = "FACELAB_TEACHING"
 MIN_IMAGES = 20
@@ -40,11 +39,11 @@ def default_teaching_dir() -> Path:
 
 
 def build_teaching_set(
-    out: Optional[os.PathLike | str] = None,
+    out: os.PathLike | str | None = None,
     *,
-    lfw_root: Optional[os.PathLike | str] = None,
+    lfw_root: os.PathLike | str | None = None,
     min_images: int = MIN_IMAGES,
-    per_identity: Optional[int] = PER_IDENTITY,
+    per_identity: int | None = PER_IDENTITY,
     seed: int = 0,
     overwrite: bool = False,
 ) -> Path:
@@ -73,7 +72,7 @@ def build_teaching_set(
     return build_two_id(out, lfw_root=lfw.root, identities=names, per_identity=per, seed=seed, overwrite=overwrite)
 
 
-def ensure_teaching_set(out: Optional[os.PathLike | str] = None, *, lfw_root=None) -> Path:
+def ensure_teaching_set(out: os.PathLike | str | None = None, *, lfw_root=None) -> Path:
     """The default teaching set, built from LFW if it is not there yet."""
     out = Path(out) if out is not None else default_teaching_dir()
     if (out / "ids.json").is_file():

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-
 from facelab import verification as V
 from facelab.calibration import distance_to_cosine
 from facelab.pipeline import embed_folder
@@ -34,7 +33,7 @@ def exercise_3(dataset, work) -> list:
     work = Path(work)
     copy = work / "copy"
     shutil.copytree(dataset, copy)
-    first = sorted(p for p in copy.iterdir() if p.is_dir())[0]
+    first = min(p for p in copy.iterdir() if p.is_dir())
     (first / "notes.txt").write_text("not a face\n")
     res = embed_folder(copy, progress=False)
     return [tuple(r) for r in res.skipped.itertuples(index=False)]

@@ -36,4 +36,4 @@ def exercise_3(embeddings, identities) -> dict:
     s = V.pair_scores(embeddings, pairs)
     st = V.streaming_roc(embeddings, identities)
     return {"exact_auc": V.roc(s, pairs.same).auc, "streaming_auc": st.auc,
-            "exact_eer": V.eer(s, pairs.same)[0], "streaming_eer": st.eer, "pairs": int(len(pairs))}
+            "exact_eer": V.eer(s, pairs.same)[0], "streaming_eer": st.eer, "pairs": len(pairs)}

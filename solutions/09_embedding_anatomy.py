@@ -21,7 +21,7 @@ def exercise_2(faces, embedder) -> float:
     chips = np.stack([get_preset(embedder.alignment)(im, f).image for im, f in zip(faces.images, faces.faces)])
     a = X.raw_embeddings(embedder, chips)
     b = X.raw_embeddings(embedder, np.ascontiguousarray(chips[:, :, ::-1]))
-    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)
     mine = unit(unit(a) + unit(b))
     theirs = create_embedder(embedder.name, flip=True).embed(chips)
     return float(np.abs(mine - theirs).max())
