@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": ("verification metrics on a folder-per-identity dataset", 5),
     "identify": ("1:N identification metrics on a folder-per-identity dataset", 6),
     "report": ("the full evaluation report (HTML + metrics.json)", 7),
+    "course": ("execute the notebooks and write static HTML copies with an index", 16),
 }
 
 

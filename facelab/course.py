@@ -196,7 +196,8 @@ def build_course(
                 execute_notebook(path, parameters=parameters, output=executed, timeout=timeout)
                 entry.status = "ok"
             except NotebookError as exc:  # keep going: the page shows where it stopped
-                entry.status, entry.error = "failed", str(exc).splitlines()[0][:300]
+                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                entry.status, entry.error = "failed", (lines[-1] if lines else type(exc).__name__)[:300]
             entry.seconds = time.perf_counter() - t0
             if executed.is_file():
                 page = path.with_suffix(".html").name
