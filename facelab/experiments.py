@@ -331,6 +331,7 @@ def alignment_sensitivity(
     levels: Sequence[float] = (0, 5, 10, 15, 20, 30),
     pairs=None,
     mode: str = "one",
+    preset=None,
     seed: int = 0,
     batch_size: int = 64,
 ) -> SensitivityResult:
@@ -351,6 +352,8 @@ def alignment_sensitivity(
         ``faces``; default every pair of ``faces`` (:func:`facelab.verification.make_pairs`).
     mode : {"one", "both"}
         See :class:`SensitivityResult`.
+    preset : str or Preset, optional
+        The alignment recipe; default the embedder's own (``embedder.alignment``).
     seed : int
 
     Returns
@@ -367,7 +370,7 @@ def alignment_sensitivity(
     if len(faces) == 0:
         raise EvaluationError("no faces to perturb")
     emb = create_embedder(embedder) if isinstance(embedder, str) else embedder
-    preset = get_preset(emb.alignment)
+    preset = get_preset(preset or emb.alignment)
     zero = _IDENTITY[kind]
     levels = sorted({float(x) for x in levels} | {zero}, key=lambda v: abs(math.log(v)) if kind == "scale" else abs(v))
     i, j, same, dropped = _pair_rows(faces, pairs)
