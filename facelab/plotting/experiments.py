@@ -157,7 +157,7 @@ class ProtocolBiasDisplay:
         ax.set_ylabel("accuracy (%)")
         ax.set_title(f"optimistic bias: +{100 * b.bias:.2f} points (all pairs), +{100 * b.oracle_bias:.2f} (test fold)",
                      fontsize=10)
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
         ax.grid(alpha=0.3)
         self.ax_, self.figure_ = ax, ax.figure
         return self
