@@ -116,10 +116,14 @@ def render_html(nb) -> str:
     return body
 
 
+def _inline_code(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def _index_html(entries: list, *, parameters: Mapping, total: float) -> str:
     rows = []
     for e in entries:
-        goals = "".join(f"<li>{html.escape(g)}</li>" for g in e.goals) or "<li><em>no learning goals listed</em></li>"
+        goals = "".join(f"<li>{_inline_code(html.escape(g))}</li>" for g in e.goals) or "<li><em>no learning goals listed</em></li>"
         when = f"{e.seconds:.0f} s" if e.seconds is not None else "–"
         state = "" if e.status == "ok" else f' <span class="bad">{html.escape(e.status)}: {html.escape(e.error or "")}</span>'
         link = f'<a href="{html.escape(e.html)}">{html.escape(e.title)}</a>' if e.html else html.escape(e.title)
@@ -185,6 +189,7 @@ def build_course(
     out = Path(out)
     entries = []
     with staged_directory(out) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the course is meant to be read
         (tmp / "executed").mkdir()
         for path in paths:
             entry = notebook_info(path)

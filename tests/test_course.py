@@ -47,6 +47,7 @@ def test_course_pages_stand_alone_and_the_index_lists_goals_and_times(tmp_path):
     assert [n["goals"] for n in meta["notebooks"]][0] == ["draw a line", "read a number"]
     assert all(n["seconds"] > 0 for n in meta["notebooks"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".course")]  # no staging left behind
+    assert out.stat().st_mode & 0o777 == 0o755  # readable by others, unlike a fresh mkdtemp
 
 
 def test_an_interrupted_build_leaves_the_old_course(tmp_path, monkeypatch):
