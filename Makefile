@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.facelab-installed
 
-.PHONY: setup report lint test notebooks clean
+.PHONY: setup report lint test notebooks course clean
 
 # A virtual environment with the exact pins of requirements.txt and facelab installed editable.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,6 +27,10 @@ lint: $(STAMP)
 # Lint first, then the whole test suite, notebooks included (they execute headless).
 test: lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+# The course: every notebook executed, as static HTML with an index, in reports/course/.
+course: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/facelab course
 
 # Open the notebooks in JupyterLab.
 notebooks: $(STAMP)

@@ -14,6 +14,7 @@ find, fetch and prepare datasets
   facelab data locate              where LFW is (or every place looked at)
   facelab data info [--root PATH]  counts of identities, images and pairs
   facelab data two-id [--out DIR]  build the default two-ID set (data/two_id/1, data/two_id/2)
+  facelab data teaching-set [--out DIR]  the 62 LFW identities with >= 20 photos, 20 each (data/teaching)
   facelab data fetch-lfw [--out data/lfw]   download LFW (needs internet), checksums verified
 """
 
@@ -36,6 +37,14 @@ def add_arguments(parser) -> None:
         help="LFW identities, one folder each (default: Colin_Powell Tony_Blair)",
     )
     p.add_argument("--per-identity", type=int, default=50, help="images per identity (default 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="rebuild a set made with other settings")
+
+    p = sub.add_parser("teaching-set", help="the LFW identities with at least N photos, a folder each (default 62 x 20)")
+    p.add_argument("--out", help="destination (default: data/teaching in the checkout)")
+    p.add_argument("--root", help="LFW root")
+    p.add_argument("--min-images", type=int, default=20, help="identities with at least this many photos (default 20)")
+    p.add_argument("--per-identity", type=int, default=20, help="photos per identity, a seeded sample (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample (default 0)")
     p.add_argument("--overwrite", action="store_true", help="rebuild a set made with other settings")
 
@@ -81,6 +90,14 @@ def run(args) -> int:
         print(ds.summary())
         for k, name in ds.names.items():
             print(f"  {out / k}: {name} ({int((ds.images.identity == k).sum())} images)")
+        return 0
+
+    if args.data_command == "teaching-set":
+        from facelab.teaching import build_teaching_set
+
+        out = build_teaching_set(args.out, lfw_root=args.root, min_images=args.min_images,
+                                 per_identity=args.per_identity, seed=args.seed, overwrite=args.overwrite)
+        print(datasets.read_identity_folders(out).summary())
         return 0
 
     if args.data_command == "fetch-lfw":

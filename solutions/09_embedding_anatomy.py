@@ -1,0 +1,39 @@
+"""Reference solutions for notebook 09 (the embedding itself)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facelab import experiments as X
+from facelab import verification as V
+
+
+def exercise_1(anatomy, *, quality: str = "blur") -> float:
+    """Spearman correlation of the raw norm with one quality measure."""
+    return float(anatomy.correlations()[quality])
+
+
+def exercise_2(faces, embedder) -> float:
+    """Flip averaging by hand from raw vectors; largest gap to ``create_embedder(..., flip=True)``."""
+    from facelab.alignment import get_preset
+    from facelab.embedding import create_embedder
+
+    chips = np.stack([get_preset(embedder.alignment)(im, f).image for im, f in zip(faces.images, faces.faces)])
+    a = X.raw_embeddings(embedder, chips)
+    b = X.raw_embeddings(embedder, np.ascontiguousarray(chips[:, :, ::-1]))
+    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)
+    mine = unit(unit(a) + unit(b))
+    theirs = create_embedder(embedder.name, flip=True).embed(chips)
+    return float(np.abs(mine - theirs).max())
+
+
+def exercise_3(embeddings, identities, *, dims=(4, 16, 64)) -> dict:
+    """AUC after projecting onto the first ``k`` principal components (and with all dimensions)."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    pairs = V.make_pairs(identities)
+    centred = e - e.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    out = {"all": V.roc(V.pair_scores(e, pairs), pairs.same).auc}
+    for k in dims:
+        out[k] = V.roc(V.pair_scores(centred @ vt[:k].T, pairs), pairs.same).auc
+    return out
