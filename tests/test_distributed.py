@@ -119,10 +119,10 @@ def small_lfw(tmp_path_factory):
 def local_result(small_lfw):
     from facelab.pipeline import embed_folder
 
-    return embed_folder(small_lfw, cache=False, progress=False, workers=1)
+    return embed_folder(small_lfw, cache=False, progress=False, workers=1, keep_chips=True)
 
 
-def _assert_same(res, ref):
+def _assert_same(res, ref, *, faces=True):
     assert list(res.table.image_id) == list(ref.table.image_id)
     assert list(res.table.status) == list(ref.table.status)
     assert list(res.table.box) == list(ref.table.box)
@@ -130,13 +130,26 @@ def _assert_same(res, ref):
     assert res.embeddings.shape == ref.embeddings.shape
     # Vector for vector, to float32 rounding (the batches of the network differ).
     np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=2e-6)
+    if not faces:  # a store's result: boxes and landmarks only (checked above)
+        return
+    # The same typed faces (score, five and 68 points), so nothing downstream detects again.
+    assert len(res.faces) == len(ref.faces)
+    for f, g in zip(res.faces, ref.faces):
+        assert (f is None) == (g is None)
+        if f is not None:
+            assert f.score == g.score
+            np.testing.assert_array_equal(f.landmarks, g.landmarks)
+            np.testing.assert_array_equal(f.landmarks68, g.landmarks68)
 
 
 def test_cluster_embedding_equals_local_run(client, small_lfw, local_result):
     from facelab.distributed import embed_folder_distributed
 
-    res = embed_folder_distributed(small_lfw, client_or_address=client, partition_size=3, progress=False)
+    res = embed_folder_distributed(small_lfw, client_or_address=client, partition_size=3, progress=False,
+                                   keep_chips=True)
     _assert_same(res, local_result)
+    np.testing.assert_array_equal(res.chips, local_result.chips)  # chips[row] is what embeddings[row] came from
+    assert res.settings["embedder"] == local_result.settings["embedder"] and res.settings["engine"] == "dask"
     assert res.table.sha256.notna().all()
     # Both workers took part.
     assert len([w for w in res.timings["workers"] if w]) == 2
@@ -187,7 +200,7 @@ def test_store_filled_by_the_cluster_resumes_locally(client, small_lfw, local_re
     assert len(pd.read_parquet(tmp_path / "s")) == 8
     res = embed_to_store(images, tmp_path / "s", partition_size=6, progress=False)  # the rest on this machine
     assert (res.n_cached, res.n_computed) == (8, 12)
-    _assert_same(res, local_result)
+    _assert_same(res, local_result, faces=False)
 
 
 def test_all_pairs_roc_on_the_cluster_equals_single_machine(client):
