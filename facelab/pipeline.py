@@ -162,7 +162,8 @@ class EmbeddingResult:
         )
         if len(self.folder_skipped):
             s += f"; {len(self.folder_skipped)} non-image files skipped"
-        return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed)"
+        where = " on a Dask cluster" if self.settings.get("engine") == "dask" else ""
+        return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed{where})"
 
 
 def _from_cache(path: str, entry: CacheEntry) -> PreparedImage:
