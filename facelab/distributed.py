@@ -1,10 +1,12 @@
 """Past one machine: embedding and all-pairs ROC as Dask tasks on a ``dask.distributed`` cluster.
 
-:func:`embed_images_distributed` sends load -> detect -> align -> embed to a cluster in
-partitions of images; each partition is one task that runs the pipeline's own per-image
-preparation and embedder on a worker, so the result is the single-machine
-:func:`facelab.pipeline.embed_images` result (same statuses, boxes and landmarks; vectors equal to
-float32 rounding, as batching differs). Workers need facelab installed and the images reachable at
+:func:`embed_images_distributed` (or ``embed_images(..., scheduler=)``) sends load -> detect ->
+align -> embed to a cluster in partitions of images; each partition is one task that runs the
+pipeline's own stages on a worker (:func:`facelab.prepare.prepare_image`,
+:func:`facelab.prepare.embed_prepared`) and the result is built by the pipeline's own
+:func:`facelab.pipeline.build_result`, so it is the single-machine
+:func:`facelab.pipeline.embed_images` result: same statuses, reasons, typed faces (and chips with
+``keep_chips``), vectors equal to float32 rounding (batching may differ). Workers need facelab installed and the images reachable at
 the same paths (a shared file system).
 
 Faults: a task whose worker dies is rescheduled by the scheduler on another worker, a task that
