@@ -92,7 +92,7 @@ def lfw_faces():
     singles = sorted(counts[counts == 1].index)[::50][:30]
     chosen = pd.concat([imgs[imgs.identity == n].head(5) for n in big] + [imgs[imgs.identity.isin(singles)]])
     res = embed_images(chosen, progress=False)
-    ok = res.ok
+    ok = res.embedded
     return res.embeddings, np.asarray(ok.identity), singles
 
 
