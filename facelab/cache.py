@@ -31,7 +31,8 @@ from facelab.atomic import atomic_write_bytes
 from facelab.faces import Face
 from facelab.hashing import file_sha256
 
-__all__ = ["CACHE_VERSION", "cache_dir", "content_hash", "CacheEntry", "EmbeddingCache"]
+__all__ = ["CACHE_VERSION", "cache_dir", "content_hash", "embedding_settings", "settings_key", "CacheEntry",
+           "EmbeddingCache"]
 
 #: Bump when the cached content or its meaning changes.
 #: 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key;
@@ -51,6 +52,36 @@ def content_hash(path) -> Optional[str]:
         return file_sha256(path)
     except OSError:
         return None
+
+
+def embedding_settings(embedder, *, detector: str = "dlib", policy: str = "largest", upsample=None) -> dict:
+    """The settings that decide an image's outcome: what the cache and the Parquet store key on.
+
+    Parameters
+    ----------
+    embedder : Embedder
+        Its ``fingerprint()`` (model, weights' SHA-256, flip) and ``alignment`` preset.
+    detector : str
+        The detector's registered name (or, for a ready detector object, its ``repr``).
+    policy : str
+    upsample : int, optional
+        dlib HOG upsampling (None: the ladder); part of the settings for the dlib detector only,
+        as a different detection scale can pick a slightly different box.
+
+    The device (CPU / CUDA) is not part of them: it changes vectors only to float rounding.
+    """
+    s = {"embedder": embedder.fingerprint(), "detector": detector, "policy": policy, "alignment": embedder.alignment}
+    if detector == "dlib":
+        from facelab.detection import DLIB_UPSAMPLE_LADDER
+
+        s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
+    return s
+
+
+def settings_key(settings: dict) -> str:
+    """The short fingerprint of a settings dictionary (with :data:`CACHE_VERSION`): the cache folder's name."""
+    blob = json.dumps(dict(settings, version=CACHE_VERSION), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
 
 
 def _face_to_json(face: Optional[Face]) -> Optional[dict]:
@@ -104,15 +135,15 @@ class EmbeddingCache:
     Parameters
     ----------
     settings : dict
-        JSON-able; hashed (with :data:`CACHE_VERSION`) into the folder name.
+        JSON-able (:func:`embedding_settings`); hashed with :data:`CACHE_VERSION` into the folder
+        name (:func:`settings_key`).
     root : path-like, optional
         Default :func:`cache_dir`.
     """
 
     def __init__(self, settings: dict, *, root=None):
         self.settings = dict(settings, version=CACHE_VERSION)
-        blob = json.dumps(self.settings, sort_keys=True).encode()
-        self.key = hashlib.sha256(blob).hexdigest()[:20]
+        self.key = settings_key(settings)
         self.folder = Path(root if root is not None else cache_dir()) / "embeddings" / self.key
 
     def __repr__(self) -> str:

@@ -312,8 +312,8 @@ class MTCNNDetector(Detector):
         Smallest face searched for, in pixels.
     thresholds : sequence of 3 floats
         Per-stage score thresholds.
-    device : str
-        Torch device (``"cpu"``).
+    device : {"cpu", "auto", "cuda"}
+        Torch device (:func:`facelab.devices.resolve_device`; default the CPU).
     """
 
     name = "mtcnn"
@@ -321,9 +321,12 @@ class MTCNNDetector(Detector):
     def __init__(self, *, min_face_size: int = 20, thresholds=(0.6, 0.7, 0.7), factor: float = 0.709, device: str = "cpu"):
         from facenet_pytorch import MTCNN
 
+        from facelab.devices import resolve_device
+
+        self.device = resolve_device(device)
         self.mtcnn = MTCNN(
             keep_all=True,
-            device=device,
+            device=self.device,
             min_face_size=min_face_size,
             thresholds=list(thresholds),
             factor=factor,

@@ -1,10 +1,12 @@
 """Past one machine: embedding and all-pairs ROC as Dask tasks on a ``dask.distributed`` cluster.
 
-:func:`embed_images_distributed` sends load -> detect -> align -> embed to a cluster in
-partitions of images; each partition is one task that runs the pipeline's own per-image
-preparation and embedder on a worker, so the result is the single-machine
-:func:`facelab.pipeline.embed_images` result (same statuses, boxes and landmarks; vectors equal to
-float32 rounding, as batching differs). Workers need facelab installed and the images reachable at
+:func:`embed_images_distributed` (or ``embed_images(..., scheduler=)``) sends load -> detect ->
+align -> embed to a cluster in partitions of images; each partition is one task that runs the
+pipeline's own stages on a worker (:func:`facelab.prepare.prepare_image`,
+:func:`facelab.prepare.embed_prepared`) and the result is built by the pipeline's own
+:func:`facelab.pipeline.build_result`, so it is the single-machine
+:func:`facelab.pipeline.embed_images` result: same statuses, reasons, typed faces (and chips with
+``keep_chips``), vectors equal to float32 rounding (batching may differ). Workers need facelab installed and the images reachable at
 the same paths (a shared file system).
 
 Faults: a task whose worker dies is rescheduled by the scheduler on another worker, a task that
@@ -42,7 +44,6 @@ __all__ = [
     "embed_folder_distributed",
     "iter_embed_partitions",
     "embed_partition",
-    "prepare_image",
     "streaming_roc_distributed",
     "DistributedError",
 ]
@@ -85,19 +86,6 @@ def connect(client_or_address=None, *, timeout: float = 30):
 # One partition of images, on a worker
 # ------------------------------------------------------------------------------------------
 
-
-def prepare_image(path: str, detector, preset, policy: str, times: dict):
-    """Load, detect and align one image: ``(row fields, chip or None)``.
-
-    The one place that calls the pipeline's per-image preparation, so that the cluster path and
-    the local path run the same code (to become ``facelab.prepare.prepare_image`` when the
-    pipeline is split).
-    """
-    from facelab.pipeline import _prepare
-
-    return _prepare(path, detector, preset, policy, times)
-
-
 # Objects built once per worker process and reused by every task with the same settings.
 _WORKER_OBJECTS: dict = {}
 
@@ -110,13 +98,14 @@ def _worker_objects(spec_json: str):
 
     from facelab.alignment import get_preset
     from facelab.embedding import create_embedder
-    from facelab.pipeline import _make_detector
+    from facelab.pool import make_detector
 
     spec = json.loads(spec_json)
     emb_spec = dict(spec["embedder"])
+    device = spec.get("device") or "auto"  # resolved here: the worker's own GPU, if it has one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        embedder = create_embedder(emb_spec.pop("name"), **emb_spec)
+        embedder = create_embedder(emb_spec.pop("name"), device=device, **emb_spec)
     if embedder.multithreaded:
         try:  # one worker thread per core the worker was given: no oversubscription
             import torch
@@ -125,52 +114,52 @@ def _worker_objects(spec_json: str):
             torch.set_num_threads(max(1, int(get_worker().state.nthreads)))
         except (ImportError, ValueError):
             pass
-    objs = (_make_detector(spec["detector"], spec["upsample"]), get_preset(embedder.alignment), embedder)
+    objs = (make_detector(spec["detector"], spec["upsample"], device=device), get_preset(embedder.alignment), embedder)
     _WORKER_OBJECTS.clear()  # one settings set at a time: models are large
     _WORKER_OBJECTS[spec_json] = objs
     return objs
 
 
-def embed_partition(records: list, spec_json: str, *, chunk_size: int = 16) -> dict:
+def embed_partition(records: list, spec_json: str, *, chunk_size: int = 16, keep_chips: bool = False) -> dict:
     """Embed one partition of images (runs on a worker; also callable in-process).
+
+    The local pipeline's stages: :func:`facelab.prepare.prepare_image` per image and
+    :func:`facelab.prepare.embed_prepared` per batch of ``chunk_size`` chips.
 
     Parameters
     ----------
     records : list of (index, image_id, path)
     spec_json : str
-        JSON of ``{"embedder": create_embedder kwargs, "detector", "upsample", "policy"}``.
+        JSON of ``{"embedder": create_embedder kwargs, "detector", "upsample", "policy", "device"}``.
     chunk_size : int
         Faces per embedder call (as the local pipeline).
+    keep_chips : bool
+        Send the aligned chips back (else they are dropped here, sparing the transfer).
 
     Returns
     -------
     dict
-        ``index`` / ``rows`` (row fields with ``image_id``, ``path``, ``sha256``), ``vectors``
-        (one per row, None without an embedding), ``times`` (seconds per stage), ``worker``.
+        ``index``, ``prepared`` (:class:`~facelab.prepare.PreparedImage` per record, without its
+        detection list), ``vectors`` (one per record, None without an embedding), ``digests``
+        (content hashes), ``times`` (seconds per stage), ``worker`` (its address, or None).
     """
-    from facelab.hashing import file_sha256
-    from facelab.pipeline import _embed_prepared
+    from facelab.cache import content_hash
+    from facelab.prepare import embed_prepared, prepare_image
 
     t0 = time.perf_counter()
     spec = json.loads(spec_json)
     times: dict = {}
     detector, preset, embedder = _worker_objects(spec_json)
     times["worker_init"] = time.perf_counter() - t0
-    prepared, digests = [], []
-    for _, _, path in records:
-        try:
-            digests.append(file_sha256(path))
-        except OSError:
-            digests.append(None)
-        prepared.append(prepare_image(str(path), detector, preset, spec["policy"], times))
+    digests = [content_hash(path) for _, _, path in records]
+    prepared = [prepare_image(path, detector, preset, policy=spec["policy"], times=times) for _, _, path in records]
     vecs: list = []
     for k in range(0, len(prepared), chunk_size):
-        vecs.extend(_embed_prepared(prepared[k : k + chunk_size], embedder, times))
-    rows = []
-    for (idx, image_id, path), (row, _), h, v in zip(records, prepared, digests, vecs):
-        if row["status"] == "ok" and v is None:  # the embedder call failed: _embed_prepared marked it
-            row.update(status="error")
-        rows.append(dict(row, image_id=str(image_id), path=str(path), sha256=h))
+        vecs.extend(embed_prepared(prepared[k : k + chunk_size], embedder, times))
+    for p in prepared:
+        p.detection = None  # every face found: not part of the result
+        if not keep_chips and p.aligned is not None:
+            p.aligned.image = None
     try:
         from distributed import get_worker
 
@@ -179,8 +168,9 @@ def embed_partition(records: list, spec_json: str, *, chunk_size: int = 16) -> d
         worker = None
     return {
         "index": [int(r[0]) for r in records],
-        "rows": rows,
+        "prepared": prepared,
         "vectors": [None if v is None else np.asarray(v, np.float32) for v in vecs],
+        "digests": digests,
         "times": times,
         "worker": worker,
     }
@@ -200,7 +190,7 @@ def _in_notebook() -> bool:
         return False
 
 
-def _spec_json(embedder, detector: str, upsample, policy: str) -> str:
+def _spec_json(embedder, detector: str, upsample, policy: str, device: Optional[str]) -> str:
     spec = embedder.spec()
     if spec is None:
         raise DistributedError(
@@ -209,48 +199,83 @@ def _spec_json(embedder, detector: str, upsample, policy: str) -> str:
         )
     if not isinstance(detector, str):
         raise DistributedError("on a cluster the detector is given by name ('dlib' or 'mtcnn')")
-    return json.dumps({"embedder": spec, "detector": detector, "upsample": upsample, "policy": policy}, sort_keys=True)
+    return json.dumps({"embedder": spec, "detector": detector, "upsample": upsample, "policy": policy,
+                       "device": device}, sort_keys=True)
 
 
-def _check_images(images_df: pd.DataFrame) -> pd.DataFrame:
-    missing = {"image_id", "path"} - set(images_df.columns)
-    if missing:
-        raise ValueError(f"images_df needs columns image_id and path (missing: {', '.join(sorted(missing))})")
-    df = images_df.reset_index(drop=True)
-    ids = [str(i) for i in df.image_id]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise ValueError(f"repeated image_id values: {', '.join(dup)}")
-    return df
+class _Run:
+    """One embedding run on a cluster: the checked inputs, the settings and the partition payloads."""
 
+    def __init__(self, images_df, *, model, weights, detector, policy, flip, upsample, device):
+        from facelab.cache import EmbeddingCache, embedding_settings
+        from facelab.embedding import Embedder, create_embedder
+        from facelab.pipeline import image_columns
 
-def _result(df: pd.DataFrame, payloads: list, embedder, settings: dict, timings: dict):
-    """An :class:`EmbeddingResult` of the images of ``df`` from partition payloads (any order)."""
-    from facelab.pipeline import TABLE_COLUMNS, EmbeddingResult
+        self.ids, self.paths, self.identities = image_columns(images_df)
+        # Built here only for its spec, fingerprint and calibration: on the CPU.
+        self.embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights,
+                                                                                   flip=flip)
+        self.spec_json = _spec_json(self.embedder, detector, upsample, policy, device)
+        # The local pipeline's settings (the cache's key), plus where they were computed.
+        cache = EmbeddingCache(embedding_settings(self.embedder, detector=detector, policy=policy, upsample=upsample))
+        self.settings = dict(cache.settings, embedder_description=self.embedder.describe(), cache=None, engine="dask")
 
-    by_index: dict = {}
-    for p in payloads:
-        for i, row, v in zip(p["index"], p["rows"], p["vectors"]):
-            if i in by_index:
-                raise DistributedError(f"image {row['image_id']} came back twice")  # cannot happen: one result per partition
-            by_index[i] = (row, v)
-    identities = [str(x) for x in df.identity] if "identity" in df else [""] * len(df)
-    out_rows, out_vecs = [], []
-    for i in range(len(df)):
-        if i not in by_index:
-            raise DistributedError(f"image {df.image_id.iloc[i]} is missing from the cluster's results")
-        row, v = by_index[i]
-        row = dict(row, identity=identities[i])
-        row["row"] = len(out_vecs) if row["status"] == "ok" else -1
-        if row["status"] == "ok":
-            out_vecs.append(v)
-        out_rows.append(row)
-    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
-    table["n_faces"] = table["n_faces"].astype(int)
-    table["row"] = table["row"].astype(int)
-    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
-    return EmbeddingResult(table=table, embeddings=emb, model=embedder.name, calibration=embedder.calibration,
-                           settings=settings, n_cached=0, n_computed=len(df), timings=timings)
+    def result(self, positions, prepared, vecs, digests, *, keep_chips, timings):
+        """The :class:`~facelab.pipeline.EmbeddingResult` of the images at ``positions``."""
+        from facelab.pipeline import build_result
+
+        return build_result([self.ids[i] for i in positions], [self.paths[i] for i in positions],
+                            [self.identities[i] for i in positions], prepared, vecs, digests, self.embedder,
+                            keep_chips=keep_chips, settings=dict(self.settings), n_cached=0,
+                            n_computed=len(positions), timings=timings)
+
+    def payloads(self, client_or_address, *, partition_size, chunk_size, retries, keep_chips, progress) -> Iterator:
+        """Partition payloads (:func:`embed_partition`) as they finish, each exactly once."""
+        from distributed import as_completed
+
+        step = max(1, int(partition_size))
+        records = [(i, a, p) for i, (a, p) in enumerate(zip(self.ids, self.paths))]
+        parts = [records[k : k + step] for k in range(0, len(records), step)]
+        if not parts:
+            return
+        with connect(client_or_address) as client:
+            if progress:
+                print(f"dask: {len(records)} images in {len(parts)} partitions on {client.scheduler.address}; "
+                      f"dashboard {client.dashboard_link}", file=sys.stderr)
+            run = uuid.uuid4().hex[:8]
+            futures = [
+                client.submit(embed_partition, part, self.spec_json, chunk_size=chunk_size, keep_chips=keep_chips,
+                              retries=retries, pure=False, key=f"facelab-embed-{run}-{k}")
+                for k, part in enumerate(parts)
+            ]
+            bar = None
+            if progress:
+                if _in_notebook():
+                    from distributed import progress as dask_progress
+
+                    dask_progress(futures, notebook=True, multi=False)
+                else:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(total=len(records), desc=f"embed on dask ({self.embedder.name})", unit="img")
+            seen: set = set()
+            try:
+                for fut in as_completed(futures, loop=client.loop):
+                    payload = fut.result()
+                    if seen.intersection(payload["index"]):  # one result per partition: cannot happen
+                        raise DistributedError(f"partition {fut.key} came back twice")
+                    seen.update(payload["index"])
+                    if bar is not None:
+                        bar.update(len(payload["index"]))
+                    fut.release()
+                    yield payload
+            finally:
+                if bar is not None:
+                    bar.close()
+                for f in futures:
+                    f.cancel()
+            if len(seen) != len(records):
+                raise DistributedError(f"{len(records) - len(seen)} images are missing from the cluster's results")
 
 
 def iter_embed_partitions(
@@ -266,64 +291,24 @@ def iter_embed_partitions(
     partition_size: int = 32,
     chunk_size: int = 16,
     retries: int = 3,
+    keep_chips: bool = False,
+    device: Optional[str] = "auto",
     progress: bool = True,
 ) -> Iterator:
     """Embed on a cluster, yielding one :class:`~facelab.pipeline.EmbeddingResult` per partition as it finishes.
 
-    Options as :func:`embed_images_distributed`. A consumer can store each partition at once
+    Options as :func:`embed_images_distributed`. Each result's ``table.index`` holds the rows'
+    positions in ``images_df``. A consumer can store each partition at once
     (:func:`facelab.store.embed_to_store`), so an interrupted run keeps what was finished.
     """
-    from distributed import as_completed
-
-    from facelab.embedding import Embedder, create_embedder
-
-    df = _check_images(images_df)
-    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
-    spec_json = _spec_json(embedder, detector, upsample, policy)
-    settings = dict(json.loads(spec_json), embedder_fingerprint=embedder.fingerprint(),
-                    embedder_description=embedder.describe(), engine="dask")
-    step = max(1, int(partition_size))
-    records = [(i, str(a), str(p)) for i, (a, p) in enumerate(zip(df.image_id, df.path))]
-    parts = [records[k : k + step] for k in range(0, len(records), step)]
-    if not parts:
-        return
-    with connect(client_or_address) as client:
-        if progress:
-            print(f"dask: {len(df)} images in {len(parts)} partitions on {client.scheduler.address}; "
-                  f"dashboard {client.dashboard_link}", file=sys.stderr)
-        run = uuid.uuid4().hex[:8]
-        futures = [
-            client.submit(embed_partition, part, spec_json, chunk_size=chunk_size, retries=retries, pure=False,
-                          key=f"facelab-embed-{run}-{k}")
-            for k, part in enumerate(parts)
-        ]
-        bar = None
-        if progress:
-            if _in_notebook():
-                from distributed import progress as dask_progress
-
-                dask_progress(futures, notebook=True, multi=False)
-            else:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=len(df), desc=f"embed on dask ({embedder.name})", unit="img")
-        try:
-            for fut in as_completed(futures, loop=client.loop):
-                payload = fut.result()
-                sub = df.iloc[payload["index"]]
-                payload = dict(payload, index=list(range(len(sub))))
-                res = _result(sub.reset_index(drop=True), [payload], embedder, settings,
-                              dict(payload["times"], worker=payload["worker"]))
-                res.table.index = sub.index  # positions in the input table
-                if bar is not None:
-                    bar.update(len(sub))
-                fut.release()
-                yield res
-        finally:
-            if bar is not None:
-                bar.close()
-            for f in futures:
-                f.cancel()
+    run = _Run(images_df, model=model, weights=weights, detector=detector, policy=policy, flip=flip,
+               upsample=upsample, device=device)
+    for p in run.payloads(client_or_address, partition_size=partition_size, chunk_size=chunk_size, retries=retries,
+                          keep_chips=keep_chips, progress=progress):
+        res = run.result(p["index"], p["prepared"], p["vectors"], p["digests"], keep_chips=keep_chips,
+                         timings=dict(p["times"], worker=p["worker"]))
+        res.table.index = p["index"]  # positions in the input table
+        yield res
 
 
 def embed_images_distributed(
@@ -339,6 +324,8 @@ def embed_images_distributed(
     partition_size: int = 32,
     chunk_size: int = 16,
     retries: int = 3,
+    keep_chips: bool = False,
+    device: Optional[str] = "auto",
     progress: bool = True,
 ):
     """:func:`facelab.pipeline.embed_images` on a Dask cluster.
@@ -349,7 +336,7 @@ def embed_images_distributed(
         ``image_id``, ``path`` (reachable from every worker) and optionally ``identity``.
     client_or_address : distributed.Client or str, optional
         A client, or a scheduler address (``tcp://host:8786``); default ``$FACELAB_SCHEDULER``.
-    model, weights, detector, policy, flip, upsample
+    model, weights, detector, policy, flip, upsample, keep_chips
         As :func:`facelab.pipeline.embed_images` (the embedder must be rebuildable from its name).
     partition_size : int
         Images per task.
@@ -357,38 +344,36 @@ def embed_images_distributed(
         Faces per embedder call inside a task.
     retries : int
         Times a task that raised is retried (a task whose worker died is always rescheduled).
+    device : {"auto", "cpu", "cuda"}
+        Where each worker runs the PyTorch parts (``auto``: its own GPU when it has one).
     progress : bool
         A progress bar (Dask's widget in Jupyter, tqdm elsewhere) and the dashboard link.
 
     Returns
     -------
     facelab.pipeline.EmbeddingResult
-        One row per input image, in input order; ``timings`` sums the workers' stage seconds and
-        adds ``wall`` and ``workers`` (how many partitions each worker ran).
+        One row per input image, in input order, with the typed ``faces`` (and ``chips``) of
+        the local pipeline; ``timings`` sums the workers' stage seconds and adds ``wall`` and
+        ``workers`` (how many partitions each worker ran).
     """
     t0 = time.perf_counter()
-    df = _check_images(images_df)
-    from facelab.embedding import Embedder, create_embedder
-
-    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
-    payload_tables, payload_vecs, timings, workers = [], [], {}, {}
-    settings = None
-    for res in iter_embed_partitions(df, client_or_address=client_or_address, model=embedder, detector=detector,
-                                     policy=policy, upsample=upsample, partition_size=partition_size,
-                                     chunk_size=chunk_size, retries=retries, progress=progress):
-        settings = res.settings
-        payload_tables.append(res.table)
-        payload_vecs.append([res.embeddings[int(r)] if s == "ok" else None for s, r in zip(res.table.status, res.table.row)])
-        w = res.timings.pop("worker", None)
-        workers[w] = workers.get(w, 0) + 1
-        for k, v in res.timings.items():
-            timings[k] = timings.get(k, 0.0) + v
-    payloads = [
-        {"index": list(t.index), "rows": t.drop(columns=["row"]).to_dict("records"), "vectors": v}
-        for t, v in zip(payload_tables, payload_vecs)
-    ]
-    settings = settings or {"engine": "dask"}
-    return _result(df, payloads, embedder, settings, dict(timings, wall=time.perf_counter() - t0, workers=workers))
+    run = _Run(images_df, model=model, weights=weights, detector=detector, policy=policy, flip=flip,
+               upsample=upsample, device=device)
+    n = len(run.ids)
+    prepared: list = [None] * n
+    vecs: list = [None] * n
+    digests: list = [None] * n
+    timings: dict = {}
+    workers: dict = {}
+    for p in run.payloads(client_or_address, partition_size=partition_size, chunk_size=chunk_size, retries=retries,
+                          keep_chips=keep_chips, progress=progress):
+        for i, prep, v, h in zip(p["index"], p["prepared"], p["vectors"], p["digests"]):
+            prepared[i], vecs[i], digests[i] = prep, v, h
+        workers[p["worker"]] = workers.get(p["worker"], 0) + 1
+        for k, sec in p["times"].items():
+            timings[k] = timings.get(k, 0.0) + sec
+    return run.result(range(n), prepared, vecs, digests, keep_chips=keep_chips,
+                      timings=dict(timings, wall=time.perf_counter() - t0, workers=workers))
 
 
 def embed_folder_distributed(root, **kwargs):

@@ -30,6 +30,7 @@ import numpy as np
 
 from facelab.atomic import atomic_write_bytes
 from facelab.calibration import REFERENCE_CALIBRATION, Calibration
+from facelab.devices import DeviceError, resolve_device
 from facelab.errors import EmbeddingsFileError, UnknownNameError
 from facelab.hashing import file_sha256
 from facelab.models.dlib_files import dlib_model_path, dlib_object
@@ -212,6 +213,7 @@ class DlibEmbedder(Embedder):
         num_jitters: int = 0,
         engine: Optional[str] = None,
         calibration: Optional[Calibration] = None,
+        device: str = "cpu",
     ):
         self.flip = bool(flip)
         self.num_jitters = int(num_jitters)
@@ -222,8 +224,12 @@ class DlibEmbedder(Embedder):
         if engine == "torch" and self.num_jitters:
             raise ValueError("num_jitters is dlib's own random augmentation: use engine='dlib' with it")
         self.engine = engine
+        if engine == "dlib" and str(device).lower().startswith("cuda"):
+            raise DeviceError("dlib's own engine runs on the CPU: use engine='torch' for --device cuda")
+        self.device = "cpu" if engine == "dlib" else resolve_device(device)
         self.calibration = calibration or DLIB_CALIBRATION
         self._fp = None
+        self._net = None  # the network on self.device (the process-wide CPU copy when cpu)
 
     @property
     def model_path(self) -> Path:
@@ -234,8 +240,12 @@ class DlibEmbedder(Embedder):
             import torch
 
             net = dlib_object("resnet_torch")
+            if self._net is None:
+                import copy
+
+                self._net = net if self.device == "cpu" else copy.deepcopy(net).to(self.device)
             with torch.inference_mode():
-                return net(net.preprocess(chips)).numpy()
+                return self._net(net.preprocess(chips).to(self.device)).float().cpu().numpy()
         net = dlib_object("resnet")
         vecs = net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips], self.num_jitters)
         return np.array([np.asarray(v) for v in vecs], dtype=np.float32).reshape(len(chips), 128)
@@ -255,7 +265,7 @@ class DlibEmbedder(Embedder):
         return self.engine == "torch"  # dlib-bin computes descriptors on one core
 
     def describe(self) -> str:
-        return super().describe() + f", {self.engine} engine"
+        return super().describe() + f", {self.engine} engine" + (f" on {self.device}" if self.device != "cpu" else "")
 
 
 # ------------------------------------------------------------------------------------------
@@ -381,7 +391,7 @@ class TorchEmbedder(Embedder):
                 RandomWeightsWarning,
                 stacklevel=2,
             )
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(device))
         self.model.to(self.device).eval()
         self.preprocessing = preprocessing
         self.name = self.arch
@@ -547,7 +557,8 @@ def _dlib_embedder(*, weights=None, flip: bool = False, **opts) -> DlibEmbedder:
     return DlibEmbedder(flip=flip, **opts)
 
 
-def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **opts) -> Embedder:
+def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, device: Optional[str] = None,
+                    **opts) -> Embedder:
     """An embedder by name.
 
     Parameters
@@ -560,6 +571,9 @@ def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **o
         Checkpoint for a registry model (required for meaningful embeddings).
     flip : bool
         Flip test-time augmentation.
+    device : {"auto", "cpu", "cuda"}, optional
+        Where a PyTorch network runs (:func:`facelab.devices.resolve_device`); default the
+        class's (the CPU). ONNX models run on ONNX Runtime's CPU provider: ``"cuda"`` is refused.
     **opts
         Passed to the embedder class (e.g. ``input_size``, ``bgr``, ``calibration``).
 
@@ -570,9 +584,13 @@ def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **o
     """
     key = str(name)
     if key.lower().endswith(".onnx"):
+        if device is not None and str(device).lower().startswith("cuda"):
+            raise DeviceError(f"--device {device}: ONNX models run on the CPU here (use --device cpu or auto)")
         if weights is not None:
             raise ValueError("an ONNX model holds its own weights; pass the .onnx path as the model")
         return OnnxEmbedder(key, flip=flip, **opts)
+    if device is not None:
+        opts["device"] = device
     if EMBEDDERS.has(key, discover=False):  # the built-ins: no torch import for dlib
         return EMBEDDERS.create(key, weights=weights, flip=flip, **opts)
     from facelab.models import MODELS, list_models  # imports torch (seconds): not for dlib / ONNX

@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.cache import CACHE_VERSION, CacheEntry, EmbeddingCache, cache_dir, content_hash
+from facelab.cache import CACHE_VERSION, CacheEntry, EmbeddingCache, cache_dir, content_hash, embedding_settings
 from facelab.calibration import Calibration
 from facelab.detection import DLIB_UPSAMPLE_LADDER
 from facelab.faces import Face
@@ -162,7 +162,8 @@ class EmbeddingResult:
         )
         if len(self.folder_skipped):
             s += f"; {len(self.folder_skipped)} non-image files skipped"
-        return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed)"
+        where = " on a Dask cluster" if self.settings.get("engine") == "dask" else ""
+        return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed{where})"
 
 
 def _from_cache(path: str, entry: CacheEntry) -> PreparedImage:
@@ -186,6 +187,68 @@ def _realign(prep: PreparedImage, preset, times: dict) -> None:
         prep.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
 
 
+def image_columns(images_df: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """``(image_ids, paths, identities)`` of an input table, checked (columns present, ids unique)."""
+    missing = {"image_id", "path"} - set(images_df.columns)
+    if missing:
+        raise ValueError(f"images_df needs columns image_id and path (missing: {', '.join(sorted(missing))})")
+    df = images_df.reset_index(drop=True)
+    ids = [str(i) for i in df.image_id]
+    paths = [str(p) for p in df.path]
+    identities = [str(i) for i in df.identity] if "identity" in df else [""] * len(df)
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
+        raise ValueError(f"repeated image_id values: {', '.join(dup)}")
+    return ids, paths, identities
+
+
+def build_result(ids, paths, identities, prepared, vecs, digests, embedder, *, keep_chips: bool, settings: dict,
+                 n_cached: int, n_computed: int, timings: dict) -> EmbeddingResult:
+    """The :class:`EmbeddingResult` of images whose stages are done (locally or on a cluster).
+
+    One entry per input image in each list: ``prepared`` (:class:`~facelab.prepare.PreparedImage`),
+    ``vecs`` (the vector, or None), ``digests`` (content hash or None). Rows, typed faces and
+    chips are built here only, so every engine gives the same result.
+    """
+    out_rows, out_vecs, faces, chips = [], [], [], []
+    for i, prep in enumerate(prepared):
+        face = prep.face
+        r = {
+            "image_id": ids[i], "path": paths[i], "identity": identities[i], "status": prep.status.value,
+            "reason": prep.reason, "n_faces": prep.n_faces,
+            "box": None if face is None else [float(v) for v in face.box],
+            "landmarks": None if face is None else face.landmarks.tolist(),
+            "residual": prep.residual, "row": -1, "sha256": digests[i],
+        }
+        if prep.ok:
+            r["row"] = len(out_vecs)
+            out_vecs.append(vecs[i])
+            if keep_chips:
+                chips.append(prep.chip)
+        out_rows.append(r)
+        faces.append(face)
+    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
+    table["n_faces"] = table["n_faces"].astype(int)
+    table["row"] = table["row"].astype(int)
+    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
+    chip_arr = None
+    if keep_chips:
+        s = embedder.chip_size
+        chip_arr = np.stack(chips) if chips else np.zeros((0, s, s, 3), np.uint8)
+    return EmbeddingResult(
+        table=table,
+        embeddings=emb,
+        model=embedder.name,
+        calibration=embedder.calibration,
+        settings=settings,
+        n_cached=n_cached,
+        n_computed=n_computed,
+        timings=timings,
+        faces=faces,
+        chips=chip_arr,
+    )
+
+
 def embed_images(
     images_df: pd.DataFrame,
     *,
@@ -200,6 +263,8 @@ def embed_images(
     chunk_size: int = 16,
     upsample: Optional[int] = None,
     keep_chips: bool = False,
+    device: str = "auto",
+    scheduler=None,
 ) -> EmbeddingResult:
     """Detect, align and embed every image of a table.
 
@@ -248,40 +313,33 @@ def embed_images(
     from facelab.embedding import Embedder, create_embedder
 
     t_start = time.perf_counter()
-    missing = {"image_id", "path"} - set(images_df.columns)
-    if missing:
-        raise ValueError(f"images_df needs columns image_id and path (missing: {', '.join(sorted(missing))})")
-    df = images_df.reset_index(drop=True)
-    ids = [str(i) for i in df.image_id]
-    paths = [str(p) for p in df.path]
-    identities = [str(i) for i in df.identity] if "identity" in df else [""] * len(df)
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise ValueError(f"repeated image_id values: {', '.join(dup)}")
+    if scheduler is not None:
+        # The cluster's workers run every stage: this machine's cache and pool do not apply.
+        from facelab.distributed import embed_images_distributed
 
-    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
+        return embed_images_distributed(images_df, client_or_address=scheduler, model=model, weights=weights,
+                                        detector=detector, policy=policy, flip=flip, upsample=upsample,
+                                        chunk_size=chunk_size, keep_chips=keep_chips, progress=progress,
+                                        device=device)
+    ids, paths, identities = image_columns(images_df)
+
+    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip,
+                                                                                 device=device)
     by_name = isinstance(detector, str)
     if by_name:
         DETECTORS.get(detector)  # an unknown name fails now, before any work
     det_obj = None if by_name else create_detector(detector)  # a ready Detector: used as it is
     det_name = detector if by_name else det_obj.name
     fingerprint = embedder.fingerprint()
-    settings = {
-        "embedder": fingerprint,
-        "detector": det_name if by_name else repr(det_obj),
-        "policy": policy,
-        "alignment": embedder.alignment,
-    }
-    if det_name == "dlib" and by_name:
-        # Part of the cache key: a different detection scale can pick a slightly different box.
-        settings["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
+    settings = embedding_settings(embedder, detector=det_name if by_name else repr(det_obj), policy=policy,
+                                  upsample=upsample)
     use_cache = bool(cache) and fingerprint is not None and by_name
     store = EmbeddingCache(settings)
     preset = get_preset(embedder.alignment)
 
-    prepared: list = [None] * len(df)
-    vecs: list = [None] * len(df)
-    digests: list = [None] * len(df)
+    prepared: list = [None] * len(ids)
+    vecs: list = [None] * len(ids)
+    digests: list = [None] * len(ids)
     n_cached = 0
     times = {k: 0.0 for k in STAGES}
     times["pool_start"] = times["worker_init"] = times["realign"] = 0.0
@@ -326,7 +384,7 @@ def embed_images(
                 # every core (the embedder is not rebuilt in a worker, so any embedder can use the
                 # pool) -- unless the embedder is single-threaded and can be rebuilt there.
                 with open_pool(min(n_workers, len(chunks)), detector=det_name, preset=embedder.alignment,
-                               upsample=upsample, spec=worker_spec, times=times) as pool:
+                               upsample=upsample, spec=worker_spec, device=device, times=times) as pool:
                     tasks = [([paths[i] for i in c], policy, keep_chips) for c in chunks]
                     for c, (preps, done, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
                         for k, sec in tm.items():
@@ -341,7 +399,7 @@ def embed_images(
                             flush()
                     flush()
             else:
-                det = make_detector(det_name, upsample) if by_name else det_obj
+                det = make_detector(det_name, upsample, device=device) if by_name else det_obj
                 for c in chunks:
                     pending.extend((i, prepare_image(paths[i], det, preset, policy=policy, times=times)) for i in c)
                     flush()
@@ -356,46 +414,11 @@ def embed_images(
                     store.put(digests[i], CacheEntry(prep.status.value, prep.reason, prep.stage, prep.n_faces,
                                                      prep.face, prep.residual, vecs[i]))
 
-    out_rows, out_vecs, faces, chips = [], [], [], []
-    for i in range(len(df)):
-        prep = prepared[i]
-        face = prep.face
-        r = {
-            "image_id": ids[i], "path": paths[i], "identity": identities[i], "status": prep.status.value,
-            "reason": prep.reason, "n_faces": prep.n_faces,
-            "box": None if face is None else [float(v) for v in face.box],
-            "landmarks": None if face is None else face.landmarks.tolist(),
-            "residual": prep.residual, "row": -1, "sha256": digests[i],
-        }
-        if prep.ok:
-            r["row"] = len(out_vecs)
-            out_vecs.append(vecs[i])
-            if keep_chips:
-                chips.append(prep.chip)
-        out_rows.append(r)
-        faces.append(face)
-    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
-    table["n_faces"] = table["n_faces"].astype(int)
-    table["row"] = table["row"].astype(int)
-    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
-    chip_arr = None
-    if keep_chips:
-        s = embedder.chip_size
-        chip_arr = np.stack(chips) if chips else np.zeros((0, s, s, 3), np.uint8)
     settings = dict(store.settings, embedder_description=embedder.describe(),
                     cache=str(store.folder) if use_cache else None)
-    return EmbeddingResult(
-        table=table,
-        embeddings=emb,
-        model=embedder.name,
-        calibration=embedder.calibration,
-        settings=settings,
-        n_cached=n_cached,
-        n_computed=len(todo),
-        timings=dict(times, wall=time.perf_counter() - t_start),
-        faces=faces,
-        chips=chip_arr,
-    )
+    return build_result(ids, paths, identities, prepared, vecs, digests, embedder, keep_chips=keep_chips,
+                        settings=settings, n_cached=n_cached, n_computed=len(todo),
+                        timings=dict(times, wall=time.perf_counter() - t_start))
 
 
 def embed_folder(root, **kwargs) -> EmbeddingResult:

@@ -22,12 +22,17 @@ MIN_POOL_IMAGES = 48
 POOL_TASK_SIZE = 4
 
 
-def make_detector(name: str, upsample: Optional[int] = None):
-    """The pipeline's detector for a backend name (dlib: the upsample ladder unless fixed)."""
+def make_detector(name: str, upsample: Optional[int] = None, *, device: str = "cpu"):
+    """The pipeline's detector for a backend name (dlib: the upsample ladder unless fixed).
+
+    ``device`` goes to the detectors that run in PyTorch (MTCNN; see :func:`facelab.devices.resolve_device`).
+    """
     from facelab.detection import LadderDetector, create_detector
 
     if name == "dlib":
         return LadderDetector() if upsample is None else create_detector("dlib", upsample=int(upsample))
+    if name == "mtcnn":
+        return create_detector(name, device=device)
     return create_detector(name)
 
 
@@ -35,7 +40,8 @@ def make_detector(name: str, upsample: Optional[int] = None):
 _WORKER_STATE: dict = {}
 
 
-def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None):
+def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None,
+                 device: str = "cpu"):
     t0 = time.perf_counter()
     if detector != "dlib" or (spec is not None and spec.get("name") != "dlib"):
         import torch  # MTCNN and torch models need it; dlib workers skip the seconds an import costs
@@ -43,7 +49,7 @@ def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spe
         torch.set_num_threads(1)  # the pool is the parallelism
     from facelab.alignment import get_preset
 
-    _WORKER_STATE["detector"] = make_detector(detector, upsample)
+    _WORKER_STATE["detector"] = make_detector(detector, upsample, device=device)
     _WORKER_STATE["preset"] = get_preset(preset)
     _WORKER_STATE["embedder"] = None
     if spec is not None:  # a single-threaded embedder: each worker runs its own copy
@@ -82,7 +88,7 @@ def _worker_chunk(args):
 
 @contextmanager
 def open_pool(n_workers: int, *, detector: str, preset: str, upsample: Optional[int], spec: Optional[dict],
-              times: dict) -> Iterator:
+              times: dict, device: str = "cpu") -> Iterator:
     """A started pool whose ``imap(tasks)`` yields :func:`_worker_chunk` results.
 
     ``tasks`` are ``(paths, policy, keep_chips)``. ``times["pool_start"]`` gets the seconds the
@@ -92,6 +98,6 @@ def open_pool(n_workers: int, *, detector: str, preset: str, upsample: Optional[
 
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     t0 = time.perf_counter()
-    with ctx.Pool(n_workers, initializer=_worker_init, initargs=(detector, preset, upsample, spec)) as pool:
+    with ctx.Pool(n_workers, initializer=_worker_init, initargs=(detector, preset, upsample, spec, device)) as pool:
         times["pool_start"] = time.perf_counter() - t0
         yield pool

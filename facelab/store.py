@@ -1,8 +1,9 @@
 """An embedding store that scales: a partitioned Parquet dataset, appended atomically.
 
 One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
-content hash), ``settings_key`` (a fingerprint of model, weights, detector, policy and alignment,
-like the pipeline's cache folder key), ``status``, ``reason``, ``n_faces``, ``box``,
+content hash), ``settings_key`` (:func:`facelab.cache.settings_key` of
+:func:`facelab.cache.embedding_settings`: the pipeline cache's own key -- model, weights, flip,
+detector, policy, alignment), ``status``, ``reason``, ``n_faces``, ``box``,
 ``landmarks``, ``residual`` and ``vector`` (a fixed-size ``list<float32>``, null without a face).
 
 The store is a folder of ``part-<seq>-<random>.parquet`` files, one per appended partition. A
@@ -25,7 +26,6 @@ JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`Emb
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -38,6 +38,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from facelab.cache import CACHE_VERSION, embedding_settings, settings_key
 from facelab.errors import FacelabError
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "StoreError",
     "DamagedPartition",
     "settings_key",
-    "pipeline_settings",
     "embed_to_store",
     "STORE_COLUMNS",
 ]
@@ -93,32 +93,6 @@ def _schema(dim: int):
         ],
         metadata={_META_KEY: json.dumps({"format": _FORMAT, "dim": int(dim)}).encode()},
     )
-
-
-def pipeline_settings(embedder, *, detector: str = "dlib", policy: str = "largest", upsample=None) -> dict:
-    """The settings that decide an image's embedding, as :func:`facelab.pipeline.embed_images` keys its cache.
-
-    Kept equal to the pipeline's own dictionary (``EmbeddingResult.settings`` without the
-    description and cache entries), so the store and the per-image cache agree on what "the same
-    settings" means.
-    """
-    from facelab.pipeline import CACHE_VERSION, DLIB_UPSAMPLE_LADDER
-
-    s = {
-        "version": CACHE_VERSION,
-        "embedder": embedder.fingerprint(),
-        "detector": detector,
-        "policy": policy,
-        "alignment": embedder.alignment,
-    }
-    if detector == "dlib":
-        s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
-    return s
-
-
-def settings_key(settings: dict) -> str:
-    """A short fingerprint string of a settings dictionary (the pipeline's cache folder name)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _flat(v, n: int):
@@ -366,9 +340,13 @@ class EmbeddingStore:
         return write_embeddings(path, ids, vecs)
 
 
+_SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")  # embedding_settings' keys
+
+
 def _result_key(result) -> str:
-    s = {k: v for k, v in result.settings.items() if k not in ("embedder_description", "cache")}
-    return settings_key(s)
+    if "settings_key" in result.settings:  # a result of embed_to_store
+        return str(result.settings["settings_key"])
+    return settings_key({k: v for k, v in result.settings.items() if k in _SETTINGS_FIELDS})
 
 
 # ------------------------------------------------------------------------------------------
@@ -426,10 +404,13 @@ def embed_to_store(
     df = images_df.reset_index(drop=True).copy()
     if "identity" not in df:
         df["identity"] = ""
-    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip)
+    # On this machine the embedder runs here (on device=); a cluster's workers rebuild it on theirs.
+    device = kwargs.get("device") if client is None else None
+    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip,
+                                                                           device=device)
     if embedder.fingerprint() is None:
         raise StoreError(f"{embedder.name}: embeddings of this model are not reproducible (random weights?), nothing to store")
-    settings = pipeline_settings(embedder, detector=detector, policy=policy, upsample=upsample)
+    settings = embedding_settings(embedder, detector=detector, policy=policy, upsample=upsample)
     key = settings_key(settings)
 
     damaged = store.check(full=False)
@@ -502,7 +483,8 @@ def embed_to_store(
         embeddings=emb,
         model=embedder.name,
         calibration=embedder.calibration,
-        settings=dict(settings, embedder_description=embedder.describe(), store=str(store.path), settings_key=key,
+        settings=dict(settings, version=CACHE_VERSION, embedder_description=embedder.describe(), store=str(store.path),
+                      settings_key=key,
                       quarantined=[str(d.path) for d in damaged]),
         n_cached=len(df) - len(todo),
         n_computed=n_computed,

@@ -12,7 +12,14 @@ checkout must not exist either.) Tests never call ``LFW()`` themselves.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -70,3 +77,103 @@ def copy_two_id(two_id_dir):
         return dest
 
     return copy
+
+
+# ------------------------------------------------------------------------------------------
+# A real Dask cluster: one scheduler and two single-thread workers on 127.0.0.1
+# ------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).with_name("dask")
+
+
+@dataclass
+class Cluster:
+    """The processes of the ``cluster`` fixture (all started, and stopped, by it)."""
+
+    address: str
+    scheduler: subprocess.Popen
+    logs: Path
+    env: dict
+    workers: list = field(default_factory=list)
+
+    def add_worker(self) -> subprocess.Popen:
+        """Start one more single-thread worker (e.g. after a test killed one)."""
+        name = f"w{len(self.workers)}"
+        p = subprocess.Popen(
+            [str(DASK), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host",
+             "127.0.0.1", "--name", name, "--local-directory", str(self.logs / name)],
+            stdout=open(self.logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT, env=self.env,
+            start_new_session=True,
+        )
+        self.workers.append(p)
+        return p
+
+    def worker_pids(self, client) -> dict:
+        """``{worker address: pid}`` as the scheduler sees them (only processes started here)."""
+        mine = {p.pid for p in self.workers}
+        return {a: pid for a, pid in client.run(os.getpid).items() if pid in mine}
+
+
+def _stop(procs) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """A real ``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1.
+
+    Started the first time a test asks for it, shared by the session, stopped at its end:
+    nothing is left running. Workers import this checkout (``PYTHONPATH``).
+    """
+    if not DASK.is_file():
+        pytest.skip(f"no dask command beside {sys.executable}")
+    logs = tmp_path_factory.mktemp("dask")
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    sched_file = logs / "scheduler.json"
+    sched = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+         "--scheduler-file", str(sched_file)],
+        stdout=open(logs / "scheduler.log", "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    c = Cluster(address="", scheduler=sched, logs=logs, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.is_file() and time.monotonic() < deadline:
+            if sched.poll() is not None:
+                pytest.fail(f"dask scheduler exited: {(logs / 'scheduler.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        c.address = json.loads(sched_file.read_text())["address"]
+        assert c.address.startswith("tcp://127.0.0.1:")
+        for _ in range(2):
+            c.add_worker()
+        from distributed import Client
+
+        with Client(c.address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield c
+    finally:
+        _stop(c.workers + [sched])
+        assert all(p.poll() is not None for p in c.workers + [sched])
+
+
+@pytest.fixture(scope="session")
+def small_lfw(tmp_path_factory, lfw):
+    """20 LFW photos of 5 people in a folder per identity (session-wide; skips without LFW)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("small_lfw")
+    for name in ("Colin_Powell", "Tony_Blair", "George_W_Bush", "Donald_Rumsfeld", "Gerhard_Schroeder"):
+        (root / name).mkdir()
+        for k in range(1, 5):
+            shutil.copy(lfw.image_path(name, k), root / name / f"{k}.jpg")
+    return root

@@ -1,92 +1,17 @@
 """Embedding and all-pairs ROC on a real Dask cluster: a ``dask scheduler`` and two ``dask worker``
-processes on 127.0.0.1, started and stopped here."""
+processes on 127.0.0.1 (the session's ``cluster`` fixture in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-DASK = Path(sys.executable).with_name("dask")
-
-
-@dataclass
-class Cluster:
-    address: str
-    scheduler: subprocess.Popen
-    workers: list = field(default_factory=list)
-    logs: Path = None
-
-    def worker_pids(self, client) -> dict:
-        """``{worker address: pid}`` as the scheduler sees them (only processes started here)."""
-        mine = {p.pid for p in self.workers}
-        return {a: pid for a, pid in client.run(os.getpid).items() if pid in mine}
-
-
-def _start_worker(address, logs: Path, name: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
-         "--name", name, "--local-directory", str(logs / name)],
-        stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )
-
-
-def _stop(procs):
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A real scheduler and two single-thread workers on 127.0.0.1; nothing is left running after."""
-    if not DASK.is_file():
-        pytest.skip(f"no dask command beside {sys.executable}")
-    logs = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    sched_file = logs / "scheduler.json"
-    sched = subprocess.Popen(
-        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
-         "--scheduler-file", str(sched_file)],
-        stdout=open(logs / "scheduler.log", "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )
-    c = Cluster(address="", scheduler=sched, logs=logs)
-    try:
-        deadline = time.monotonic() + 60
-        while not sched_file.is_file() and time.monotonic() < deadline:
-            if sched.poll() is not None:
-                pytest.fail(f"dask scheduler exited: {(logs / 'scheduler.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        c.address = json.loads(sched_file.read_text())["address"]
-        assert c.address.startswith("tcp://127.0.0.1:")
-        c.workers = [_start_worker(c.address, logs, f"w{i}", env) for i in range(2)]
-        from distributed import Client
-
-        with Client(c.address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield c
-    finally:
-        _stop(c.workers + [sched])
-        assert all(p.poll() is not None for p in c.workers + [sched])
 
 
 @pytest.fixture
@@ -98,31 +23,13 @@ def client(cluster):
 
 
 @pytest.fixture(scope="module")
-def small_lfw(tmp_path_factory):
-    """20 LFW photos of 5 people in a folder per identity, or skip without LFW."""
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as exc:
-        pytest.skip(f"LFW not available: {exc}")
-    root = tmp_path_factory.mktemp("small_lfw")
-    for name in ("Colin_Powell", "Tony_Blair", "George_W_Bush", "Donald_Rumsfeld", "Gerhard_Schroeder"):
-        (root / name).mkdir()
-        for k in range(1, 5):
-            shutil.copy(lfw.image_path(name, k), root / name / f"{k}.jpg")
-    return root
-
-
-@pytest.fixture(scope="module")
 def local_result(small_lfw):
     from facelab.pipeline import embed_folder
 
-    return embed_folder(small_lfw, cache=False, progress=False, workers=1)
+    return embed_folder(small_lfw, cache=False, progress=False, workers=1, keep_chips=True)
 
 
-def _assert_same(res, ref):
+def _assert_same(res, ref, *, faces=True):
     assert list(res.table.image_id) == list(ref.table.image_id)
     assert list(res.table.status) == list(ref.table.status)
     assert list(res.table.box) == list(ref.table.box)
@@ -130,13 +37,26 @@ def _assert_same(res, ref):
     assert res.embeddings.shape == ref.embeddings.shape
     # Vector for vector, to float32 rounding (the batches of the network differ).
     np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=2e-6)
+    if not faces:  # a store's result: boxes and landmarks only (checked above)
+        return
+    # The same typed faces (score, five and 68 points), so nothing downstream detects again.
+    assert len(res.faces) == len(ref.faces)
+    for f, g in zip(res.faces, ref.faces):
+        assert (f is None) == (g is None)
+        if f is not None:
+            assert f.score == g.score
+            np.testing.assert_array_equal(f.landmarks, g.landmarks)
+            np.testing.assert_array_equal(f.landmarks68, g.landmarks68)
 
 
 def test_cluster_embedding_equals_local_run(client, small_lfw, local_result):
     from facelab.distributed import embed_folder_distributed
 
-    res = embed_folder_distributed(small_lfw, client_or_address=client, partition_size=3, progress=False)
+    res = embed_folder_distributed(small_lfw, client_or_address=client, partition_size=3, progress=False,
+                                   keep_chips=True)
     _assert_same(res, local_result)
+    np.testing.assert_array_equal(res.chips, local_result.chips)  # chips[row] is what embeddings[row] came from
+    assert res.settings["embedder"] == local_result.settings["embedder"] and res.settings["engine"] == "dask"
     assert res.table.sha256.notna().all()
     # Both workers took part.
     assert len([w for w in res.timings["workers"] if w]) == 2
@@ -187,7 +107,7 @@ def test_store_filled_by_the_cluster_resumes_locally(client, small_lfw, local_re
     assert len(pd.read_parquet(tmp_path / "s")) == 8
     res = embed_to_store(images, tmp_path / "s", partition_size=6, progress=False)  # the rest on this machine
     assert (res.n_cached, res.n_computed) == (8, 12)
-    _assert_same(res, local_result)
+    _assert_same(res, local_result, faces=False)
 
 
 def test_all_pairs_roc_on_the_cluster_equals_single_machine(client):
@@ -211,7 +131,7 @@ def test_all_pairs_roc_on_the_cluster_equals_single_machine(client):
 
 
 def test_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, small_lfw, local_result):
-    """Last in this module: it kills one of the fixture's two workers."""
+    """Last in this module: it kills one of the fixture's two workers (and starts another)."""
     from facelab.datasets import read_identity_folders
     from facelab.distributed import embed_images_distributed
 
@@ -246,6 +166,8 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, small_
     assert "exc" not in out, out.get("exc")
     res = out["res"]
     assert victim not in client.scheduler_info()["workers"]
+    cluster.add_worker()  # the session's cluster has two workers again for the modules after this one
+    client.wait_for_workers(2, timeout=60)
     assert res.table.image_id.is_unique and list(res.table.image_id) == list(images.image_id)
     assert sum(res.timings["workers"].values()) == 30  # thirty partitions, each counted once
     # Every image exactly once, with the local run's vectors.

@@ -23,8 +23,11 @@ __all__ = [
     "add_quiet_argument",
     "add_output_arguments",
     "add_n_boot_argument",
+    "add_device_argument",
+    "add_scheduler_argument",
     "add_embedding_arguments",
     "embed_kwargs",
+    "scheduler_of",
 ]
 
 
@@ -101,21 +104,53 @@ def add_n_boot_argument(parser, *, default: int = 1000) -> None:
     add_alias(parser, "--bootstrap", dest="n_boot", type=int, metavar="B")
 
 
+def add_device_argument(parser) -> None:
+    """``--device auto|cpu|cuda``: where the PyTorch parts run (the networks, MTCNN)."""
+    from facelab.devices import DEVICES
+
+    parser.add_argument("--device", default="auto", choices=list(DEVICES),
+                        help="where the PyTorch networks and MTCNN run: auto (CUDA when present, default), cpu, cuda")
+
+
+def add_scheduler_argument(parser) -> None:
+    """``--scheduler ADDRESS``: embed on a Dask cluster (default ``$FACELAB_SCHEDULER``)."""
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="embed on this Dask scheduler (tcp://host:8786; default $FACELAB_SCHEDULER, "
+                             "else this machine)")
+
+
+def scheduler_of(args):
+    """The scheduler address a command was given (``--scheduler``, else ``$FACELAB_SCHEDULER``), or None."""
+    from facelab.distributed import scheduler_address
+
+    return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
+
+
 def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False) -> None:
     """Everything :func:`facelab.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
-    Model and weights, detector and policy, flip, cache, workers, quiet; each command picks its
-    defaults.
+    Model and weights, detector and policy, flip, cache, workers, device, quiet; each command
+    picks its defaults. ``--scheduler`` is added by the commands that offer it
+    (:func:`add_scheduler_argument`); :func:`embed_kwargs` passes it on.
     """
     add_model_arguments(parser)
     add_detector_arguments(parser, detector=detector, policy=policy)
     add_flip_argument(parser, default=flip)
     add_cache_argument(parser)
     add_workers_argument(parser)
+    add_device_argument(parser)
     add_quiet_argument(parser)
 
 
 def embed_kwargs(args) -> dict:
-    """Keyword arguments for :func:`facelab.pipeline.embed_images` from :func:`add_embedding_arguments`' flags."""
-    return dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
-                cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
+    """Keyword arguments for :func:`facelab.pipeline.embed_images` from :func:`add_embedding_arguments`' flags.
+
+    With :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
+    ``embed_images`` then runs on that cluster.
+    """
+    kw = dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
+              cache=not args.no_cache, progress=not args.quiet, workers=args.workers, device=args.device)
+    scheduler = scheduler_of(args)
+    if scheduler:
+        kw["scheduler"] = scheduler
+    return kw

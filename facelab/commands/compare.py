@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from facelab.commands._args import add_cache_argument, add_detector_arguments, add_flip_argument, add_model_arguments
+from facelab.commands._args import (
+    add_cache_argument,
+    add_detector_arguments,
+    add_device_argument,
+    add_flip_argument,
+    add_model_arguments,
+)
 
 HELP = "compare two face photos like the reference demo"
 DESCRIPTION = """\
@@ -30,6 +36,7 @@ def add_arguments(parser) -> None:
                         help="calibrated-score threshold for 'same person' (default: the model's)")
     add_flip_argument(parser)
     add_cache_argument(parser)
+    add_device_argument(parser)
 
 def _fmt(values, n=None, digits=4) -> str:
     import numpy as np
@@ -57,7 +64,7 @@ def run(args) -> int:
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
     res = embed_images(images, model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
                        flip=args.flip,
-                       cache=not args.no_cache, progress=False, workers=1)
+                       cache=not args.no_cache, progress=False, workers=1, device=args.device)
     cal = res.calibration
     if args.score_mean is not None:
         cal = Calibration(args.score_mean, args.score_std, cal.threshold, source="command line")

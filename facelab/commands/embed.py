@@ -2,44 +2,59 @@
 
 from __future__ import annotations
 
-from facelab.commands._args import add_embedding_arguments, embed_kwargs
+from facelab.commands._args import add_embedding_arguments, add_scheduler_argument, embed_kwargs
 
 HELP = "embed a dataset into L2-normalised vectors"
 DESCRIPTION = """\
 Detect, align and embed every image of a folder-per-identity dataset (DATASET/<identity>/<image>)
 and write the embeddings as the reference JSON {image_id: [floats]} (or .npz). Every image
 without an embedding is listed with its reason. Results are cached under $FACELAB_CACHE
-(default ~/.cache/facelab): re-running on the same photos recomputes nothing.
+(default ~/.cache/facelab): re-running on the same photos recomputes nothing. With --store DIR
+the results go to a Parquet embedding store instead (one file per partition, read directly by
+pandas / pyarrow / Dask), which is also the cache: a run that was interrupted resumes with only
+the missing images. --scheduler (or $FACELAB_SCHEDULER) runs the work on a Dask cluster.
 
 examples:
   facelab embed data/two_id --out reports/two_id_dlib.json
   facelab embed data/two_id --model ir_18 --weights weights/backbone_ir18.pth --out e.json
+  facelab embed /data/photos --store /data/photos.store --scheduler tcp://head:8786
 """
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
-    parser.add_argument("--out", required=True, metavar="FILE", help="output embeddings file (.json or .npz)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="output embeddings file (.json or .npz; required without --store)")
+    parser.add_argument("--store", default=None, metavar="DIR",
+                        help="append to this Parquet embedding store and use it as the cache (resumes)")
     add_embedding_arguments(parser)
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="run on this Dask scheduler (tcp://host:8786; default $FACELAB_SCHEDULER, else this machine)")
+    add_scheduler_argument(parser)
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    if Path(args.out).suffix.lower() not in (".json", ".npz"):
+    if args.out is None and args.store is None:
+        print("facelab embed: error: give --out FILE, --store DIR or both")
+        return 2
+    if args.out is not None and Path(args.out).suffix.lower() not in (".json", ".npz"):
         print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
         return 2
-    from facelab.distributed import embed_folder_distributed, scheduler_address
     from facelab.pipeline import embed_folder
 
     kw = embed_kwargs(args)
-    scheduler = scheduler_address(args.scheduler)
-    if scheduler:
-        # The cluster's workers run every partition themselves: this machine's cache and pool do not apply.
-        kw = {k: v for k, v in kw.items() if k not in ("cache", "workers")}
-        res = embed_folder_distributed(args.dataset, client_or_address=scheduler, **kw)
+    if args.store:
+        from facelab.datasets import read_identity_folders
+        from facelab.store import embed_to_store
+
+        # The store is the cache here (on a cluster too): only images it does not hold are computed.
+        ds = read_identity_folders(args.dataset)
+        scheduler = kw.pop("scheduler", None)
+        kw.pop("cache")
+        if scheduler:
+            kw.pop("workers")
+        res = embed_to_store(ds.images, args.store, client=scheduler, **kw)
+        res.folder_skipped = ds.skipped.reset_index(drop=True)
     else:
         res = embed_folder(args.dataset, **kw)
     print(res.summary())
@@ -56,7 +71,10 @@ def run(args) -> int:
     if len(res.embeddings) == 0:
         print("facelab embed: error: no image produced an embedding; nothing written")
         return 1
-    out = res.write(args.out)
-    print(f"wrote {len(res.embeddings)} x {res.embeddings.shape[1]} embeddings to {out}")
+    if args.store:
+        print(f"store {args.store}: {res.n_cached} images already there, {res.n_computed} computed")
+    if args.out:
+        out = res.write(args.out)
+        print(f"wrote {len(res.embeddings)} x {res.embeddings.shape[1]} embeddings to {out}")
     print(res.calibration.describe())
     return 0

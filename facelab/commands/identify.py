@@ -26,10 +26,12 @@ examples:
 
 
 def add_arguments(parser) -> None:
+    from facelab.commands._args import add_scheduler_argument
     from facelab.commands.verify import add_model_arguments, add_output_arguments
 
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
     add_model_arguments(parser)
+    add_scheduler_argument(parser)
     parser.add_argument("--gallery-size", type=int, default=1, metavar="K", help="enrolment images per identity (default 1)")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",
                         help="open-set threshold (default: the model calibration's, as cosine)")

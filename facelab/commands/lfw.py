@@ -26,13 +26,19 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    from facelab.commands._args import add_embedding_arguments, add_n_boot_argument, add_output_arguments
+    from facelab.commands._args import (
+        add_embedding_arguments,
+        add_n_boot_argument,
+        add_output_arguments,
+        add_scheduler_argument,
+    )
 
     parser.add_argument("--root", default=None, metavar="PATH", help="LFW root (holding lfw-deepfunneled/, pairs.txt)")
     # The accurate pipeline by default (measured on all 6,000 pairs, see the README): MTCNN finds a
     # face in all but one of the 7,701 images (dlib HOG misses 40), flip averaging adds ~0.3 points,
     # and LFW centres the labelled person, where the largest face is sometimes a bystander.
     add_embedding_arguments(parser, policy="central", detector="mtcnn", flip=True)
+    add_scheduler_argument(parser)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
     parser.add_argument("--limit-folds", type=int, default=None, metavar="K", help="use only the first K folds")

@@ -16,14 +16,18 @@ With no DATASET, the default two-ID set (data/two_id, built from LFW if missing)
 def add_arguments(parser) -> None:
     from facelab.commands._args import (
         add_detector_arguments,
+        add_device_argument,
         add_model_arguments,
         add_n_boot_argument,
         add_quiet_argument,
+        add_scheduler_argument,
     )
 
     parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
     add_model_arguments(parser)
     add_detector_arguments(parser, policy=None)
+    add_device_argument(parser)
+    add_scheduler_argument(parser)
     parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
     parser.add_argument("--max-impostors", type=int, default=200_000,
                         help="cap on impostor pairs, a seeded sample (default 200000; 0 = all)")
@@ -36,12 +40,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from facelab.commands._args import scheduler_of
     from facelab.report import build_report
 
     res = build_report(
         args.dataset, model=args.model, weights=args.weights, detector=args.detector, out=args.out,
         max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
-        thumbnails=not args.no_thumbnails, progress=not args.quiet,
+        thumbnails=not args.no_thumbnails, progress=not args.quiet, device=args.device, scheduler=scheduler_of(args),
     )
     m = res.metrics
     d, v, i = m["dataset"], m["verification"], m["identification"]

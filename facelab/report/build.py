@@ -66,6 +66,8 @@ def build_report(
     thumbnails: bool = True,
     progress: bool = True,
     argv: Optional[Sequence[str]] = None,
+    device: str = "auto",
+    scheduler=None,
 ) -> ReportResult:
     """Run the whole pipeline on a folder-per-identity dataset and write the report.
 
@@ -89,6 +91,8 @@ def build_report(
         Progress bars.
     argv : sequence of str, optional
         The command recorded in the provenance (default: this process's).
+    device, scheduler :
+        Where the embedding runs: see :func:`facelab.pipeline.embed_images`.
 
     Raises
     ------
@@ -97,6 +101,6 @@ def build_report(
     """
     data = compute_report(dataset, model=model, weights=weights, detector=detector, max_impostors=max_impostors,
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
-                          progress=progress, argv=argv)
+                          progress=progress, argv=argv, device=device, scheduler=scheduler)
     out = Path(out) if out is not None else default_report_dir(data.dataset.root, model)
     return write_report(data, out)

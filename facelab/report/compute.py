@@ -193,7 +193,7 @@ class ReportData:
 
 
 def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
-                  progress: bool, argv) -> ModelReport:
+                  progress: bool, argv, device: str = "auto", scheduler=None) -> ModelReport:
     from facelab import verification as V
     from facelab.identification import evaluate_identification, identification_table
     from facelab.pipeline import embed_images
@@ -202,7 +202,7 @@ def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights
 
     # embed_folder's job, on the folder read once by compute_report.
     result = embed_images(folder.images, model=model, weights=weights, detector=detector, progress=progress,
-                          keep_chips=True)
+                          keep_chips=True, device=device, scheduler=scheduler)
     result.folder_skipped = folder.skipped.reset_index(drop=True)
     skipped = result.skipped.copy()
     for ident in dataset.empty_identities:
@@ -258,6 +258,8 @@ def compute_report(
     thumbnails: bool = True,
     progress: bool = True,
     argv: Optional[Sequence[str]] = None,
+    device: str = "auto",
+    scheduler=None,
 ) -> ReportData:
     """Run the pipeline once on a folder-per-identity dataset and compute everything a report shows.
 
@@ -282,5 +284,5 @@ def compute_report(
     settings = ReportSettings(max_impostors=max_impostors, n_boot=n_boot, gallery_size=gallery_size,
                               repeats=repeats, thumbnails=thumbnails)
     m = _model_report(root, folder, summary, model=model, weights=weights, detector=detector, settings=settings,
-                      progress=progress, argv=argv)
+                      progress=progress, argv=argv, device=device, scheduler=scheduler)
     return ReportData(dataset=summary, models=[m], settings=settings)

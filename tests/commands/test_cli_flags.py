@@ -32,6 +32,8 @@ WORKERS = ["embed", "lfw", "verify", "identify"]
 MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
 FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
 N_BOOT = ["lfw", "verify", "report"]
+DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report"]
+SCHEDULER = ["embed", "lfw", "identify", "report"]
 
 
 def parse(command, *extra):
@@ -91,6 +93,35 @@ def test_format_and_out(command):
 @pytest.mark.parametrize("command", N_BOOT)
 def test_n_boot(command):
     assert parse(command, "--n-boot", "7").n_boot == 7
+
+
+@pytest.mark.parametrize("command", DEVICE)
+def test_device(command):
+    assert parse(command).device == "auto"
+    assert parse(command, "--device", "cpu").device == "cpu"
+    with pytest.raises(SystemExit):
+        parse(command, "--device", "tpu")
+
+
+@pytest.mark.parametrize("command", SCHEDULER)
+def test_scheduler_flag_and_environment(command, monkeypatch):
+    from facelab.commands._args import embed_kwargs, scheduler_of
+
+    monkeypatch.delenv("FACELAB_SCHEDULER", raising=False)
+    assert scheduler_of(parse(command)) is None
+    assert scheduler_of(parse(command, "--scheduler", "tcp://a:8786")) == "tcp://a:8786"
+    monkeypatch.setenv("FACELAB_SCHEDULER", "tcp://env:8786")
+    assert scheduler_of(parse(command)) == "tcp://env:8786"
+    assert scheduler_of(parse(command, "--scheduler", "tcp://a:8786")) == "tcp://a:8786"  # the flag wins
+    if command != "report":  # report passes its options to build_report itself
+        assert embed_kwargs(parse(command))["scheduler"] == "tcp://env:8786"
+
+
+def test_commands_without_scheduler_ignore_the_environment(monkeypatch):
+    from facelab.commands._args import embed_kwargs
+
+    monkeypatch.setenv("FACELAB_SCHEDULER", "tcp://env:8786")
+    assert "scheduler" not in embed_kwargs(parse("verify"))
 
 
 def test_per_command_defaults_survive_the_aliases():

@@ -78,3 +78,18 @@ def test_unknown_detector_is_one_line_not_a_traceback(make_folder, tmp_path, cap
 
     with pytest.raises(UnknownNameError, match="unknown detector 'nosuch'; choose from dlib, mtcnn"):
         embed_folder(ds, detector="nosuch", progress=False)
+
+
+def test_embed_into_a_store_resumes(tmp_path, copy_two_id, capsys):
+    import pandas as pd
+
+    root = copy_two_id(tmp_path / "ds", 2)
+    store = tmp_path / "store"
+    assert main(["embed", str(root), "--store", str(store), "--no-cache", "--quiet"]) == 0
+    assert "0 images already there, 4 computed" in capsys.readouterr().out
+    assert len(pd.read_parquet(store)) == 4
+    assert main(["embed", str(root), "--store", str(store), "--out", str(tmp_path / "e.json"), "--quiet"]) == 0
+    assert "4 images already there, 0 computed" in capsys.readouterr().out
+    ids, vecs = read_embeddings(tmp_path / "e.json")
+    assert len(ids) == 4 and len(pd.read_parquet(store)) == 4  # nothing appended twice
+    assert main(["embed", str(root), "--quiet"]) == 2  # neither --out nor --store
