@@ -417,7 +417,7 @@ def alignment_sensitivity(
             s = np.sum(pert[i] * pert[j], axis=1)
         e, _ = V.eer(s, same)
         _, best = V.best_accuracy_threshold(s, same)
-        rows.append({"level": level, "accuracy": V.accuracy_at(s, same, thr), "best_accuracy": best, "eer": e,
+        rows.append({"level": level, "accuracy": V.confusion_at(s, same, thr).accuracy, "best_accuracy": best, "eer": e,
                      "auc": V.roc(s, same).auc, "genuine_mean": float(s[same].mean()),
                      "impostor_mean": float(s[~same].mean()), "n_pairs": int(s.size)})
     table = pd.DataFrame(rows).sort_values("level", ignore_index=True)
@@ -484,7 +484,7 @@ def protocol_bias(scores, same, folds) -> ProtocolBias:
     all_acc, orc_acc, orc_thr, sizes = [], [], [], []
     for lab in kf.folds:
         m = f == lab
-        all_acc.append(V.accuracy_at(s[m], y[m], t_all))
+        all_acc.append(V.confusion_at(s[m], y[m], t_all).accuracy)
         t_o, a_o = V.best_accuracy_threshold(s[m], y[m])
         orc_thr.append(t_o)
         orc_acc.append(a_o)
