@@ -21,7 +21,6 @@ from facelab.explore import (
     explore,
     explore_embeddings,
     make_thumbnails,
-    nearest_neighbours,
     summarise_pairs,
     thumbnail_uris,
 )
@@ -32,19 +31,6 @@ def _data(n=150, nid=5, d=16, seed=0):
     codes = rng.integers(0, nid, n)
     emb = rng.normal(size=(nid, d))[codes] + rng.normal(size=(n, d))
     return emb, np.asarray([f"p{c}" for c in codes])
-
-
-def test_nearest_neighbours_match_brute_force():
-    emb, _ = _data(80)
-    emb[7] = emb[3] * 2.0  # an exact duplicate direction: cosine 1, must be first
-    nn = nearest_neighbours(emb, k=4, chunk_size=13)
-    e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    s = e @ e.T
-    np.fill_diagonal(s, -np.inf)
-    want = np.argsort(-s, axis=1, kind="stable")[:, :4]
-    assert np.array_equal(nn.index, want)
-    assert np.allclose(nn.cosine, np.take_along_axis(s, want, axis=1), atol=1e-5)
-    assert nn.index[3, 0] == 7 and nn.cosine[3, 0] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_pair_summary_counts_match_verification():
