@@ -529,38 +529,22 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
     return Explorer(data, **layout_kwargs)
 
 
-def _result_rows(result) -> pd.DataFrame:
-    """The embedded rows in embedding order (``.embedded`` when the pipeline has it, else ``.ok``)."""
-    rows = getattr(result, "embedded", None)
-    if rows is None:
-        rows = result.ok
-    return rows
-
-
 def explore(result, *, thumbnails=None, names: Mapping | None = None, **kwargs) -> Explorer:
     """The explorer of an :class:`~facelab.pipeline.EmbeddingResult`.
 
-    Takes the embeddings, identities, image ids and alignment residuals from the result; the
-    detection scores from ``result.faces`` (a ``Face`` or None per table row) when it has them;
-    thumbnails from ``thumbnails``, else ``result.chips`` (``embed_images(..., keep_chips=True)``),
-    else the face boxes cropped from the images (:func:`make_thumbnails`). Other keywords go to
-    :func:`explore_embeddings`.
+    Takes the embeddings, identities, image ids and alignment residuals from the result
+    (``result.embedded``); the detection scores from its typed faces (``result.embedded_faces``;
+    NaN where a row has none); thumbnails from ``thumbnails``, else ``result.chips``
+    (``embed_images(..., keep_chips=True)``), else the face boxes cropped from the images
+    (:func:`make_thumbnails`). Other keywords go to :func:`explore_embeddings`.
     """
-    rows = _result_rows(result)
+    rows = result.embedded
     n = len(rows)
     if n != len(result.embeddings):
         raise EvaluationError(f"the result has {len(result.embeddings)} embeddings but {n} embedded rows")
-    det = None
-    faces = getattr(result, "faces", None)
-    if faces is not None:
-        faces = list(faces)
-        table = result.table
-        # faces follow the table's rows; the embedded rows are a subset of them
-        where = {lab: p for p, lab in enumerate(table.index)}
-        det = [getattr(faces[where[lab]], "score", np.nan) if faces[where[lab]] is not None else np.nan
-               for lab in rows.index]
+    det = [np.nan if face is None else float(face.score) for face in result.embedded_faces]
     if thumbnails is None:
-        thumbnails = getattr(result, "chips", None)
+        thumbnails = result.chips
     if thumbnails is None and "path" in rows:
         boxes = list(rows["box"]) if "box" in rows else None
         size = 64 if n <= 1000 else 32

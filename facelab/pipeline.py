@@ -140,7 +140,10 @@ class EmbeddingResult:
     @property
     def embedded_faces(self) -> list[Face]:
         """The faces of the embedding rows, in embedding order."""
-        return [self.faces[i] for i in self.embedded.index]
+        # By position: a partition's table keeps its rows' labels in the whole input.
+        ok = np.flatnonzero(self.table.status.to_numpy() == "ok")
+        order = ok[np.argsort(self.table.row.to_numpy()[ok], kind="stable")]
+        return [self.faces[i] for i in order]
 
     @property
     def skipped(self) -> pd.DataFrame:
