@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from facelab.faces import DetectionResult, Face
+from facelab.faces import DetectionResult, DetectionStatus, Face
 
 __all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "STAGES"]
 
@@ -30,12 +29,9 @@ __all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "em
 STAGES = ("load", "detect", "align", "embed")
 
 
-class PrepareStatus(str, enum.Enum):
-    """What happened to one image (the values are the ``status`` strings of result tables)."""
-
-    OK = "ok"
-    NO_FACE = "no_face"
-    ERROR = "error"
+#: What happened to one image (the values are the ``status`` strings of result tables): the
+#: three outcomes of a detection (``ok``, ``no_face``, ``error``), so one enum serves both.
+PrepareStatus = DetectionStatus
 
 
 @dataclass
@@ -161,7 +157,7 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
         return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
     out.detection, out.n_faces = det, len(det.faces)
     if not det.ok or det.face is None:
-        if det.ok or det.status.value == "no_face":
+        if det.ok or det.status is PrepareStatus.NO_FACE:
             out.status, out.stage, out.reason = PrepareStatus.NO_FACE, "detect", det.reason or "no face found"
             return out
         return out.failed("detect", det.reason or "detector failed")
