@@ -7,6 +7,7 @@ import numpy as np
 from facelab import verification as V
 from facelab.calibration import fit_calibration
 from facelab.pipeline import embed_folder
+from facelab.verification.thresholds import candidate_thresholds
 
 
 def _scores(dataset, model):
@@ -33,7 +34,7 @@ def exercise_2(dataset, *, model: str = "dlib") -> float:
     """Largest difference between ``far_frr`` and facelab's ``confusion_at`` over every candidate threshold."""
     _, pairs, s = _scores(dataset, model)
     worst = 0.0
-    for t in V.candidate_thresholds(s):
+    for t in candidate_thresholds(s):
         c = V.confusion_at(s, pairs.same, t)
         far, frr = far_frr(s, pairs.same, t)
         worst = max(worst, abs(far - c.far), abs(frr - c.frr))
