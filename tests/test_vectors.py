@@ -27,15 +27,10 @@ def test_unit_rows_refuses_bad_input():
         unit_rows([[1.0, 0.0], [0.0, 0.0]])
 
 
-def _data(n=150, nid=5, d=16, seed=0):
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, nid, n)
-    emb = rng.normal(size=(nid, d))[codes] + rng.normal(size=(n, d))
-    return emb, np.asarray([f"p{c}" for c in codes])
-
-
 def test_nearest_neighbours_match_brute_force():
-    emb, _ = _data(80)
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 5, 80)
+    emb = rng.normal(size=(5, 16))[codes] + rng.normal(size=(80, 16))  # 5 loose clusters
     emb[7] = emb[3] * 2.0  # an exact duplicate direction: cosine 1, must be first
     nn = nearest_neighbours(emb, k=4, chunk_size=13)
     e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
