@@ -39,10 +39,11 @@ def main() -> None:
     from facelab.datasets import LFW
     from facelab.embedding import create_embedder
     from facelab.plotting.experiments import AlignmentSensitivityDisplay
+    from facelab.verification import pair_images
 
     pairs = X.lfw_pairs_subset(LFW(), n_pairs=args.pairs)
     t0 = time.perf_counter()
-    faces = X.detect_faces(pairs.pipe(X.pair_images), progress=True)
+    faces = X.detect_faces(pair_images(pairs), progress=True)
     print(f"{faces.summary()} ({time.perf_counter() - t0:.0f} s); {len(pairs)} pairs")
     results = {}
     for kind, levels in KINDS.items():

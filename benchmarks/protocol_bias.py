@@ -46,7 +46,7 @@ def main() -> None:
     pairs = LFW().pairs("pairs")
     pairs = pairs.groupby(["fold", "same"], sort=False).head(args.pairs_per_fold // 2).reset_index(drop=True)
     t0 = time.perf_counter()
-    res = embed_images(X.pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
+    res = embed_images(V.pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
     print(res.summary(), f"({time.perf_counter() - t0:.0f} s)")
     ls = V.lfw_pair_scores(pairs, res.embeddings, dict(zip(res.embedded.image_id, res.embedded.row.astype(int))))
     b = X.protocol_bias(ls.scores, ls.same, ls.folds)

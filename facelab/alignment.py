@@ -35,6 +35,8 @@ __all__ = [
     "template",
     "estimate_transform",
     "warp_affine",
+    "apply_transform",
+    "fit_template",
     "AlignedFace",
     "align_face",
     "Preset",
@@ -116,9 +118,31 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, size: int | tuple) -> np.
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` points mapped by a 3x3 (or 2x3) affine ``matrix``."""
+    m = np.asarray(matrix, dtype=np.float64)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    return pts @ matrix[:2, :2].T + matrix[:2, 2]
+    return pts @ m[:2, :2].T + m[:2, 2]
+
+
+def fit_template(landmarks: np.ndarray, *, size: int = ARCFACE_SIZE) -> tuple[np.ndarray, np.ndarray, float]:
+    """The least-squares similarity of five points onto the ArcFace template at ``size``.
+
+    Returns
+    -------
+    matrix : (3, 3) ndarray
+        Image-to-chip transform.
+    mapped : (5, 2) ndarray
+        The points in the chip.
+    residual : float
+        RMS distance (chip pixels) of ``mapped`` from the template: what a similarity cannot
+        explain (a turned head, misplaced points).
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    dst = template(size)
+    matrix = np.asarray(estimate_transform(landmarks, dst).params, dtype=np.float64)
+    mapped = apply_transform(matrix, landmarks)
+    return matrix, mapped, float(np.sqrt(np.mean(np.sum((mapped - dst) ** 2, axis=1))))
 
 
 @dataclass
@@ -149,7 +173,7 @@ class AlignedFace:
 
     def transform_points(self, points: np.ndarray) -> np.ndarray:
         """Map ``(N, 2)`` source-image points into the chip."""
-        return _apply(self.matrix, points)
+        return apply_transform(self.matrix, points)
 
 
 def align_face(image: np.ndarray, landmarks: np.ndarray, *, size: int = ARCFACE_SIZE) -> AlignedFace:
@@ -168,12 +192,7 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, *, size: int = ARCFACE_
     -------
     AlignedFace
     """
-    landmarks = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    dst = template(size)
-    tform = estimate_transform(landmarks, dst)
-    matrix = np.asarray(tform.params, dtype=np.float64)
-    mapped = _apply(matrix, landmarks)
-    residual = float(np.sqrt(np.mean(np.sum((mapped - dst) ** 2, axis=1))))
+    matrix, mapped, residual = fit_template(landmarks, size=size)
     return AlignedFace(image=warp_affine(image, matrix, size), matrix=matrix, residual=residual, landmarks=mapped)
 
 
@@ -258,11 +277,11 @@ class Seed64Preset(Preset):
             image=chip,
             matrix=matrix,
             residual=a.residual * self.resize / ARCFACE_SIZE,
-            landmarks=_apply(matrix, face.landmarks),
+            landmarks=apply_transform(matrix, face.landmarks),
         )
 
     def template(self) -> np.ndarray:
-        return _apply(self._post, ARCFACE_TEMPLATE)
+        return apply_transform(self._post, ARCFACE_TEMPLATE)
 
 
 def dlib_shape5(image: np.ndarray, face: Face):
@@ -301,7 +320,7 @@ def dlib_chip(image: np.ndarray, face: Face, *, size: int = 150, padding: float 
         image=np.asarray(chip, dtype=np.uint8),
         matrix=matrix,
         residual=float("nan"),
-        landmarks=_apply(matrix, face.landmarks),
+        landmarks=apply_transform(matrix, face.landmarks),
     )
 
 

@@ -128,6 +128,19 @@ class CacheEntry:
     residual: float
     vector: Optional[np.ndarray]
 
+    @classmethod
+    def from_prepared(cls, prep, vector) -> CacheEntry:
+        """The entry of a :class:`~facelab.prepare.PreparedImage` and its vector (or None)."""
+        return cls(prep.status.value, prep.reason, prep.stage, prep.n_faces, prep.face, prep.residual,
+                   None if vector is None else np.asarray(vector, dtype=np.float32))
+
+    def prepared(self, path: str):
+        """The :class:`~facelab.prepare.PreparedImage` this entry stands for (without the chip)."""
+        from facelab.prepare import PreparedImage, PrepareStatus
+
+        return PreparedImage(str(path), PrepareStatus(self.status), reason=self.reason, stage=self.stage,
+                             face=self.face, n_faces=self.n_faces, residual=self.residual, content_decided=True)
+
 
 class EmbeddingCache:
     """The cache folder of one set of settings.

@@ -119,25 +119,28 @@ class FaceSet:
 def detect_faces(images_df: pd.DataFrame, *, detector="dlib", policy: str = "central", progress: bool = False) -> FaceSet:
     """Load and detect every image once.
 
-    With ``detector="dlib"`` the HOG detector looks at the image's own scale first and upsamples
-    (4x the cost) only when that does not find exactly one face, as the pipeline does.
+    Each image goes through :func:`facelab.prepare.prepare_image` (without alignment: the
+    experiments re-align the faces themselves). With ``detector="dlib"`` the pipeline's
+    :class:`~facelab.detection.LadderDetector` looks at the image's own scale first and upsamples
+    (4x the cost) only when that does not find exactly one face.
 
     Parameters
     ----------
     images_df : pandas.DataFrame
-        ``image_id``, ``path`` and ``identity`` (e.g. :attr:`facelab.datasets.FolderDataset.images`
-        or :meth:`facelab.datasets.LFW.pair_images`).
+        ``image_id``, ``path`` and ``identity`` (e.g. :attr:`facelab.datasets.FolderDataset.images`,
+        :meth:`facelab.datasets.LFW.pair_images` or :func:`facelab.verification.pair_images`).
     detector : str or Detector
-        See :func:`facelab.detection.create_detector`.
+        A registered name (``"dlib"``: the ladder, as in :func:`facelab.pipeline.embed_images`) or
+        a ready detector (:func:`facelab.detection.create_detector`).
     policy : {"central", "largest"}
         Which face of a photo with several (LFW centres the labelled person: ``"central"``).
     """
     from facelab.detection import create_detector
-    from facelab.imageio import ImageLoadError, load_image
+    from facelab.pool import make_detector
+    from facelab.prepare import prepare_image
 
-    # dlib: own scale first, 2x only when inconclusive (the pipeline's ladder, kept local here).
-    dets = ([create_detector("dlib", upsample=0), create_detector("dlib", upsample=1)] if detector == "dlib"
-            else [create_detector(detector)])
+    # "dlib": the pipeline's ladder (own scale first, upsampled only when inconclusive).
+    det = make_detector(detector) if isinstance(detector, str) else create_detector(detector)
     df = images_df.drop_duplicates("image_id").reset_index(drop=True)
     keep, images, faces, skipped = [], [], [], []
     it = df.itertuples(index=False)
@@ -146,21 +149,13 @@ def detect_faces(images_df: pd.DataFrame, *, detector="dlib", policy: str = "cen
 
         it = tqdm(it, total=len(df), desc="detect")
     for rec in it:
-        try:
-            image = load_image(rec.path)
-        except ImageLoadError as exc:
-            skipped.append((rec.image_id, rec.path, exc.reason))
+        prep = prepare_image(rec.path, det, policy=policy, keep_image=True)  # no preset: detect only
+        if not prep.ok:
+            skipped.append((rec.image_id, rec.path, f"{prep.status.value}: {prep.reason}"))
             continue
-        for det in dets:
-            res = det.detect(image, path=rec.path, policy=policy)
-            if len(res.faces) == 1:
-                break
-        if not res.ok or res.face is None:
-            skipped.append((rec.image_id, rec.path, f"{res.status.value}: {res.reason or 'no face found'}"))
-            continue
-        keep.append((rec.image_id, rec.path, getattr(rec, "identity", ""), float(res.face.score)))
-        images.append(image)
-        faces.append(res.face)
+        keep.append((rec.image_id, rec.path, getattr(rec, "identity", ""), float(prep.face.score)))
+        images.append(prep.image)
+        faces.append(prep.face)
     return FaceSet(
         table=pd.DataFrame(keep, columns=["image_id", "path", "identity", "score"]),
         images=images,
@@ -173,19 +168,12 @@ def lfw_pairs_subset(lfw, *, n_pairs: int = 300, which: str = "pairs", folds: Se
     """The first ``n_pairs`` of an LFW protocol, half matched, half mismatched (file order per fold).
 
     Returns the pairs table of :meth:`facelab.datasets.LFW.pairs`; its images are
-    ``pd.concat`` of both sides (see :func:`pair_images`).
+    :func:`facelab.verification.pair_images` of it.
     """
     p = lfw.pairs(which)
     if folds is not None:
         p = p[p.fold.isin(list(folds))]
     return p.groupby("same", sort=False).head(int(n_pairs) // 2).reset_index(drop=True)
-
-
-def pair_images(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The distinct images of an LFW pairs table: ``image_id``, ``path``, ``identity``."""
-    a = pairs[["image_id1", "path1", "name1"]].set_axis(["image_id", "path", "identity"], axis=1)
-    b = pairs[["image_id2", "path2", "name2"]].set_axis(["image_id", "path", "identity"], axis=1)
-    return pd.concat([a, b]).drop_duplicates("image_id").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,15 +224,15 @@ def perturbation_matrix(landmarks, *, kind: str, level: float, direction: float 
 
 def perturb_landmarks(landmarks, *, kind: str, level: float, direction: float = 0.0) -> np.ndarray:
     """The five points moved by :func:`perturbation_matrix`."""
-    pts = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    m = perturbation_matrix(pts, kind=kind, level=level, direction=direction)
-    return pts @ m[:2, :2].T + m[:2, 2]
+    from facelab.alignment import apply_transform
+
+    return apply_transform(perturbation_matrix(landmarks, kind=kind, level=level, direction=direction), landmarks)
 
 
 def perturbed_chip(image, face: Face, preset, *, kind: str, level: float, direction: float = 0.0, base_matrix=None):
     """The preset's chip of ``face`` aligned from perturbed landmarks (uint8 ``(S, S, 3)``).
 
-    ArcFace-style presets align the perturbed five points. Presets that locate their own points
+    Presets with a template (ArcFace, ``seed64``) align the perturbed five points. Presets that locate their own points
     (``dlib150`` runs dlib's 5-point predictor inside the box) get the same similarity composed
     into their transform: a least-squares similarity fit moves with its points, so aligning points
     moved by ``P`` gives the transform ``M @ inv(P)`` exactly.
@@ -254,19 +242,10 @@ def perturbed_chip(image, face: Face, preset, *, kind: str, level: float, direct
     base_matrix : (3, 3) array, optional
         The preset's unperturbed image-to-chip matrix (saves recomputing it for every level).
     """
-    from facelab.alignment import (
-        ArcFacePreset,
-        Seed64Preset,
-        align_face,
-        get_preset,
-        warp_affine,
-    )
+    from facelab.alignment import get_preset, warp_affine
 
     preset = get_preset(preset)
-    if isinstance(preset, ArcFacePreset):
-        return align_face(image, perturb_landmarks(face.landmarks, kind=kind, level=level, direction=direction),
-                          size=preset.size).image
-    if isinstance(preset, Seed64Preset):
+    if preset.template() is not None:
         moved = perturb_landmarks(face.landmarks, kind=kind, level=level, direction=direction)
         return preset(image, replace(face, landmarks=moved)).image
     m = np.asarray(base_matrix if base_matrix is not None else preset(image, face).matrix, dtype=np.float64)
@@ -382,7 +361,7 @@ def alignment_sensitivity(
     directions = rng.uniform(0, 2 * np.pi, size=n)
     signs = rng.choice([-1.0, 1.0], size=n)
     base = [None] * n
-    if not hasattr(preset, "template") or preset.template() is None:  # e.g. dlib150: compose with its matrix
+    if preset.template() is None:  # e.g. dlib150: compose with its matrix
         base = [preset(im, f).matrix for im, f in zip(faces.images, faces.faces)]
 
     def embed_level(level: float, rows: np.ndarray) -> np.ndarray:
@@ -538,8 +517,11 @@ def bias_vs_pairs(scores, same, folds, *, pairs_per_fold: Sequence[int] = (10, 2
 # --------------------------------------------------------------------------------------------
 
 
-def nearest_neighbours(embeddings, identities, query: int, *, k: int = 5, exclude_self: bool = True) -> pd.DataFrame:
-    """The ``k`` rows closest to row ``query`` by cosine similarity.
+def nearest_neighbours(embeddings, identities, query: int, *, k: int = 5) -> pd.DataFrame:
+    """The ``k`` rows closest to row ``query`` by cosine similarity (the query itself left out).
+
+    The course's one-query view of :func:`facelab.vectors.nearest_neighbours` (which the
+    explorer uses for every row).
 
     Returns
     -------
@@ -547,17 +529,12 @@ def nearest_neighbours(embeddings, identities, query: int, *, k: int = 5, exclud
         ``rank`` (1 = closest), ``row``, ``identity``, ``cosine``, ``same`` (same identity as the
         query); sorted by decreasing cosine (ties by row).
     """
-    e = unit_rows(embeddings)
-    ids = np.asarray(identities)
-    if not 0 <= int(query) < len(e):
-        raise IndexError(f"query row {query} outside 0..{len(e) - 1}")
-    cos = e @ e[int(query)]
-    order = np.lexsort((np.arange(len(e)), -cos))
-    if exclude_self:
-        order = order[order != int(query)]
-    top = order[: int(k)]
-    return pd.DataFrame({"rank": np.arange(1, top.size + 1), "row": top, "identity": ids[top], "cosine": cos[top],
-                         "same": ids[top] == ids[int(query)]})
+    from facelab.vectors import nearest_neighbours as neighbours
+
+    n = len(embeddings)
+    if not 0 <= int(query) < n:
+        raise IndexError(f"query row {query} outside 0..{n - 1}")
+    return neighbours(embeddings, k=k, rows=[int(query)]).table(identities, int(query))
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,12 +571,9 @@ def blur_score(image) -> float:
 def landmark_residual(landmarks) -> float:
     """RMS distance (112-pixel chip units) of the five points from the ArcFace template after the
     best similarity: how much of the face a similarity cannot explain (turned head, bad points)."""
-    from facelab.alignment import ARCFACE_TEMPLATE, estimate_transform
+    from facelab.alignment import fit_template
 
-    pts = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    m = np.asarray(estimate_transform(pts, ARCFACE_TEMPLATE).params)
-    mapped = pts @ m[:2, :2].T + m[:2, 2]
-    return float(np.sqrt(np.mean(np.sum((mapped - ARCFACE_TEMPLATE) ** 2, axis=1))))
+    return fit_template(landmarks)[2]
 
 
 @dataclass

@@ -41,17 +41,16 @@ import numpy as np
 import pandas as pd
 
 from facelab.errors import EvaluationError
+from facelab.vectors import Neighbours, block_rows, nearest_neighbours, unit_rows
 
 __all__ = [
     "GRID_STEP",
     "Explorer",
     "ExplorerData",
-    "Neighbours",
     "PairSummary",
     "explore",
     "explore_embeddings",
     "make_thumbnails",
-    "nearest_neighbours",
     "summarise_pairs",
     "thumbnail_uris",
 ]
@@ -65,59 +64,6 @@ BLANK_URI = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABA
 # --------------------------------------------------------------------------------------------
 # Computing
 # --------------------------------------------------------------------------------------------
-
-
-def _unit(embeddings) -> np.ndarray:
-    e = np.asarray(embeddings, dtype=np.float32)
-    if e.ndim != 2:
-        raise EvaluationError(f"embeddings must be (N, D), got shape {e.shape}")
-    if not np.isfinite(e).all():
-        raise EvaluationError("embeddings contain NaN or infinite values")
-    norms = np.linalg.norm(e, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise EvaluationError(f"{int((norms == 0).sum())} embeddings are all zeros")
-    return e / norms
-
-
-def _chunk(n: int, chunk_size: int | None) -> int:
-    # Keep one (chunk, N) float32 block near 4 million scores.
-    return int(chunk_size or max(1, min(n, 4_000_000 // max(n, 1))))
-
-
-@dataclass(frozen=True)
-class Neighbours:
-    """The ``k`` nearest other faces of each face, by cosine similarity, closest first.
-
-    Attributes
-    ----------
-    index : (N, k) int array
-    cosine : (N, k) float array
-    """
-
-    index: np.ndarray
-    cosine: np.ndarray
-
-
-def nearest_neighbours(embeddings, *, k: int = 5, chunk_size: int | None = None) -> Neighbours:
-    """Exact ``k`` nearest neighbours (cosine) of every row, excluding itself, in row blocks."""
-    e = _unit(embeddings)
-    n = e.shape[0]
-    if n < 2:
-        raise EvaluationError(f"need at least 2 embeddings for neighbours, got {n}")
-    k = int(min(k, n - 1))
-    step = _chunk(n, chunk_size)
-    idx = np.empty((n, k), np.int64)
-    cos = np.empty((n, k), np.float64)
-    for start in range(0, n, step):
-        rows = np.arange(start, min(n, start + step))
-        s = e[rows] @ e.T
-        s[np.arange(rows.size), rows] = -np.inf
-        part = np.argpartition(s, n - k, axis=1)[:, n - k:]
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -ps), axis=1)  # by score, ties by index: deterministic
-        idx[rows] = np.take_along_axis(part, order, axis=1)
-        cos[rows] = np.take_along_axis(ps, order, axis=1)
-    return Neighbours(idx, np.clip(cos, -1.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -246,7 +192,7 @@ def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pair
     max_pairs : int
         How many of the hardest impostor and of the hardest genuine pairs to keep.
     """
-    e = _unit(embeddings)
+    e = unit_rows(embeddings, dtype=np.float32, finite=True)
     ids = np.asarray(identities)
     n = e.shape[0]
     if ids.shape != (n,):
@@ -262,7 +208,7 @@ def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pair
     n_gen = n_imp = 0
     lo, hi = np.inf, -np.inf
     if pairs is None:
-        step = _chunk(n, chunk_size)
+        step = block_rows(n, chunk_size)
         cols = np.arange(n)
         for start in range(0, n, step):
             rows = np.arange(start, min(n, start + step))
@@ -534,7 +480,7 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
     max_pairs : int
         Hardest impostor and genuine pairs kept for the lines and the failure list.
     """
-    e = _unit(embeddings)
+    e = unit_rows(embeddings, dtype=np.float32, finite=True)
     n = e.shape[0]
     ids = np.asarray(identities).astype(str)
     if ids.shape != (n,):
@@ -583,38 +529,22 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
     return Explorer(data, **layout_kwargs)
 
 
-def _result_rows(result) -> pd.DataFrame:
-    """The embedded rows in embedding order (``.embedded`` when the pipeline has it, else ``.ok``)."""
-    rows = getattr(result, "embedded", None)
-    if rows is None:
-        rows = result.ok
-    return rows
-
-
 def explore(result, *, thumbnails=None, names: Mapping | None = None, **kwargs) -> Explorer:
     """The explorer of an :class:`~facelab.pipeline.EmbeddingResult`.
 
-    Takes the embeddings, identities, image ids and alignment residuals from the result; the
-    detection scores from ``result.faces`` (a ``Face`` or None per table row) when it has them;
-    thumbnails from ``thumbnails``, else ``result.chips`` (``embed_images(..., keep_chips=True)``),
-    else the face boxes cropped from the images (:func:`make_thumbnails`). Other keywords go to
-    :func:`explore_embeddings`.
+    Takes the embeddings, identities, image ids and alignment residuals from the result
+    (``result.embedded``); the detection scores from its typed faces (``result.embedded_faces``;
+    NaN where a row has none); thumbnails from ``thumbnails``, else ``result.chips``
+    (``embed_images(..., keep_chips=True)``), else the face boxes cropped from the images
+    (:func:`make_thumbnails`). Other keywords go to :func:`explore_embeddings`.
     """
-    rows = _result_rows(result)
+    rows = result.embedded
     n = len(rows)
     if n != len(result.embeddings):
         raise EvaluationError(f"the result has {len(result.embeddings)} embeddings but {n} embedded rows")
-    det = None
-    faces = getattr(result, "faces", None)
-    if faces is not None:
-        faces = list(faces)
-        table = result.table
-        # faces follow the table's rows; the embedded rows are a subset of them
-        where = {lab: p for p, lab in enumerate(table.index)}
-        det = [getattr(faces[where[lab]], "score", np.nan) if faces[where[lab]] is not None else np.nan
-               for lab in rows.index]
+    det = [np.nan if face is None else float(face.score) for face in result.embedded_faces]
     if thumbnails is None:
-        thumbnails = getattr(result, "chips", None)
+        thumbnails = result.chips
     if thumbnails is None and "path" in rows:
         boxes = list(rows["box"]) if "box" in rows else None
         size = 64 if n <= 1000 else 32

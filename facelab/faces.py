@@ -88,6 +88,9 @@ class Face:
 
 
 class DetectionStatus(str, enum.Enum):
+    """What happened to one image: ``ok``, ``no_face`` or ``error`` (the ``status`` strings of
+    result tables; :data:`facelab.prepare.PrepareStatus` is this enum)."""
+
     OK = "ok"
     NO_FACE = "no_face"
     ERROR = "error"

@@ -36,7 +36,7 @@ from facelab.calibration import Calibration
 from facelab.detection import DLIB_UPSAMPLE_LADDER
 from facelab.faces import Face
 from facelab.pool import MIN_POOL_IMAGES, POOL_TASK_SIZE, _worker_chunk, make_detector, open_pool
-from facelab.prepare import STAGES, PreparedImage, PrepareStatus, embed_prepared, prepare_image
+from facelab.prepare import STAGES, PreparedImage, embed_prepared, prepare_image
 
 __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "TABLE_COLUMNS"]
 
@@ -73,6 +73,13 @@ class EmbeddingResult:
     chips : numpy.ndarray or None
         With ``keep_chips=True``: ``(N_ok, H, W, 3)`` uint8 aligned chips, in embedding order
         (``chips[row]`` is what ``embeddings[row]`` was computed from); else None.
+    stages : list of (str or None)
+        One per ``table`` row: the stage that failed (``load`` / ``detect`` / ``align`` /
+        ``embed``; :attr:`facelab.prepare.PreparedImage.stage`), None when ok.
+    cacheable : list of bool
+        One per ``table`` row: whether the outcome follows from the file's content alone
+        (:attr:`facelab.prepare.PreparedImage.cacheable`); the cache and the store keep only
+        those rows. Default (a result built by hand): ``ok`` and ``no_face`` rows, not ``error``.
     settings : dict
         Detector, policy, alignment, embedder description and fingerprint.
     folder_skipped : pandas.DataFrame
@@ -100,12 +107,19 @@ class EmbeddingResult:
     timings: dict = field(default_factory=dict)
     faces: Optional[list] = None
     chips: Optional[np.ndarray] = None
+    stages: Optional[list] = None
+    cacheable: Optional[list] = None
 
     def __post_init__(self):
         if self.faces is None:
             self.faces = [None] * len(self.table)
-        if len(self.faces) != len(self.table):
-            raise ValueError(f"{len(self.faces)} faces for {len(self.table)} table rows")
+        if self.stages is None:
+            self.stages = [None] * len(self.table)
+        if self.cacheable is None:
+            self.cacheable = [s != "error" for s in self.table.status]
+        for name in ("faces", "stages", "cacheable"):
+            if len(getattr(self, name)) != len(self.table):
+                raise ValueError(f"{len(getattr(self, name))} {name} for {len(self.table)} table rows")
 
     @property
     def embedded(self) -> pd.DataFrame:
@@ -126,7 +140,10 @@ class EmbeddingResult:
     @property
     def embedded_faces(self) -> list[Face]:
         """The faces of the embedding rows, in embedding order."""
-        return [self.faces[i] for i in self.embedded.index]
+        # By position: a partition's table keeps its rows' labels in the whole input.
+        ok = np.flatnonzero(self.table.status.to_numpy() == "ok")
+        order = ok[np.argsort(self.table.row.to_numpy()[ok], kind="stable")]
+        return [self.faces[i] for i in order]
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -164,14 +181,6 @@ class EmbeddingResult:
             s += f"; {len(self.folder_skipped)} non-image files skipped"
         where = " on a Dask cluster" if self.settings.get("engine") == "dask" else ""
         return s + f" (model {self.model}; {self.n_cached} from cache, {self.n_computed} computed{where})"
-
-
-def _from_cache(path: str, entry: CacheEntry) -> PreparedImage:
-    """A :class:`PreparedImage` rebuilt from a cache entry (without the chip)."""
-    return PreparedImage(
-        path, PrepareStatus(entry.status), reason=entry.reason, stage=entry.stage, face=entry.face,
-        n_faces=entry.n_faces, residual=entry.residual, content_decided=True,
-    )
 
 
 def _realign(prep: PreparedImage, preset, times: dict) -> None:
@@ -246,6 +255,8 @@ def build_result(ids, paths, identities, prepared, vecs, digests, embedder, *, k
         timings=timings,
         faces=faces,
         chips=chip_arr,
+        stages=[prep.stage for prep in prepared],
+        cacheable=[prep.cacheable for prep in prepared],
     )
 
 
@@ -349,7 +360,7 @@ def embed_images(
             digests[i] = content_hash(p)
             hit = store.get(digests[i]) if digests[i] else None
             if hit is not None:
-                prepared[i], vecs[i] = _from_cache(p, hit), hit.vector
+                prepared[i], vecs[i] = hit.prepared(p), hit.vector
                 n_cached += 1
                 if keep_chips and prepared[i].ok:
                     _realign(prepared[i], preset, times)
@@ -411,8 +422,7 @@ def embed_images(
                 # failures of our own stages, which a fix or a retry may change.
                 prep = prepared[i]
                 if digests[i] and prep.cacheable:
-                    store.put(digests[i], CacheEntry(prep.status.value, prep.reason, prep.stage, prep.n_faces,
-                                                     prep.face, prep.residual, vecs[i]))
+                    store.put(digests[i], CacheEntry.from_prepared(prep, vecs[i]))
 
     settings = dict(store.settings, embedder_description=embedder.describe(),
                     cache=str(store.folder) if use_cache else None)

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from facelab.faces import DetectionResult, Face
+from facelab.faces import DetectionResult, DetectionStatus, Face
 
 __all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "STAGES"]
 
@@ -30,12 +29,9 @@ __all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "em
 STAGES = ("load", "detect", "align", "embed")
 
 
-class PrepareStatus(str, enum.Enum):
-    """What happened to one image (the values are the ``status`` strings of result tables)."""
-
-    OK = "ok"
-    NO_FACE = "no_face"
-    ERROR = "error"
+#: What happened to one image (the values are the ``status`` strings of result tables): the
+#: three outcomes of a detection (``ok``, ``no_face``, ``error``), so one enum serves both.
+PrepareStatus = DetectionStatus
 
 
 @dataclass
@@ -64,6 +60,9 @@ class PreparedImage:
         a template).
     content_decided : bool
         Whether the outcome follows from the file's bytes alone (see :attr:`cacheable`).
+    image : ndarray or None
+        The decoded ``(H, W, 3)`` uint8 image, kept only with ``prepare_image(..., keep_image=True)``
+        (for callers that re-align the same face many times).
     """
 
     path: str
@@ -76,6 +75,7 @@ class PreparedImage:
     n_faces: int = 0
     residual: float = float("nan")
     content_decided: bool = True
+    image: Optional[np.ndarray] = None
 
     @property
     def ok(self) -> bool:
@@ -114,7 +114,8 @@ def stage_timer(times: Optional[dict], name: str):
             times[name] = times.get(name, 0.0) + (time.perf_counter() - t0)
 
 
-def prepare_image(path, detector, preset, *, policy: str = "largest", times: Optional[dict] = None) -> PreparedImage:
+def prepare_image(path, detector, preset=None, *, policy: str = "largest", times: Optional[dict] = None,
+                  keep_image: bool = False) -> PreparedImage:
     """Load, detect and align one image; never raises for a bad image.
 
     Parameters
@@ -122,12 +123,15 @@ def prepare_image(path, detector, preset, *, policy: str = "largest", times: Opt
     path : path-like
     detector : Detector
         From :func:`facelab.detection.create_detector`.
-    preset : Preset
-        From :func:`facelab.alignment.get_preset`.
+    preset : Preset, optional
+        From :func:`facelab.alignment.get_preset`; None stops after detection (``aligned`` stays
+        None and an image with a face is ``ok``).
     policy : {"largest", "central"}
         Which face is aligned when there are several.
     times : dict, optional
         Seconds spent in ``load`` / ``detect`` / ``align`` are added to it.
+    keep_image : bool
+        Keep the decoded image in :attr:`PreparedImage.image`.
 
     Returns
     -------
@@ -144,6 +148,8 @@ def prepare_image(path, detector, preset, *, policy: str = "largest", times: Opt
         return out.failed("load", exc.reason, content_decided=exc.content)
     except OSError as exc:
         return out.failed("load", f"cannot read ({exc.strerror or exc})")
+    if keep_image:
+        out.image = image
     try:
         with stage_timer(times, "detect"):
             det = detector.detect(image, path=path, policy=policy)
@@ -151,11 +157,14 @@ def prepare_image(path, detector, preset, *, policy: str = "largest", times: Opt
         return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
     out.detection, out.n_faces = det, len(det.faces)
     if not det.ok or det.face is None:
-        if det.ok or det.status.value == "no_face":
+        if det.ok or det.status is PrepareStatus.NO_FACE:
             out.status, out.stage, out.reason = PrepareStatus.NO_FACE, "detect", det.reason or "no face found"
             return out
         return out.failed("detect", det.reason or "detector failed")
     out.face = det.face
+    if preset is None:
+        out.status = PrepareStatus.OK
+        return out
     try:
         with stage_timer(times, "align"):
             out.aligned = preset(image, det.face)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from facelab.errors import EvaluationError
+from facelab.vectors import as_embeddings
 
 __all__ = ["Projection", "project", "misjudged_pairs", "METHODS"]
 
@@ -43,7 +44,7 @@ class Projection:
         """Coordinates of new embeddings on this map (UMAP and PCA only)."""
         if self.method == "tsne":
             raise EvaluationError("t-SNE cannot place new points on an existing map; use method='umap' or 'pca'")
-        x = _prepare(embeddings)
+        x = as_embeddings(embeddings, dtype=np.float32)
         return np.asarray(self.model.transform(x))
 
     def describe(self) -> str:
@@ -52,15 +53,6 @@ class Projection:
         shown = {k: v for k, v in self.params.items() if k in ("n_neighbors", "min_dist", "perplexity", "metric")}
         inner = ", ".join(f"{k}={v}" for k, v in shown.items())
         return f"{names[self.method]} ({inner})" if inner else names[self.method]
-
-
-def _prepare(embeddings) -> np.ndarray:
-    x = np.asarray(embeddings, dtype=np.float32)
-    if x.ndim != 2:
-        raise EvaluationError(f"embeddings must be (N, D), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise EvaluationError("embeddings contain NaN or infinite values")
-    return x
 
 
 def project(embeddings, *, method: str = "umap", random_state: Optional[int] = 0, n_neighbors: int = 15,
@@ -82,7 +74,7 @@ def project(embeddings, *, method: str = "umap", random_state: Optional[int] = 0
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    x = _prepare(embeddings)
+    x = as_embeddings(embeddings, dtype=np.float32)
     n = x.shape[0]
     if n < 3:
         raise EvaluationError(f"need at least 3 embeddings to make a map, got {n}")

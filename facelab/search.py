@@ -22,6 +22,8 @@ from typing import Optional
 
 import numpy as np
 
+from facelab.vectors import unit_rows
+
 __all__ = ["SearchIndex", "Recall", "build_index", "exact_search", "recall_at_k", "APPROX_THRESHOLD"]
 
 #: Gallery size from which :func:`build_index` builds an approximate index by default.
@@ -29,13 +31,8 @@ APPROX_THRESHOLD = 200_000
 
 
 def _unit32(x) -> np.ndarray:
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-    if a.ndim != 2:
-        raise ValueError(f"vectors must be 2-D (N, D), got shape {a.shape}")
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise ValueError(f"{int((norms == 0).sum())} vectors are all zeros")
-    return np.ascontiguousarray(a / norms)
+    # FAISS wants C-contiguous float32 unit rows.
+    return np.ascontiguousarray(unit_rows(x, dtype=np.float32))
 
 
 @dataclass(frozen=True)

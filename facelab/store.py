@@ -3,8 +3,11 @@
 One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
 content hash), ``settings_key`` (:func:`facelab.cache.settings_key` of
 :func:`facelab.cache.embedding_settings`: the pipeline cache's own key -- model, weights, flip,
-detector, policy, alignment), ``status``, ``reason``, ``n_faces``, ``box``,
-``landmarks``, ``residual`` and ``vector`` (a fixed-size ``list<float32>``, null without a face).
+detector, policy, alignment), and what a :class:`facelab.cache.CacheEntry` holds: ``status``,
+``reason``, ``stage`` (the stage that failed), ``n_faces``, the chosen face (``box``, ``score``,
+``landmarks``, ``landmarks68``), ``residual`` and ``vector`` (a fixed-size ``list<float32>``,
+null without a face). Like the cache, the store keeps only outcomes the file's content decides
+(:attr:`facelab.prepare.PreparedImage.cacheable`); failures of our own stages are retried.
 
 The store is a folder of ``part-<seq>-<random>.parquet`` files, one per appended partition. A
 partition is written to a hidden temporary file in the folder and renamed into place
@@ -38,8 +41,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.cache import CACHE_VERSION, embedding_settings, settings_key
+from facelab.cache import CACHE_VERSION, CacheEntry, embedding_settings, settings_key
 from facelab.errors import FacelabError
+from facelab.faces import Face
 
 __all__ = [
     "EmbeddingStore",
@@ -52,13 +56,13 @@ __all__ = [
 
 #: Columns of every partition, in order.
 STORE_COLUMNS = [
-    "image_id", "path", "identity", "sha256", "settings_key", "status", "reason",
-    "n_faces", "box", "landmarks", "residual", "vector",
+    "image_id", "path", "identity", "sha256", "settings_key", "status", "reason", "stage",
+    "n_faces", "box", "score", "landmarks", "landmarks68", "residual", "vector",
 ]
 _META_KEY = b"facelab.store"
-_FORMAT = 1
-# Failures of our own stages are not a property of the file: not cached (as the pipeline's cache).
-_NOT_CACHED_REASONS = ("detector failed", "alignment failed", "embedding failed", "cannot read")
+#: 2: rows carry the cache entry's stage and whole face (score, 68 points). Partitions of
+#: format 1 fail :meth:`EmbeddingStore.check` (other columns): quarantined and recomputed.
+_FORMAT = 2
 
 
 class StoreError(FacelabError):
@@ -85,14 +89,22 @@ def _schema(dim: int):
             ("settings_key", pa.string()),
             ("status", pa.string()),
             ("reason", pa.string()),
+            ("stage", pa.string()),
             ("n_faces", pa.int32()),
             ("box", pa.list_(pa.float64(), 4)),
+            ("score", pa.float64()),
             ("landmarks", pa.list_(pa.float64(), 10)),  # 5 (x, y) points, flattened
+            ("landmarks68", pa.list_(pa.float64(), 136)),  # dlib's 68 points, flattened (null otherwise)
             ("residual", pa.float64()),
             ("vector", pa.list_(pa.float32(), int(dim))),
         ],
         metadata={_META_KEY: json.dumps({"format": _FORMAT, "dim": int(dim)}).encode()},
     )
+
+
+def _text(x) -> Optional[str]:
+    """A string cell, None for missing (None, NaN, pandas' NA)."""
+    return None if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)) else str(x)
 
 
 def _flat(v, n: int):
@@ -156,8 +168,10 @@ class EmbeddingStore:
         ----------
         table : pandas.DataFrame
             One row per image with (at least) ``image_id``, ``path``, ``status`` and optionally
-            ``identity``, ``sha256``, ``reason``, ``n_faces``, ``box``, ``landmarks``, ``residual``
-            (the columns of :attr:`facelab.pipeline.EmbeddingResult.table`).
+            ``identity``, ``sha256``, ``reason``, ``stage``, ``n_faces``, ``box``, ``score``,
+            ``landmarks``, ``landmarks68``, ``residual`` (:meth:`append_result` adds ``stage``
+            and the face's ``score`` and ``landmarks68`` to an
+            :attr:`facelab.pipeline.EmbeddingResult.table`).
         vectors : iterable
             One entry per row: the embedding, or None for a row without one.
         settings_key : str
@@ -197,13 +211,16 @@ class EmbeddingStore:
             "image_id": [str(x) for x in t["image_id"]],
             "path": [str(x) for x in t["path"]],
             "identity": [None if x is None else str(x) for x in col("identity")],
-            "sha256": [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in col("sha256")],
+            "sha256": [_text(x) for x in col("sha256")],
             "settings_key": [str(settings_key)] * len(t),
             "status": [str(x) for x in t["status"]],
-            "reason": [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in col("reason")],
+            "reason": [_text(x) for x in col("reason")],
+            "stage": [_text(x) for x in col("stage")],
             "n_faces": [int(x) for x in col("n_faces", 0)],
             "box": [_flat(x, 4) for x in col("box")],
+            "score": [float(x) if x is not None else float("nan") for x in col("score", float("nan"))],
             "landmarks": [_flat(x, 10) for x in col("landmarks")],
+            "landmarks68": [_flat(x, 136) for x in col("landmarks68")],
             "residual": [float(x) if x is not None else float("nan") for x in col("residual", float("nan"))],
             "vector": [None if v is None else np.asarray(v, dtype=np.float32).reshape(-1) for v in vecs],
         }
@@ -224,11 +241,18 @@ class EmbeddingStore:
             raise
         return final
 
-    def append_result(self, result, *, settings_key: Optional[str] = None) -> Optional[Path]:
-        """Append an :class:`~facelab.pipeline.EmbeddingResult` as one partition."""
+    def append_result(self, result, *, settings_key: Optional[str] = None, dim: Optional[int] = None) -> Optional[Path]:
+        """Append the rows of an :class:`~facelab.pipeline.EmbeddingResult` that its content
+        decides (``result.cacheable``) as one partition, with their stage and typed face."""
         key = settings_key or _result_key(result)
-        vecs = [result.embeddings[int(r)] if s == "ok" else None for s, r in zip(result.table.status, result.table.row)]
-        return self.append(result.table, vecs, settings_key=key)
+        t = result.table.assign(
+            stage=result.stages,
+            score=[None if f is None else float(f.score) for f in result.faces],
+            landmarks68=[None if f is None else f.landmarks68 for f in result.faces],
+        )
+        vecs = [result.embeddings[int(r)] if s == "ok" else None for s, r in zip(t.status, t.row)]
+        keep = list(result.cacheable)
+        return self.append(t[keep], [v for v, k in zip(vecs, keep) if k], settings_key=key, dim=dim)
 
     # -- checking ------------------------------------------------------------------------
 
@@ -302,8 +326,9 @@ class EmbeddingStore:
     def settings_keys(self) -> list[str]:
         return sorted(self.read(columns=["settings_key"], latest=False).settings_key.unique())
 
-    def lookup(self, digests: Iterable[str], *, settings_key: str) -> dict:
-        """``{sha256: (row dict, vector or None)}`` for the digests the store already holds."""
+    def lookup(self, digests: Iterable[str], *, settings_key: str) -> dict[str, CacheEntry]:
+        """``{sha256: CacheEntry}`` for the digests the store already holds (what the pipeline's
+        cache would answer: status, reason, stage, face count, typed face, residual, vector)."""
         want = {d for d in digests if d}
         if not want:
             return {}
@@ -311,15 +336,14 @@ class EmbeddingStore:
         df = df[df.sha256.isin(want)].drop_duplicates("sha256", keep="last")
         out = {}
         for r in df.itertuples(index=False):
-            row = {
-                "status": r.status,
-                "reason": r.reason,
-                "n_faces": int(r.n_faces),
-                "box": None if r.box is None else [float(v) for v in r.box],
-                "landmarks": None if r.landmarks is None else np.asarray(r.landmarks, float).reshape(5, 2).tolist(),
-                "residual": float(r.residual),
-            }
-            out[r.sha256] = (row, None if r.vector is None else np.asarray(r.vector, dtype=np.float32))
+            face = None
+            if r.box is not None and r.landmarks is not None:
+                face = Face(box=r.box, score=r.score, landmarks=r.landmarks,
+                            landmarks68=None if r.landmarks68 is None else np.asarray(r.landmarks68, float))
+            out[r.sha256] = CacheEntry(
+                status=r.status, reason=_text(r.reason), stage=_text(r.stage), n_faces=int(r.n_faces), face=face,
+                residual=float(r.residual), vector=None if r.vector is None else np.asarray(r.vector, dtype=np.float32),
+            )
         return out
 
     def embeddings(self, *, settings_key: Optional[str] = None) -> tuple[list[str], np.ndarray, list[str]]:
@@ -397,7 +421,7 @@ def embed_to_store(
     """
     from facelab.embedding import Embedder, create_embedder
     from facelab.hashing import file_sha256
-    from facelab.pipeline import TABLE_COLUMNS, EmbeddingResult
+    from facelab.pipeline import build_result, image_columns
 
     store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)
     t0 = time.perf_counter()
@@ -426,22 +450,21 @@ def embed_to_store(
     hits = store.lookup(digests, settings_key=key)
     todo = df[[d is None or d not in hits for d in digests]]
 
-    rows = {}
+    entries: dict = {}  # image_id -> CacheEntry of the images computed in this run
     n_computed = 0
     timings: dict = {}
     engine_kw = dict(model=embedder, detector=detector, policy=policy, upsample=upsample, **kwargs)
 
     def take(res):
         nonlocal n_computed
-        t = res.table
-        vecs = [res.embeddings[int(r)] if st == "ok" else None for st, r in zip(t.status, t.row)]
-        # What the file's content decides is stored; failures of our own stages are retried next run.
-        keep = [bool(h) and not str(r).startswith(_NOT_CACHED_REASONS) for h, r in zip(t.sha256, t.reason)]
-        if any(keep):
-            store.append(t[keep], [v for v, k in zip(vecs, keep) if k], settings_key=key, dim=embedder.embedding_size)
-        for row, v in zip(t.to_dict("records"), vecs):
-            rows[row["image_id"]] = (row, v)
-        n_computed += len(t)
+        # What the file's content decides is stored (res.cacheable); failures of our own stages are retried next run.
+        res.cacheable = [c and bool(h) for c, h in zip(res.cacheable, res.table.sha256)]
+        if any(res.cacheable):
+            store.append_result(res, settings_key=key, dim=embedder.embedding_size)
+        for r, face, stage in zip(res.table.itertuples(index=False), res.faces, res.stages):
+            vec = res.embeddings[int(r.row)] if r.status == "ok" else None
+            entries[r.image_id] = CacheEntry(r.status, r.reason, stage, int(r.n_faces), face, r.residual, vec)
+        n_computed += len(res.table)
         for k, v in res.timings.items():
             if isinstance(v, (int, float)):  # stage seconds (a cluster result also names its worker)
                 timings[k] = timings.get(k, 0.0) + v
@@ -462,31 +485,13 @@ def embed_to_store(
                 res.table["sha256"] = list(part.sha256)
                 take(res)
 
-    out_rows, out_vecs = [], []
-    for _, r in df.iterrows():
-        if r.sha256 is not None and r.sha256 in hits and r.image_id not in rows:
-            row, vec = hits[r.sha256]
-        else:
-            row, vec = rows[r.image_id]
-            row = {k: row[k] for k in ("status", "reason", "n_faces", "box", "landmarks", "residual")}
-        row = dict(row, image_id=str(r.image_id), path=str(r.path), identity=str(r.identity), sha256=r.sha256)
-        row["row"] = len(out_vecs) if row["status"] == "ok" else -1
-        if row["status"] == "ok":
-            out_vecs.append(vec)
-        out_rows.append(row)
-    table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
-    table["n_faces"] = table["n_faces"].astype(int)
-    table["row"] = table["row"].astype(int)
-    emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
-    return EmbeddingResult(
-        table=table,
-        embeddings=emb,
-        model=embedder.name,
-        calibration=embedder.calibration,
+    # Every input image, from this run or from the store, through the pipeline's one result builder.
+    ids, paths, identities = image_columns(df)
+    found = [entries[i] if i in entries else hits[d] for i, d in zip(ids, df.sha256)]
+    return build_result(
+        ids, paths, identities, [e.prepared(p) for e, p in zip(found, paths)], [e.vector for e in found],
+        list(df.sha256), embedder, keep_chips=False,
         settings=dict(settings, version=CACHE_VERSION, embedder_description=embedder.describe(), store=str(store.path),
-                      settings_key=key,
-                      quarantined=[str(d.path) for d in damaged]),
-        n_cached=len(df) - len(todo),
-        n_computed=n_computed,
-        timings=dict(timings, wall=time.perf_counter() - t0),
+                      settings_key=key, quarantined=[str(d.path) for d in damaged]),
+        n_cached=len(df) - len(todo), n_computed=n_computed, timings=dict(timings, wall=time.perf_counter() - t0),
     )

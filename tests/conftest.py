@@ -28,6 +28,19 @@ matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``browser`` skip, with the reason, where Chromium, its driver or selenium is missing."""
+    marked = [item for item in items if item.get_closest_marker("browser")]
+    if not marked:
+        return
+    from facelab.browser import find_chromium
+
+    _, _, missing = find_chromium()
+    if missing:
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=missing))
+
+
 @pytest.fixture(scope="session")
 def lfw():
     """The real LFW copy; skips (with where it was looked for) when there is none."""

@@ -9,26 +9,17 @@ import pytest
 from facelab import experiments as X
 from facelab.alignment import align_face, get_preset
 from facelab.faces import Face
-
-
-def _lfw_or_skip():
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        return LFW()
-    except DatasetNotFoundError as err:
-        pytest.skip(f"LFW is not on this machine: {str(err).splitlines()[0]}")
+from facelab.verification import pair_images
 
 
 @pytest.fixture(scope="module")
-def lfw_pairs():
-    return X.lfw_pairs_subset(_lfw_or_skip(), n_pairs=40)  # 20 matched + 20 mismatched of pairs.txt fold 0
+def lfw_pairs(lfw):
+    return X.lfw_pairs_subset(lfw, n_pairs=40)  # 20 matched + 20 mismatched of pairs.txt fold 0
 
 
 @pytest.fixture(scope="module")
 def faces(lfw_pairs):
-    return X.detect_faces(X.pair_images(lfw_pairs))
+    return X.detect_faces(pair_images(lfw_pairs))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +72,7 @@ def test_arcface_chip_is_aligned_from_the_moved_points():
 
 
 def test_faces_detected_once_and_misses_listed(faces, lfw_pairs):
-    n_images = len(X.pair_images(lfw_pairs))
+    n_images = len(pair_images(lfw_pairs))
     assert len(faces) + len(faces.skipped) == n_images
     assert len(faces) >= 0.9 * n_images
     assert len(faces.images) == len(faces.faces) == len(faces.table)

@@ -1,13 +1,11 @@
 """facelab.explore: neighbours, the pair summary behind the threshold slider, thumbnails, and the
-explorer built from plain arrays and from an EmbeddingResult (today's ``.ok`` and tomorrow's
-``.embedded`` / ``.chips`` / ``.faces``)."""
+explorer built from plain arrays and from an EmbeddingResult (``.embedded``, and ``.chips`` /
+``.faces`` when it has them)."""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -15,16 +13,18 @@ import pytest
 from PIL import Image
 
 from facelab import verification as V
+from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.errors import EvaluationError
 from facelab.explore import (
     BLANK_URI,
     explore,
     explore_embeddings,
     make_thumbnails,
-    nearest_neighbours,
     summarise_pairs,
     thumbnail_uris,
 )
+from facelab.faces import Face
+from facelab.pipeline import TABLE_COLUMNS, EmbeddingResult
 
 
 def _data(n=150, nid=5, d=16, seed=0):
@@ -32,19 +32,6 @@ def _data(n=150, nid=5, d=16, seed=0):
     codes = rng.integers(0, nid, n)
     emb = rng.normal(size=(nid, d))[codes] + rng.normal(size=(n, d))
     return emb, np.asarray([f"p{c}" for c in codes])
-
-
-def test_nearest_neighbours_match_brute_force():
-    emb, _ = _data(80)
-    emb[7] = emb[3] * 2.0  # an exact duplicate direction: cosine 1, must be first
-    nn = nearest_neighbours(emb, k=4, chunk_size=13)
-    e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    s = e @ e.T
-    np.fill_diagonal(s, -np.inf)
-    want = np.argsort(-s, axis=1, kind="stable")[:, :4]
-    assert np.array_equal(nn.index, want)
-    assert np.allclose(nn.cosine, np.take_along_axis(s, want, axis=1), atol=1e-5)
-    assert nn.index[3, 0] == 7 and nn.cosine[3, 0] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_pair_summary_counts_match_verification():
@@ -146,18 +133,6 @@ def test_large_set_builds_and_saves_quickly(tmp_path):
     assert elapsed < 60, f"{elapsed:.1f} s"  # ~10 s on an idle 2-core machine
 
 
-@dataclass
-class _TodayResult:
-    """The EmbeddingResult surface explore() reads today (``.ok``, no faces or chips)."""
-
-    table: pd.DataFrame
-    embeddings: np.ndarray
-
-    @property
-    def ok(self):
-        return self.table[self.table.status == "ok"].sort_values("row")
-
-
 def test_explore_from_an_embedding_result(tmp_path):
     emb, ids = _data(12, nid=2)
     paths = []
@@ -169,21 +144,23 @@ def test_explore_from_an_embedding_result(tmp_path):
     rows = list(range(12))[::-1]
     table = pd.DataFrame({"image_id": [f"im{k}" for k in range(13)], "path": paths,
                           "identity": list(ids[rows]) + ["p0"], "status": ["ok"] * 12 + ["no_face"],
-                          "row": rows + [-1], "box": [(5, 5, 35, 35)] * 12 + [None],
-                          "residual": np.linspace(0.5, 1.7, 13)})
-    today = _TodayResult(table, emb)
-    ex = explore(today, method="pca")
+                          "reason": [None] * 12 + ["no face found"], "n_faces": [1] * 12 + [0],
+                          "box": [(5, 5, 35, 35)] * 12 + [None], "landmarks": None,
+                          "residual": np.linspace(0.5, 1.7, 13), "row": rows + [-1], "sha256": None},
+                         columns=TABLE_COLUMNS)
+    plain = EmbeddingResult(table, emb, model="m", calibration=REFERENCE_CALIBRATION)  # no faces, no chips
+    ex = explore(plain, method="pca")
     d = ex.data
     assert list(d.image_ids) == [f"im{k}" for k in range(12)][::-1]  # embedding order
     assert list(d.identities) == list(ids)
     assert np.isnan(d.detection_scores).all() and d.residuals[0] == pytest.approx(table.residual[11])
     assert d.n_thumbnails == 12
 
-    # tomorrow: .embedded, .chips (embedding order) and .faces (one per table row)
+    # with .chips (embedding order) and typed .faces (one per table row)
     chips = np.stack([np.full((20, 20, 3), k, np.uint8) for k in range(12)])
-    faces = [SimpleNamespace(score=0.5 + 0.01 * k) for k in range(12)] + [None]
-    tomorrow = SimpleNamespace(table=table, embeddings=emb, embedded=today.ok, chips=chips, faces=faces)
-    ex2 = explore(tomorrow, method="pca")
+    faces = [Face(box=[5, 5, 35, 35], score=0.5 + 0.01 * k, landmarks=np.zeros((5, 2))) for k in range(12)] + [None]
+    full = EmbeddingResult(table, emb, model="m", calibration=REFERENCE_CALIBRATION, chips=chips, faces=faces)
+    ex2 = explore(full, method="pca")
     assert ex2.data.detection_scores[0] == pytest.approx(0.5 + 0.01 * 11)  # row 0 is table row 11
     assert ex2.data.n_thumbnails == 12
     assert "12 faces" in repr(ex2)

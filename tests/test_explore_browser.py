@@ -14,12 +14,10 @@ from facelab.browser import (
     BOKEH_JS,
     chromium,
     console_errors,
-    find_chromium,
     requested_urls,
 )
 
-_, _, MISSING = find_chromium()
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=MISSING or "ok")]
+pytestmark = pytest.mark.browser  # skipped with the reason without Chromium (tests/conftest.py)
 
 
 def _faces(n, size=48, seed=0):

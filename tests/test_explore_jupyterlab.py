@@ -16,14 +16,12 @@ from facelab.browser import (
     BOKEH_JS,
     chromium,
     console_errors,
-    find_chromium,
     jupyter_lab,
     lab_run_all,
 )
 from facelab.notebooks import NOTEBOOK_DIR, inject_parameters
 
-_, _, MISSING = find_chromium()
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=MISSING or "ok")]
+pytestmark = pytest.mark.browser  # skipped with the reason without Chromium (tests/conftest.py)
 
 
 def test_notebook_05_explorer_renders_in_jupyterlab(tmp_path, copy_two_id):

@@ -75,17 +75,11 @@ def test_distractors_from_files_and_store(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def lfw_faces():
+def lfw_faces(lfw):
     """~60 real LFW faces: 6 enrolled-size identities (5 images each), 10 one-photo people as
     non-mated probes, 20 more one-photo people as distractors -- embedded once (cached)."""
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
     from facelab.pipeline import embed_images
 
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as exc:
-        pytest.skip(f"LFW not available: {exc}")
     imgs = lfw.images()
     counts = imgs.identity.value_counts()
     big = ["George_W_Bush", "Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder", "Ariel_Sharon"]

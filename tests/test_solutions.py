@@ -14,16 +14,10 @@ from facelab.course import load_solution
 
 
 @pytest.fixture(scope="module")
-def small_set(tmp_path_factory):
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
+def small_set(tmp_path_factory, lfw):
     from facelab.teaching import build_teaching_set
 
-    try:
-        root = LFW().root
-    except DatasetNotFoundError as err:
-        pytest.skip(f"LFW is not on this machine: {str(err).splitlines()[0]}")
-    return build_teaching_set(tmp_path_factory.mktemp("sol") / "teaching", lfw_root=root, min_images=100, per_identity=5)
+    return build_teaching_set(tmp_path_factory.mktemp("sol") / "teaching", lfw_root=lfw.root, min_images=100, per_identity=5)
 
 
 @pytest.fixture(scope="module")

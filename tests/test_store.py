@@ -19,15 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def lfw_images():
+def lfw_images(lfw):
     """12 LFW photos of 4 people (3 each), or skip without LFW."""
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as exc:
-        pytest.skip(f"LFW not available: {exc}")
     names = ["Colin_Powell", "Tony_Blair", "George_W_Bush", "Donald_Rumsfeld"]
     rows = [(f"{n}/{k}", str(lfw.image_path(n, k)), n) for n in names for k in (1, 2, 3)]
     return pd.DataFrame(rows, columns=["image_id", "path", "identity"])
@@ -85,9 +78,9 @@ def test_append_is_read_by_pandas_pyarrow_and_dask(tmp_path):
     assert ids == ["p0", "p1", "p2", "p3", "p100", "p101", "p102"] and vecs.shape == (7, 8)
     got = store.lookup([f"{2:064x}", f"{4:064x}", "nope"], settings_key="k1")
     assert set(got) == {f"{2:064x}", f"{4:064x}"}
-    np.testing.assert_array_equal(got[f"{2:064x}"][1], v1[2])
-    assert got[f"{4:064x}"][1] is None and got[f"{4:064x}"][0]["reason"] == "no face found"
-    assert got[f"{2:064x}"][0]["landmarks"] == np.arange(10.0).reshape(5, 2).tolist()
+    np.testing.assert_array_equal(got[f"{2:064x}"].vector, v1[2])
+    assert got[f"{4:064x}"].vector is None and got[f"{4:064x}"].reason == "no face found"
+    assert got[f"{2:064x}"].face.landmarks.tolist() == np.arange(10.0).reshape(5, 2).tolist()
     assert store.lookup([f"{2:064x}"], settings_key="other") == {}
 
 
@@ -189,3 +182,34 @@ def test_flipped_page_byte_is_found_by_the_full_check(tmp_path):
     p.write_bytes(bytes(data))
     assert store.check(full=False) == []  # the footer still reads
     assert [d.path for d in store.check(full=True)] == [p]
+
+
+def test_store_keeps_what_the_content_decides_with_the_cache_entry(tmp_path):
+    # Decided by the status contract (PreparedImage.cacheable), not by the wording of a reason: a
+    # detector failure is retried, an undecodable file is kept; stage, score and 68 points are stored.
+    from facelab.calibration import REFERENCE_CALIBRATION
+    from facelab.faces import Face
+    from facelab.pipeline import TABLE_COLUMNS, EmbeddingResult
+
+    p68 = np.arange(136.0).reshape(68, 2)
+    face = Face(box=[1.0, 2.0, 30.0, 40.0], score=0.75, landmarks=np.arange(10.0).reshape(5, 2), landmarks68=p68)
+    rows = [
+        dict(image_id="ok", path="ok.jpg", identity="a", status="ok", reason=None, n_faces=1, box=list(face.box),
+             landmarks=face.landmarks.tolist(), residual=0.5, row=0, sha256=f"{1:064x}"),
+        dict(image_id="det", path="det.jpg", identity="a", status="error", reason="the detector said no",
+             n_faces=0, box=None, landmarks=None, residual=np.nan, row=-1, sha256=f"{2:064x}"),
+        dict(image_id="bytes", path="bytes.jpg", identity="a", status="error", reason="not an image",
+             n_faces=0, box=None, landmarks=None, residual=np.nan, row=-1, sha256=f"{3:064x}"),
+    ]
+    res = EmbeddingResult(table=pd.DataFrame(rows, columns=TABLE_COLUMNS), embeddings=np.ones((1, 8), np.float32),
+                          model="m", calibration=REFERENCE_CALIBRATION, faces=[face, None, None],
+                          stages=[None, "detect", "load"], cacheable=[True, False, True])
+    store = EmbeddingStore(tmp_path / "s")
+    store.append_result(res, settings_key="k")
+    assert sorted(store.read().image_id) == ["bytes", "ok"]
+    got = store.lookup([f"{1:064x}", f"{2:064x}", f"{3:064x}"], settings_key="k")
+    assert set(got) == {f"{1:064x}", f"{3:064x}"}
+    ok, bad = got[f"{1:064x}"], got[f"{3:064x}"]
+    assert (ok.status, ok.stage, ok.face.score, ok.n_faces) == ("ok", None, 0.75, 1)
+    np.testing.assert_array_equal(ok.face.landmarks68, p68)
+    assert (bad.status, bad.stage, bad.reason, bad.face) == ("error", "load", "not an image", None)

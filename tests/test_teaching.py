@@ -10,14 +10,8 @@ from facelab.teaching import build_teaching_set, teaching_identities
 
 
 @pytest.fixture(scope="module")
-def lfw_root():
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        return LFW().root
-    except DatasetNotFoundError as err:
-        pytest.skip(f"LFW is not on this machine: {str(err).splitlines()[0]}")
+def lfw_root(lfw):
+    return lfw.root
 
 
 def test_sixty_two_identities_have_twenty_photos(lfw_root):

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from facelab.cli import main
 
 
-def test_teaching_set_command(capsys, tmp_path):
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        LFW()
-    except DatasetNotFoundError as err:
-        pytest.skip(f"LFW is not on this machine: {str(err).splitlines()[0]}")
+def test_teaching_set_command(capsys, tmp_path, lfw):
     out = tmp_path / "teaching"
     assert main(["data", "teaching-set", "--out", str(out), "--min-images", "150", "--per-identity", "3"]) == 0
     assert "6 images of 2 identities" in capsys.readouterr().out  # Bush (530) and Powell (236)

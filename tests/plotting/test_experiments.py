@@ -25,17 +25,12 @@ from facelab.plotting.experiments import (
 
 
 @pytest.fixture(scope="module")
-def small():
-    from facelab.datasets import LFW
+def small(lfw):
     from facelab.embedding import DlibEmbedder
-    from facelab.errors import DatasetNotFoundError
+    from facelab.verification import pair_images
 
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as err:
-        pytest.skip(f"LFW is not on this machine: {str(err).splitlines()[0]}")
     pairs = X.lfw_pairs_subset(lfw, n_pairs=12)
-    faces = X.detect_faces(X.pair_images(pairs))
+    faces = X.detect_faces(pair_images(pairs))
     emb = DlibEmbedder()
     return pairs, faces, emb, X.embedding_anatomy(faces, emb)
 
