@@ -1,6 +1,11 @@
 """Fit an embedder's distance -> score calibration on LFW pairsDevTrain.txt.
 
-    python benchmarks/fit_calibration.py [--model dlib] [--weights PATH] [--workers N]
+    python benchmarks/fit_calibration.py [--model dlib|edgeface_xs|edgeface_xxs] [--weights PATH] [--workers N]
+                                         [--detector dlib|mtcnn] [--policy largest|central] [--flip]
+
+Each model is fitted on its own pipeline: dlib on dlib HOG boxes and the largest face (how its
+calibration was fitted); EdgeFace on MTCNN boxes and the central face (as ``facelab lfw`` and the
+weights' PROVENANCE measure it). One descriptor per face unless ``--flip``.
 
 Embeds every image of pairsDevTrain.txt (1100 genuine + 1100 impostor pairs; the pipeline's cache
 makes re-runs instant), computes the squared distance of the normalised embeddings of each pair
@@ -40,6 +45,11 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--which", default="devtrain", choices=["devtrain", "devtest", "pairs"])
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--detector", default=None, choices=["dlib", "mtcnn"],
+                    help="default: dlib for dlib, mtcnn for the ArcFace-style models")
+    ap.add_argument("--policy", default=None, choices=["largest", "central"],
+                    help="default: largest for dlib, central for the ArcFace-style models")
+    ap.add_argument("--flip", action="store_true", help="fit on flip-averaged embeddings")
     ap.add_argument("--out", default=None, help="also write the calibration as JSON here")
     args = ap.parse_args(argv)
 
@@ -51,7 +61,12 @@ def main(argv=None) -> int:
     pairs = lfw.pairs(args.which)
     images = lfw.pair_images(args.which)
     t0 = time.time()
-    res = embed_images(images, model=args.model, weights=args.weights, workers=args.workers)
+    dlib = args.model == "dlib"
+    detector = args.detector or ("dlib" if dlib else "mtcnn")
+    policy = args.policy or ("largest" if dlib else "central")
+    print(f"model {args.model}, detector {detector}, policy {policy}, flip {args.flip}")
+    res = embed_images(images, model=args.model, weights=args.weights, workers=args.workers,
+                       detector=detector, policy=policy, flip=args.flip)
     print(res.summary(), f"in {time.time() - t0:.0f} s")
     ok = set(res.ids)
     keep = pairs[pairs.image_id1.isin(ok) & pairs.image_id2.isin(ok)]

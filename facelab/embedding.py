@@ -532,7 +532,7 @@ def available_embedders() -> list[str]:
     """``"dlib"`` and every registry model name (plus any ``*.onnx`` path)."""
     from facelab.models import list_models
 
-    return ["dlib"] + list_models()
+    return ["dlib", "edgeface_xs", "edgeface_xxs"] + list_models()
 
 
 def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **opts) -> Embedder:
@@ -559,6 +559,10 @@ def create_embedder(name: str = "dlib", *, weights=None, flip: bool = False, **o
         if weights is not None:
             raise ValueError("an ONNX model holds its own weights; pass the .onnx path as the model")
         return OnnxEmbedder(key, flip=flip, **opts)
+    if key.lower() in ("edgeface_xs", "edgeface_xxs"):  # pretrained, weights looked up by facelab.weights
+        from facelab.models.edgeface import EdgeFaceEmbedder
+
+        return EdgeFaceEmbedder(key.lower(), weights=weights, flip=flip, **opts)
     from facelab.models import list_models  # imports torch (seconds): not for dlib / ONNX
 
     if key.lower() in list_models():
