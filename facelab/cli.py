@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": ("verification metrics on a folder-per-identity dataset", 5),
     "identify": ("1:N identification metrics on a folder-per-identity dataset", 6),
     "report": ("the full evaluation report (HTML + metrics.json)", 7),
+    "weights": ("list and fetch pretrained model weights", 13),
 }
 
 
