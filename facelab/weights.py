@@ -45,6 +45,7 @@ __all__ = [
     "cached_sha256",
     "fetch_weights",
     "fetch_command",
+    "default_detector",
 ]
 
 #: Environment variable naming a folder of weight files.
@@ -94,6 +95,8 @@ class PretrainedWeights:
     embedding_size : int
     alignment : str
         facelab alignment preset producing that input.
+    detector : str
+        The detector its pipeline uses by default (its boxes and five points were measured with it).
     published_lfw : str
         What the authors publish on LFW for this model (or the closest published figure).
     measured_lfw : str
@@ -113,6 +116,7 @@ class PretrainedWeights:
     input_spec: str
     embedding_size: int
     alignment: str
+    detector: str
     published_lfw: str
     measured_lfw: str
     reference: str
@@ -141,6 +145,7 @@ KNOWN_WEIGHTS: dict[str, PretrainedWeights] = {
             input_spec=_EDGEFACE_INPUT,
             embedding_size=512,
             alignment="arcface112",
+            detector="mtcnn",
             published_lfw="none for the 8-bit file; the authors' table gives 99.73 +- 0.35 for "
             "edgeface_xs_gamma_06 (low-rank XS, float)",
             measured_lfw="99.60 +- 0.23 (pairs.txt, 10 folds, MTCNN box + arcface112, one descriptor; PROVENANCE.txt)",
@@ -158,6 +163,7 @@ KNOWN_WEIGHTS: dict[str, PretrainedWeights] = {
             input_spec=_EDGEFACE_INPUT,
             embedding_size=512,
             alignment="arcface112",
+            detector="mtcnn",
             published_lfw="none for the 8-bit file; the authors' table gives 99.57 +- 0.33 for edgeface_xxs (float)",
             measured_lfw="99.48 +- 0.29 (pairs.txt, 10 folds, MTCNN box + arcface112, one descriptor; PROVENANCE.txt)",
             reference=_EDGEFACE_PAPER,
@@ -185,6 +191,12 @@ def get_weights_info(name: str) -> PretrainedWeights:
     if key not in KNOWN_WEIGHTS:
         raise ValueError(f"no known pretrained weights {name!r}; known: {', '.join(KNOWN_WEIGHTS)}")
     return KNOWN_WEIGHTS[key]
+
+
+def default_detector(model) -> str:
+    """The detector a model's pipeline uses by default: the table's for known pretrained models, else dlib."""
+    w = KNOWN_WEIGHTS.get(str(model).lower())
+    return w.detector if w is not None else "dlib"
 
 
 def fetch_command(name: str) -> str:

@@ -173,3 +173,8 @@ def test_default_urls_point_at_the_published_files():
     assert any("gitlab.idiap.ch/bob/bob.paper.tbiom2023_edgeface" in u for u in info.urls)
     assert any("3e631e35bf207a09aa2af79239961cfb14248c0a" in u for u in info.urls)
     assert replace(info, size=1).size == 1  # frozen dataclass, replace works
+
+
+def test_default_detector():
+    assert W.default_detector("edgeface_xs") == W.default_detector("EDGEFACE_XXS") == "mtcnn"
+    assert W.default_detector("dlib") == "dlib" and W.default_detector("model.onnx") == "dlib"

@@ -20,7 +20,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("image2", metavar="IMG2")
     parser.add_argument("--model", default="dlib", help="dlib (default), a registry model such as ir_18, or a .onnx file")
     parser.add_argument("--weights", default=None, metavar="PATH", help="checkpoint for a registry model")
-    parser.add_argument("--detector", default="dlib", choices=["dlib", "mtcnn"])
+    parser.add_argument("--detector", default=None, choices=["dlib", "mtcnn"],
+                        help="face detector (default: the model's, dlib for dlib, mtcnn for EdgeFace)")
     parser.add_argument("--score-mean", type=float, default=None, metavar="M", help="calibration mean (with --score-std)")
     parser.add_argument("--score-std", type=float, default=None, metavar="S", help="calibration std (with --score-mean)")
     parser.add_argument("--threshold", type=float, default=None, metavar="T", help="score threshold for 'same person'")
@@ -52,6 +53,9 @@ def run(args) -> int:
         if not Path(p).is_file():
             raise FacelabError(f"image not found: {p}")
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
+    from facelab.weights import default_detector
+
+    args.detector = args.detector or default_detector(args.model)
     res = embed_images(images, model=args.model, weights=args.weights, detector=args.detector, flip=args.flip,
                        cache=not args.no_cache, progress=False, workers=1)
     cal = res.calibration
