@@ -77,7 +77,8 @@ def fit_one(name: str, pairs, vectors: dict, which: str):
     fit = fit_calibration(d, same)
     t_best, acc = best_distance_threshold(d, same)
     score_t = float(fit.score(t_best))
-    source = f"fitted on LFW {which} ({len(keep)} pairs, {datetime.date.today().isoformat()})"
+    file = {"devtrain": "pairsDevTrain.txt", "devtest": "pairsDevTest.txt", "pairs": "pairs.txt"}[which]
+    source = f"fitted on LFW {file} ({len(keep)} pairs, {datetime.date.today().isoformat()})"
     cal = Calibration(fit.mean, fit.std, threshold=round(score_t, 4), source=source)
     pred = cal.same_person(d)
     print(f"[{name}] genuine d: mean {d[same].mean():.4f}  impostor d: mean {d[~same].mean():.4f}")
