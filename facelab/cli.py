@@ -15,7 +15,7 @@ from facelab import __version__
 from facelab.errors import FacelabError
 
 #: Subcommands (modules of :mod:`facelab.commands`), in pipeline order.
-COMMANDS = ("data", "landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "course")
+COMMANDS = ("data", "landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "course", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

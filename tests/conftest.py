@@ -190,3 +190,15 @@ def small_lfw(tmp_path_factory, lfw):
         for k in range(1, 5):
             shutil.copy(lfw.image_path(name, k), root / name / f"{k}.jpg")
     return root
+
+
+@pytest.fixture(scope="session")
+def edgeface_weights():
+    """``{name: path}`` of the EdgeFace weight files (SHA-256 verified); skips when they are not found."""
+    from facelab.weights import WeightsNotFoundError, locate_weights
+
+    try:
+        return {n: locate_weights(n) for n in ("edgeface_xs", "edgeface_xxs")}
+    except WeightsNotFoundError as exc:
+        pytest.skip(f"EdgeFace weights not found ({str(exc).splitlines()[0].removesuffix(' Looked in:')}; "
+                    "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")

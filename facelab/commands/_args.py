@@ -54,12 +54,16 @@ def add_model_arguments(parser) -> None:
                         help="checkpoint for a registry model (.pth / .pth.tar)")
 
 
-def add_detector_arguments(parser, *, detector: str = "dlib", policy: str | None = "largest") -> None:
-    """``--detector`` (old spelling ``--backend``) and, unless ``policy`` is None, ``--policy``."""
+def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str | None = "largest") -> None:
+    """``--detector`` (old spelling ``--backend``) and, unless ``policy`` is None, ``--policy``.
+
+    ``detector=None``: the default is the model's own (:func:`facelab.weights.default_detector`).
+    """
     from facelab.detection import POLICIES
 
     names = detector_names()
-    parser.add_argument("--detector", default=detector, choices=names, help=f"face detector (default {detector})")
+    default = detector or "the model's: dlib for dlib, mtcnn for EdgeFace"
+    parser.add_argument("--detector", default=detector, choices=names, help=f"face detector (default {default})")
     add_alias(parser, "--backend", dest="detector", choices=names)
     if policy is not None:
         parser.add_argument("--policy", default=policy, choices=list(POLICIES),

@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("image1", metavar="IMG1")
     parser.add_argument("image2", metavar="IMG2")
     add_model_arguments(parser)
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, detector=None)  # None: the model's own (dlib for dlib, MTCNN for EdgeFace)
     parser.add_argument("--score-mean", type=float, default=None, metavar="M",
                         help="calibration mean (with --score-std)")
     parser.add_argument("--score-std", type=float, default=None, metavar="S",
@@ -62,9 +62,11 @@ def run(args) -> int:
         if not Path(p).is_file():
             raise FacelabError(f"image not found: {p}")
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
-    res = embed_images(images, model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
-                       flip=args.flip,
-                       cache=not args.no_cache, progress=False, workers=1, device=args.device)
+    from facelab.weights import default_detector
+
+    detector = args.detector or default_detector(args.model)
+    res = embed_images(images, model=args.model, weights=args.weights, detector=detector, policy=args.policy,
+                       flip=args.flip, cache=not args.no_cache, progress=False, workers=1, device=args.device)
     cal = res.calibration
     if args.score_mean is not None:
         cal = Calibration(args.score_mean, args.score_std, cal.threshold, source="command line")
@@ -75,7 +77,7 @@ def run(args) -> int:
     for k, row in enumerate(res.table.itertuples(), start=1):
         print(f"image {k}: {row.path}")
         if row.status == "no_face":
-            problems.append(f"no face found in {row.path} ({args.detector} detector); try a larger, frontal photo")
+            problems.append(f"no face found in {row.path} ({detector} detector); try a larger, frontal photo")
             continue
         if row.status != "ok":
             problems.append(f"cannot use {row.path}: {row.reason}")

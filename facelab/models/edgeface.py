@@ -1,0 +1,323 @@
+"""EdgeFace-XS and -XXS: the authors' 8-bit releases, dequantised into timm's EdgeNeXt.
+
+EdgeFace (George et al., IEEE T-BIOM 2024) is timm's EdgeNeXt (``edgenext_x_small`` for XS,
+``edgenext_xx_small`` for XXS) with the classifier reset to a 512-d embedding
+(``timm.create_model(arch); model.reset_classifier(512)``, wrapped as ``self.model`` -- hence
+the ``model.`` prefix of every key). The ``*_q.pt`` files are the state dict of that network after
+``torch.quantization.quantize_dynamic(model, {nn.Linear}, torch.qint8)``: every ``nn.Linear``
+is stored as ``<layer>._packed_params._packed_params = (int8 weight with a per-tensor scale and
+zero point, float bias)`` plus unused ``scale`` / ``zero_point`` / ``dtype`` entries; everything
+else (convolutions, norms, ``gamma``, attention ``temperature``) is float32.
+
+Run as shipped, dynamic quantisation also quantises each *batch's* activations with a range taken
+from the whole batch, so a face's embedding depends on which faces share its batch (cosine
+0.88-0.96 measured). :func:`read_edgeface_state_dict` therefore dequantises the int8 weights to
+float32 (``(q - zero_point) * scale``, the values the quantised model multiplies by) and loads
+them into the plain float timm model: the embedding of a face no longer depends on its batch, and
+the network runs on a GPU too.
+
+Checked with torch 2.14.1, torchvision 0.29.1, timm 1.0.31 (pinned in requirements.txt): the
+files load with ``torch.load(..., weights_only=True)`` and no extra safe globals (quantised
+tensors, ``torch.dtype`` and the packed-params tuple are on the default allow-list). PyTorch
+deprecates quantised tensor types; if a future release cannot read them, the error says so.
+
+Weights: research and teaching use only (CC BY-NC-SA 4.0; see :mod:`facelab.weights`).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from facelab.calibration import Calibration
+from facelab.devices import resolve_device
+from facelab.embedding import Embedder, register_embedder
+from facelab.errors import CheckpointError
+
+__all__ = [
+    "EDGEFACE_MODELS",
+    "EDGEFACE_CALIBRATIONS",
+    "build_edgeface",
+    "read_edgeface_state_dict",
+    "load_edgeface",
+    "EdgeFaceEmbedder",
+]
+
+#: facelab name -> timm architecture.
+EDGEFACE_MODELS = {"edgeface_xs": "edgenext_x_small", "edgeface_xxs": "edgenext_xx_small"}
+#: The authors' wrapper module holds the timm network as ``self.model``.
+_PREFIX = "model."
+_PACKED = "._packed_params._packed_params"
+
+#: Fitted on LFW pairsDevTrain.txt only: 2199 of its 2200 pairs (1 image without a face), MTCNN
+#: box, central face, arcface112, one descriptor per face, squared distance of L2-normalised
+#: embeddings -- as dlib's (:data:`facelab.embedding.DLIB_CALIBRATION`). Fitted 2026-11-30 with
+#: ``FACELAB_CACHE=... python benchmarks/fit_calibration.py --model edgeface_xs edgeface_xxs --workers 2``
+#: (XXS embedded from XS's MTCNN detections), which printed
+#:   edgeface_xs:  genuine mean d 0.7138, impostor mean d 1.9825, accuracy-best distance threshold
+#:                 1.5241 (devtrain accuracy 0.9977), mean=1.4808 std=0.0654 threshold=0.3404
+#:   edgeface_xxs: genuine mean d 0.7363, impostor mean d 1.9785, accuracy-best distance threshold
+#:                 1.3835 (devtrain accuracy 0.9959), mean=1.4853 std=0.0622 threshold=0.8370
+#: The threshold is the score at the accuracy-best distance, so ``same_person`` is that distance
+#: rule (cosine >= 0.238 for XS, >= 0.308 for XXS). Flip averaging shifts distances slightly:
+#: these values are for one descriptor per face.
+EDGEFACE_CALIBRATIONS: dict[str, Calibration] = {
+    "edgeface_xs": Calibration(
+        mean=1.4808022420878597,
+        std=0.06539822780333214,
+        threshold=0.3404,
+        source="fitted on LFW pairsDevTrain.txt (2199 pairs, 2026-11-30)",
+    ),
+    "edgeface_xxs": Calibration(
+        mean=1.4853054485287498,
+        std=0.06221724556115326,
+        threshold=0.837,
+        source="fitted on LFW pairsDevTrain.txt (2199 pairs, 2026-11-30)",
+    ),
+}
+
+
+def build_edgeface(name: str) -> nn.Module:
+    """The float EdgeFace network (random weights, ``eval()`` mode): timm EdgeNeXt, 512-d head.
+
+    Parameters
+    ----------
+    name : {"edgeface_xs", "edgeface_xxs"}
+    """
+    import timm
+
+    key = str(name).lower()
+    if key not in EDGEFACE_MODELS:
+        raise ValueError(f"unknown EdgeFace model {name!r}; choose from {', '.join(EDGEFACE_MODELS)}")
+    model = timm.create_model(EDGEFACE_MODELS[key], pretrained=False)
+    model.reset_classifier(512)  # as the authors' TimmFRWrapperV2(featdim=512)
+    model.facelab_name = key
+    return model.eval()
+
+
+def _load_file(path: Path) -> dict:
+    try:
+        with warnings.catch_warnings():
+            # torch warns that TypedStorage and quantised tensor constructors are deprecated.
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch raise many kinds here
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        if "quant" in reason.lower():
+            hint = " (this PyTorch cannot read quantised tensors: use the pinned torch of requirements.txt)"
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {reason[:200]}){hint}"
+        ) from exc
+    if not isinstance(obj, dict) or not obj:
+        raise CheckpointError(f"{path}: expected an EdgeFace state dict, found a {type(obj).__name__}")
+    return obj
+
+
+def read_edgeface_state_dict(path) -> dict:
+    """An EdgeFace ``*_q.pt`` file as a float32 state dict for :func:`build_edgeface`'s network.
+
+    Keys lose the wrapper's ``model.`` prefix; each dynamically quantised Linear
+    (``<layer>._packed_params._packed_params``) becomes ``<layer>.weight`` (int8 dequantised to
+    float32) and ``<layer>.bias``; its unused ``scale``, ``zero_point`` and ``dtype`` entries are
+    dropped. Float files (already ``<layer>.weight``) pass through unchanged.
+
+    Raises
+    ------
+    CheckpointError
+        Unreadable, truncated or not an EdgeFace state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    raw = _load_file(path)
+    if not all(isinstance(k, str) for k in raw) or not any(k.startswith(_PREFIX + "stem.") for k in raw):
+        some = sorted(map(str, raw))[:5]
+        raise CheckpointError(f"{path}: not an EdgeFace (EdgeNeXt) state dict: no 'model.stem.*' keys (first keys: {some})")
+    sd: dict = {}
+    quantised = {k[: -len(_PACKED)] for k in raw if k.endswith(_PACKED)}
+    for key, value in raw.items():
+        name = key[len(_PREFIX):] if key.startswith(_PREFIX) else key
+        layer = next((q for q in quantised if key.startswith(q + ".")), None)
+        if layer is not None:
+            if key != layer + _PACKED:
+                continue  # scale / zero_point / dtype of a dynamically quantised Linear: unused
+            try:
+                weight, bias = value
+                w = weight.dequantize() if weight.is_quantized else weight
+            except Exception as exc:
+                raise CheckpointError(f"{path}: {key}: not a quantised Linear's (weight, bias) ({exc})") from exc
+            base = layer[len(_PREFIX):] if layer.startswith(_PREFIX) else layer
+            sd[base + ".weight"] = w.float().contiguous()
+            if bias is not None:
+                sd[base + ".bias"] = bias.detach().float().contiguous()
+            continue
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: {key} holds a {type(value).__name__}, not a tensor")
+        sd[name] = (value.dequantize() if value.is_quantized else value).float()
+    return sd
+
+
+def _fit(model: nn.Module, sd: dict, path: Path, name: str) -> None:
+    own = model.state_dict()
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    mismatched = [k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if mismatched:
+            parts.append(f"{len(mismatched)} mis-shaped (e.g. " + ", ".join(
+                f"{k}: file {tuple(sd[k].shape)}, model {tuple(own[k].shape)}" for k in mismatched[:3]) + ")")
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        raise CheckpointError(
+            f"{path} does not fit {name} ({EDGEFACE_MODELS[name]}): " + "; ".join(parts)
+            + ". Is it the weight file of another model?"
+        )
+    model.load_state_dict(sd, strict=True)
+
+
+_MODELS: dict[tuple, nn.Module] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_edgeface(name: str, weights=None, *, verify: bool = True, device="cpu") -> nn.Module:
+    """A pretrained EdgeFace network (float32, ``eval()``), shared process-wide per file and device.
+
+    Parameters
+    ----------
+    name : {"edgeface_xs", "edgeface_xxs"}
+    weights : path-like, optional
+        The ``*_q.pt`` file (or a folder holding it). Default: looked up by
+        :func:`facelab.weights.locate_weights`.
+    verify : bool
+        Refuse a file whose SHA-256 is not the published one (default). ``False`` is for files
+        of your own (e.g. fine-tuned): they are still checked to fit the architecture.
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or ``"auto"``.
+
+    Raises
+    ------
+    WeightsNotFoundError
+        No file found (the message lists every place looked and the fetch command).
+    CheckpointError
+        Wrong SHA-256, truncated, unreadable, or the weights of another architecture.
+    """
+    from facelab.weights import cached_sha256, locate_weights
+
+    key = str(name).lower()
+    if key not in EDGEFACE_MODELS:
+        raise ValueError(f"unknown EdgeFace model {name!r}; choose from {', '.join(EDGEFACE_MODELS)}")
+    path = locate_weights(key, weights, verify=verify)
+    dev = torch.device(resolve_device(device))
+    cache_key = (key, cached_sha256(path), str(dev))
+    with _MODELS_LOCK:
+        if cache_key not in _MODELS:
+            model = build_edgeface(key)
+            _fit(model, read_edgeface_state_dict(path), path, key)
+            _MODELS[cache_key] = model.to(dev).eval()
+        return _MODELS[cache_key]
+
+
+class EdgeFaceEmbedder(Embedder):
+    """EdgeFace-XS / -XXS as a facelab embedder (512-d, ``arcface112`` chips).
+
+    Preprocessing as the authors': RGB 112x112 ArcFace chips scaled to [-1, 1]
+    (``(x / 255 - 0.5) / 0.5``). The weights (8-bit release) are dequantised to float32, so
+    embeddings do not depend on the batch a face is in.
+
+    Licence: the weights are for research and teaching use only (CC BY-NC-SA 4.0, trained on
+    WebFace260M); :meth:`describe` says so.
+
+    Parameters
+    ----------
+    name : {"edgeface_xs", "edgeface_xxs"}
+    weights : path-like, optional
+        The weight file (default: looked up, see :mod:`facelab.weights`).
+    flip : bool
+        Average each chip's embedding with its mirror image's.
+    device : str
+        ``"auto"`` (default: CUDA when available), ``"cpu"`` or ``"cuda"`` (:func:`facelab.devices.resolve_device`).
+    batch_size : int
+    verify : bool
+        Check the file's SHA-256 against the published one (default).
+    calibration : Calibration, optional
+        Default: the model's own, fitted on LFW pairsDevTrain.txt.
+    """
+
+    alignment = "arcface112"
+    chip_size = 112
+    input_size = 112
+    embedding_size = 512
+
+    def __init__(self, name: str = "edgeface_xs", *, weights=None, flip: bool = False, device: str = "auto",
+                 batch_size: int = 64, verify: bool = True, calibration: Optional[Calibration] = None):
+        from facelab.weights import cached_sha256, get_weights_info, locate_weights
+
+        key = str(name).lower()
+        if key not in EDGEFACE_MODELS:
+            raise ValueError(f"unknown EdgeFace model {name!r}; choose from {', '.join(EDGEFACE_MODELS)}")
+        self.name = key
+        self.info = get_weights_info(key)
+        self.weights = locate_weights(key, weights, verify=verify)
+        self.weights_sha256 = cached_sha256(self.weights)
+        self.verify = bool(verify)
+        self.device = torch.device(resolve_device(device))
+        self.model = load_edgeface(key, self.weights, verify=False, device=self.device)  # verified just above
+        self.flip = bool(flip)
+        self.batch_size = int(batch_size)
+        if calibration is not None:
+            self.calibration = calibration
+        elif key in EDGEFACE_CALIBRATIONS:
+            self.calibration = EDGEFACE_CALIBRATIONS[key]
+        else:
+            from facelab.embedding import GENERIC_ARCFACE_CALIBRATION
+
+            self.calibration = GENERIC_ARCFACE_CALIBRATION
+
+    @property
+    def licence(self) -> str:
+        return self.info.licence
+
+    def preprocess(self, chips: np.ndarray) -> torch.Tensor:
+        """``(N, 112, 112, 3)`` uint8 RGB -> ``(N, 3, 112, 112)`` float32 in [-1, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(chips)).permute(0, 3, 1, 2).float()
+        return x.div_(127.5).sub_(1.0)
+
+    def _forward(self, chips: np.ndarray) -> np.ndarray:
+        x = self.preprocess(chips).to(self.device)
+        with torch.inference_mode():
+            return self.model(x).float().cpu().numpy()
+
+    def fingerprint(self) -> str:
+        # The device is left out: CPU and GPU agree to float32 rounding.
+        return f"edgeface:{self.name}:{self.weights_sha256}:flip={int(self.flip)}"
+
+    def spec(self) -> dict:
+        return {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
+                "verify": self.verify}
+
+    def describe(self) -> str:
+        return (super().describe() + f", {self.info.title}, {self.device}; "
+                f"licence: {self.info.licence}")
+
+
+def _register(name: str) -> None:
+    info = EDGEFACE_MODELS[name]
+
+    @register_embedder(name, embedding_size=512, alignment="arcface112",
+                       description=f"EdgeFace on timm {info} (pretrained, research and teaching use only)")
+    def factory(*, weights=None, flip: bool = False, **opts) -> EdgeFaceEmbedder:
+        return EdgeFaceEmbedder(name, weights=weights, flip=flip, **opts)
+
+
+for _name in EDGEFACE_MODELS:
+    _register(_name)

@@ -1,0 +1,30 @@
+"""``facelab compare --model edgeface_xs``: MTCNN by default, the model's own calibration, real verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from facelab.cli import main
+
+
+@pytest.fixture(scope="module")
+def photos(edgeface_weights):
+    from facelab.datasets import LFW
+    from facelab.errors import DatasetNotFoundError
+
+    try:
+        lfw = LFW()
+    except DatasetNotFoundError as exc:
+        pytest.skip(f"LFW not found: {str(exc).splitlines()[0]}")
+    return lfw
+
+
+@pytest.mark.parametrize(("other", "same"), [(("Colin_Powell", 2), True), (("Tony_Blair", 1), False)])
+def test_compare_edgeface(capsys, photos, other, same):
+    a = photos.image_path("Colin_Powell", 1)
+    b = photos.image_path(*other)
+    assert main(["compare", str(a), str(b), "--model", "edgeface_xs", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "shape (1, 512)" in out
+    assert f"same person: [{same}]" in out
+    assert "fitted on LFW pairsDevTrain" in out

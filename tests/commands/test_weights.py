@@ -1,0 +1,90 @@
+"""``facelab weights list | fetch``."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from dataclasses import replace
+
+import pytest
+
+from facelab import weights as W
+from facelab.cli import main
+
+
+@pytest.fixture
+def nowhere(tmp_path, monkeypatch):
+    checkout = tmp_path / "work" / "checkout"
+    checkout.mkdir(parents=True)
+    monkeypatch.delenv(W.WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setattr("facelab.datasets.repo_root", lambda: checkout)
+    monkeypatch.chdir(checkout)
+    return checkout
+
+
+def test_list_not_found_lists_places_fetch_and_licence(capsys, nowhere):
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("NOT FOUND") == 2
+    assert "facelab weights fetch edgeface_xs`" in out and "facelab weights fetch edgeface_xxs`" in out
+    assert str(nowhere / "weights" / "edgeface_xs_q.pt") in out
+    assert out.count("research and teaching use only") == 2
+    assert "dlib" in out
+
+
+def test_list_found_and_verified(capsys, monkeypatch, edgeface_weights, nowhere, tmp_path):
+    monkeypatch.setenv(W.WEIGHTS_ENV_VAR, str(edgeface_weights["edgeface_xs"].parent))
+    assert main(["weights", "list", "--format", "json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    for name, path in edgeface_weights.items():
+        assert rows[name]["found"] == str(path) and rows[name]["sha256_ok"] and rows[name]["size_ok"]
+        assert rows[name]["licence"].startswith("research and teaching use only")
+    # A damaged copy given explicitly is shown as a mismatch, the other model still found.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "edgeface_xs_q.pt").write_bytes(edgeface_weights["edgeface_xs"].read_bytes()[:1000])
+    assert main(["weights", "list", "--weights", str(bad)]) == 0
+    out = capsys.readouterr().out
+    assert f"{bad / 'edgeface_xs_q.pt'} (1,000 bytes, SHA-256 MISMATCH" in out
+    assert f"{edgeface_weights['edgeface_xxs']} (1,734,661 bytes, SHA-256 ok)" in out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weights, nowhere):
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copyfile(edgeface_weights["edgeface_xxs"], served / "edgeface_xxs_q.pt")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        info = W.KNOWN_WEIGHTS["edgeface_xxs"]
+        monkeypatch.setitem(W.KNOWN_WEIGHTS, "edgeface_xxs", replace(info, urls=(f"{base}/edgeface_xxs_q.pt",)))
+        dest = tmp_path / "dest"
+        assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(dest), "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert "research and teaching use only" in out and f"verified (SHA-256 {info.sha256[:16]}" in out
+        assert W.verify_weights("edgeface_xxs", dest / "edgeface_xxs_q.pt")
+        # A server with the wrong bytes: exit 2, a clear error, nothing left behind.
+        (served / "edgeface_xxs_q.pt").write_bytes(b"not it")
+        assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(tmp_path / "d2"), "--quiet"]) == 2
+        assert "checksum mismatch" in capsys.readouterr().err
+        assert not list((tmp_path / "d2").iterdir())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def test_fetch_unknown_name(capsys, nowhere):
+    with pytest.raises(SystemExit) as exc:
+        main(["weights", "fetch", "arcface_r100"])
+    assert exc.value.code == 2 and "invalid choice: 'arcface_r100'" in capsys.readouterr().err
