@@ -24,6 +24,8 @@ from typing import Optional
 import numpy as np
 
 from facelab.errors import EvaluationError
+from facelab.jsonsafe import json_safe
+from facelab.verification.bootstrap import resolve_metric
 
 __all__ = [
     "PairedDifference",
@@ -39,25 +41,6 @@ __all__ = [
 DEFAULT_PAIRED_METRICS = ("auc", "eer", "tar@1e-3")
 
 
-def _clean(x):
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
-
-def _metric(name: str):
-    """``name`` -> ``fn(scores, same) -> float`` (``auc``, ``eer``, ``tar@<far>``)."""
-    from facelab import verification as V
-
-    key = str(name).lower()
-    if key == "auc":
-        from sklearn.metrics import roc_auc_score
-
-        return lambda s, y: float(roc_auc_score(y, s))
-    if key == "eer":
-        return lambda s, y: V.eer(s, y)[0]
-    if key.startswith("tar@"):
-        far = float(key[4:])
-        return lambda s, y: V.tar_at_far(s, y, (far,))[0].tar
-    raise ValueError(f"unknown metric {name!r}: use 'auc', 'eer' or 'tar@<far>' (e.g. 'tar@1e-3')")
 
 
 def _check(scores_a, scores_b, same, id1=None, id2=None):
@@ -109,7 +92,7 @@ class PairedDifference:
         return bool(self.low > 0 or self.high < 0)
 
     def to_dict(self) -> dict:
-        return {k: _clean(v) for k, v in asdict(self).items()}
+        return json_safe(asdict(self))
 
 
 def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[str] = DEFAULT_PAIRED_METRICS,
@@ -134,14 +117,14 @@ def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[st
         Replicates lacking genuine or impostor pairs, or where either model's metric is NaN,
         are skipped (``n_valid`` counts the rest).
     """
-    from facelab.verification import identity_resample
+    from facelab.verification.bootstrap import identity_resample
 
     a, b, y, id1, id2 = _check(scores_a, scores_b, same, id1, id2)
     if id1 is None:
         raise EvaluationError("paired_bootstrap needs id1 and id2")
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level}")
-    fns = {m: _metric(m) for m in metrics}
+    fns = {m: resolve_metric(m) for m in metrics}
 
     def both(idx):
         out = {}
@@ -211,7 +194,7 @@ class McNemarResult:
         return self.a_only_right + self.b_only_right
 
     def to_dict(self) -> dict:
-        d = {k: _clean(v) for k, v in asdict(self).items()}
+        d = json_safe(asdict(self))
         d["n_discordant"] = self.n_discordant
         return d
 

@@ -10,7 +10,7 @@ import pytest
 
 from facelab.comparison import fit_fusion, mcnemar, paired_bootstrap
 from facelab.errors import EvaluationError
-from facelab.verification import identity_resample
+from facelab.verification.bootstrap import identity_resample
 
 
 def _small_set(seed=0, n_ids=6):

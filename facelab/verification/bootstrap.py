@@ -22,6 +22,7 @@ __all__ = [
     "BootstrapCI",
     "METRICS",
     "tar_metric",
+    "resolve_metric",
     "identity_resample",
     "bootstrap_cis",
     "bootstrap_ci",
@@ -101,7 +102,7 @@ METRICS: dict[str, Callable] = {
 }
 
 
-def _resolve_metric(metric) -> Callable:
+def resolve_metric(metric) -> Callable:
     if callable(metric):
         return metric
     if isinstance(metric, str):
@@ -145,7 +146,7 @@ def bootstrap_cis(scores, same, id1, id2, *, metrics: Mapping[str, object], n_bo
         raise EvaluationError(f"{s.size} scores but {id1.size} / {id2.size} identity labels")
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level}")
-    fns = {name: _resolve_metric(m) for name, m in metrics.items()}
+    fns = {name: resolve_metric(m) for name, m in metrics.items()}
     est = {}
     for name, fn in fns.items():
         try:
