@@ -44,7 +44,7 @@ __all__ = ["BOKEH_COMPONENTS", "InteractiveView", "add_interactive", "bokeh_head
 BOKEH_COMPONENTS = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
 
 _CSS = """<style>
-.facelab-interactive { margin: 8px 0 18px; }
+.facelab-interactive { margin: 8px 0 18px; overflow-x: auto; }
 .facelab-interactive .note { font-size: 13px; color: #5a6572; margin: 4px 0; }
 @media print { .facelab-interactive { display: none; } }
 </style>"""
