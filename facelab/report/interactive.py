@@ -52,10 +52,7 @@ _CSS = """<style>
 
 @dataclass(frozen=True)
 class InteractiveView:
-    """One interactive view: a Bokeh model placed at the top of the section ``section``.
-
-    ``title`` names a section of its own when the page has no ``section``.
-    """
+    """One interactive view: a Bokeh model placed at the top of the section ``section``."""
 
     name: str
     section: str
@@ -141,24 +138,20 @@ def render_views(views: Sequence[InteractiveView]) -> tuple[dict, str]:
 
 
 def add_interactive(data, sections: list, *, views: Sequence[InteractiveView] | None = None) -> tuple:
-    """``(sections, head, tail)``: ``sections`` with each view at the top of its section (a new
-    section at the end when the page has none of that id), the ``<head>`` addition (BokehJS) and
-    the script to put at the end of ``<body>``."""
-    from facelab.report.html import Section
+    """``(sections, head, tail)``: ``sections`` with each view at the top of its section, the
+    ``<head>`` addition (BokehJS) and the script to put at the end of ``<body>``.
 
+    The page's sections decide: a view whose section the page does not have is left out (a page
+    made of chosen sections gets only their views), and with no view left the page gets no script.
+    """
     views = interactive_views(data) if views is None else list(views)
+    present = {s.id for s in sections}
+    views = [v for v in views if v.section in present]
     if not views:
-        return sections, "", ""
+        return list(sections), "", ""
     divs, script = render_views(views)
-    grouped: dict = {}
+    blocks: dict = {}
     for v in views:  # views of one section stay in their order, above the section's own content
-        grouped.setdefault(v.section, []).append(v)
-    out = list(sections)
-    for sid, vs in grouped.items():
-        block = "".join(divs[v.name] for v in vs)
-        at = next((k for k, s in enumerate(out) if s.id == sid), None)
-        if at is None:
-            out.append(Section(sid, vs[0].title, block))
-        else:
-            out[at] = out[at]._replace(body=block + out[at].body)
+        blocks[v.section] = blocks.get(v.section, "") + divs[v.name]
+    out = [s._replace(body=blocks[s.id] + s.body) if s.id in blocks else s for s in sections]
     return out, bokeh_head(), script

@@ -62,9 +62,10 @@ def test_views_go_on_top_of_their_sections_and_static_stays_possible(two_id_data
     assert by_id["embedding-space"].body.startswith('<div class="facelab-interactive" id="interactive-explorer">')
     assert head.startswith("<script>") and "src=" not in head.split("<style>")[0][:200]
     assert tail.startswith("<script") and "mathjax" not in head.lower()[:5000]
-    # A page without one of the sections gets the view as a section of its own.
-    out2, _, _ = add_interactive(two_id_data, [s for s in static if s.id != "skipped"])
-    assert out2[-1].id == "skipped" and "interactive-skipped" in out2[-1].body
+    # The page's sections decide: without "skipped", no skipped table; with none of them, no script.
+    out2, _, tail2 = add_interactive(two_id_data, [s for s in static if s.id != "skipped"])
+    assert [s.id for s in out2] == [s.id for s in static if s.id != "skipped"] and "facelab-skipped" not in tail2
+    assert add_interactive(two_id_data, static[:1]) == (static[:1], "", "")
 
     page = H.render_page(two_id_data, figures)
     assert page.count(bokeh_head()[:200]) == 1  # BokehJS once, in the head
