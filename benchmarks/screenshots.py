@@ -1,6 +1,7 @@
 """Screenshots of the embedding explorer, in the system's headless Chromium.
 
-    python benchmarks/screenshots.py --out ../plan/screens [--dataset DIR]
+    python benchmarks/screenshots.py --out ../plan/screens [--dataset DIR] [--shots page,lab,report]
+    python benchmarks/screenshots.py --out ../plan/screens --shots report [--report REPORT_DIR]
 
 Writes
   explorer_page.png        the standalone page (explorer.html, beside it) on the two-ID set:
@@ -9,6 +10,9 @@ Writes
                            on a face (the hover tooltip with its thumbnail)
   explorer_jupyterlab.png  notebook 05 run in JupyterLab (a server started on 127.0.0.1 and shut
                            down after), scrolled to the explorer widget, a face hovered
+  report_explorer.png      the report's index.html (``--report DIR``, else ``facelab report`` on the
+                           dataset into a temporary folder) opened from disk, scrolled to its
+                           "Embedding space" section: a face clicked, the slider moved, a face hovered
 """
 
 from __future__ import annotations
@@ -70,9 +74,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="screens")
     ap.add_argument("--dataset", default=None, help="folder per identity (default: the two-ID set)")
+    ap.add_argument("--shots", default="page,lab,report", help="which screenshots (comma-separated)")
+    ap.add_argument("--report", default=None, help="an existing report folder for report_explorer.png")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    shots = set(args.shots.split(","))
+    if "report" in shots:
+        report_screenshot(out, dataset=args.dataset, report=args.report)
+    if not shots & {"page", "lab"}:
+        return
 
     import nbformat
 
@@ -122,6 +133,43 @@ def main(argv=None):
         print("wrote", out / "explorer_jupyterlab.png")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def report_screenshot(out: Path, *, dataset=None, report=None) -> Path:
+    """``report_explorer.png``: the report's explorer section in headless Chromium."""
+    from facelab.browser import chromium
+
+    tmp = None
+    if report is None:
+        from facelab.report import build_report
+
+        tmp = Path(tempfile.mkdtemp(prefix="facelab-report-shot-"))
+        report = build_report(dataset, out=tmp / "report", progress=False, n_boot=50).out_dir
+    try:
+        with chromium(width=1300, height=1150) as driver:
+            driver.get((Path(report) / "index.html").resolve().as_uri())
+            time.sleep(3)
+            from facelab.browser import BOKEH_JS
+
+            driver.execute_script(BOKEH_JS)
+            coords = np.asarray(driver.execute_script(
+                "const d = Bokeh.documents[0].get_model_by_name('facelab-points').data_source.data;"
+                "return [Array.from(d.x), Array.from(d.y), Array.from(d.identity)];"), dtype=object)
+            xy = np.c_[np.asarray(coords[0], float), np.asarray(coords[1], float)]
+            ident = np.asarray(coords[2])
+            driver.execute_script("document.getElementById('embedding-space').scrollIntoView({block: 'start'});"
+                                  "window.scrollBy(0, -40);")
+            time.sleep(0.5)
+            hover_row = int(np.argmax(np.linalg.norm(xy - xy.mean(axis=0), axis=1)))
+            click_row = int(np.flatnonzero(ident != ident[hover_row])[0])
+            _interact(driver, xy, hover_row=hover_row, click_row=click_row, slider_dx=12)
+            path = out / "report_explorer.png"
+            driver.save_screenshot(str(path))
+        print("wrote", path)
+        return path
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

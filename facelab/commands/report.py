@@ -34,6 +34,8 @@ def add_arguments(parser) -> None:
     add_n_boot_argument(parser, default=500)
     parser.add_argument("--gallery-size", type=int, default=1, help="1:N: images enrolled per identity")
     parser.add_argument("--no-thumbnails", action="store_true", help="plain points in the UMAP figure")
+    parser.add_argument("--static", action="store_true",
+                        help="a static page only (no interactive explorer, ROC/DET or sortable tables)")
     parser.add_argument("--notebooks", action="store_true",
                         help="also execute the notebook series on this dataset/model into <out>/notebooks/")
     add_quiet_argument(parser)
@@ -47,6 +49,7 @@ def run(args) -> int:
         args.dataset, model=args.model, weights=args.weights, detector=args.detector, out=args.out,
         max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
         thumbnails=not args.no_thumbnails, progress=not args.quiet, device=args.device, scheduler=scheduler_of(args),
+        interactive=not args.static,
     )
     m = res.metrics
     d, v, i = m["dataset"], m["verification"], m["identification"]

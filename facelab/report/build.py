@@ -37,18 +37,19 @@ def default_report_dir(dataset_root, model: str) -> Path:
     return repo_root() / "reports" / f"{name}-{safe_model}-{_dt.date.today().isoformat()}"
 
 
-def write_report(data, out) -> ReportResult:
+def write_report(data, out, *, interactive: bool = True) -> ReportResult:
     """Write the files, figures and page of ``data`` into ``out``, atomically.
 
     The folder is built beside ``out`` and moved into place at the end (replacing an existing
-    ``out``), so an interrupted run leaves no half report behind.
+    ``out``), so an interrupted run leaves no half report behind. ``interactive=False``: a static
+    page (no script), see :mod:`facelab.report.interactive`.
     """
     out = Path(out)
     with staged_directory(out) as staging:
         metrics = files.write_metrics(data, staging)
         files.write_tables(data, staging)
         figures = files.write_figures(data, staging)
-        (staging / "index.html").write_text(html.render_page(data, figures), encoding="utf-8")
+        (staging / "index.html").write_text(html.render_page(data, figures, interactive=interactive), encoding="utf-8")
     return ReportResult(out, metrics)
 
 
@@ -68,6 +69,7 @@ def build_report(
     argv: Optional[Sequence[str]] = None,
     device: str = "auto",
     scheduler=None,
+    interactive: bool = True,
 ) -> ReportResult:
     """Run the whole pipeline on a folder-per-identity dataset and write the report.
 
@@ -93,6 +95,8 @@ def build_report(
         The command recorded in the provenance (default: this process's).
     device, scheduler :
         Where the embedding runs: see :func:`facelab.pipeline.embed_images`.
+    interactive : bool
+        Bokeh views (explorer, ROC/DET, sortable tables) beside the static figures; False: static only.
 
     Raises
     ------
@@ -103,4 +107,4 @@ def build_report(
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
                           progress=progress, argv=argv, device=device, scheduler=scheduler)
     out = Path(out) if out is not None else default_report_dir(data.dataset.root, model)
-    return write_report(data, out)
+    return write_report(data, out, interactive=interactive)

@@ -198,16 +198,23 @@ SECTIONS = (summary, faces, verification, identification, embedding_space, failu
 # ------------------------------------------------------------------------------------------
 
 
-def render_page(data, figures: Mapping, *, sections=SECTIONS) -> str:
-    """The whole page: header, a nav link per section, the sections."""
+def render_page(data, figures: Mapping, *, sections=SECTIONS, interactive: bool = True) -> str:
+    """The whole page: header, a nav link per section, the sections (with ``interactive``, the
+    Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined)."""
     built = [s(data, figures) for s in sections]
+    head = tail = ""
+    if interactive:
+        from facelab.report.interactive import add_interactive
+
+        built, head, tail = add_interactive(data, built)
     nav = "".join(f'<a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>' for s in built)
     body = "\n".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>{s.body}</section>'
                      for s in built)
     m, ds = data.model, data.dataset
     title = f"facelab report — {ds.name} — {m.name}"
     subtitle = f"{ds.n_images} images, {ds.n_identities} identities · {m.provenance['date']}"
-    return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body)
+    return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body,
+                            head=head, tail=tail)
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -237,12 +244,13 @@ table.tbl th {{ background: #f3f6f9; }}
 .kpi span {{ font-size: 12px; color: #5a6572; }}
 pre {{ background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }}
 .warn {{ color: #a33; }}
-</style></head>
+</style>{head}</head>
 <body>
 <header><h1>{title}</h1><p>{subtitle}</p></header>
 <nav>{nav}</nav>
 <main>
 {body}
 </main>
+{tail}
 </body></html>
 """

@@ -22,10 +22,13 @@ from facelab.report import build_report
 class _Images(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.imgs, self.links, self.ids = [], [], set()
+        self.imgs, self.links, self.ids, self.scripts, self.refs = [], [], set(), [], []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        self.refs += [(tag, k, v) for k, v in attrs if k in ("src", "href", "srcset", "action", "data") and v]
+        if tag in ("script", "link", "iframe", "object", "embed"):
+            self.scripts.append((tag, a))
         if tag == "img":
             self.imgs.append(a)
         if tag == "a" and a.get("href", "").startswith("#"):
@@ -34,12 +37,22 @@ class _Images(HTMLParser):
             self.ids.add(a["id"])
 
 
-def check_html(out: Path) -> _Images:
-    """Every figure the page references is there: inlined PNGs that decode, and their files."""
+def check_html(out: Path, *, interactive: bool = True) -> _Images:
+    """Every figure the page references is there: inlined PNGs that decode, and their files; the
+    page is self-contained: scripts only inline (BokehJS and the views' one script when
+    ``interactive``, none otherwise), no external link, every reference a data: URI or a
+    fragment of the page."""
     page = (out / "index.html").read_text()
-    assert "<script" not in page and "http://" not in page and "https://" not in page  # self-contained
     parser = _Images()
     parser.feed(page)
+    if interactive:
+        assert [t for t, a in parser.scripts] == ["script"] * len(parser.scripts) and len(parser.scripts) >= 2
+        assert all(not a.get("src") for _, a in parser.scripts)  # inline only
+        assert page.count('class="facelab-interactive"') == 4
+    else:
+        assert "<script" not in page and "http://" not in page and "https://" not in page
+        assert "facelab-interactive" not in page
+    assert not [r for r in parser.refs if not r[2].startswith(("data:", "#"))], parser.refs
     assert len(parser.imgs) >= 8
     for img in parser.imgs:
         src = img["src"]
@@ -125,10 +138,11 @@ BAD = {"corrupt.jpg", "notes.txt", "fake.jpg", "noise_no_face.png", "tiny.jpg"}
 
 def test_laced_report_keeps_every_usable_face_and_lists_every_bad_one(laced_dir, tmp_path, capsys):
     out = tmp_path / "laced-report"
-    rc = main(["report", str(laced_dir), "--out", str(out), "--quiet", "--bootstrap", "50", "--no-thumbnails"])
+    rc = main(["report", str(laced_dir), "--out", str(out), "--quiet", "--bootstrap", "50", "--no-thumbnails",
+               "--static"])
     assert rc == 0
     printed = capsys.readouterr().out
-    check_html(out)
+    check_html(out, interactive=False)
     m = json.loads((out / "metrics.json").read_text())
     skipped = {Path(s["image"]).name: s["reason"] for s in m["dataset"]["skipped"]}
     assert BAD <= set(skipped), skipped
