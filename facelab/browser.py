@@ -125,6 +125,17 @@ def _get_json(url: str, timeout: float = 2.0):
         return json.loads(r.read() or b"null")
 
 
+def _poll_json(url: str, timeout: float = 5.0):
+    """:func:`_get_json`, or None while the server cannot answer yet (a busy server can return a
+    500 while a kernel starts); the callers' own deadlines decide when to give up."""
+    import urllib.error
+
+    try:
+        return _get_json(url, timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 @contextmanager
 def jupyter_lab(root, *, env: dict | None = None, startup_timeout: float = 60.0) -> Iterator:
     """A JupyterLab server on 127.0.0.1 (a free port, a random token, no browser, its own config,
@@ -203,7 +214,7 @@ def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float 
         if time.monotonic() > end:
             raise TimeoutError("the notebook did not open")
         time.sleep(0.5)
-    while not _get_json(f"{base}/api/kernels?token={token}"):
+    while not _poll_json(f"{base}/api/kernels?token={token}"):
         if time.monotonic() > end:
             raise TimeoutError("no kernel started")
         time.sleep(0.5)
@@ -225,7 +236,7 @@ def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float 
         done, total, busy = driver.execute_script("""
             const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
             return [p.filter(t => /^\\[\\d+\\]:$/.test(t)).length, p.length, p.filter(t => t == '[*]:').length];""")
-        kernels = _get_json(f"{base}/api/kernels?token={token}")
+        kernels = _poll_json(f"{base}/api/kernels?token={token}")
         if total and done == total and not busy and kernels and all(k["execution_state"] == "idle" for k in kernels):
             return
         if time.monotonic() > end:
