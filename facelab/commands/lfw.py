@@ -25,7 +25,8 @@ examples:
   facelab lfw --model dlib --model edgeface_xs --no-flip   # two models on the same pairs, paired difference
   facelab lfw --model dlib --model edgeface_xs --model dlib+edgeface_xs --no-flip   # and their score fusion
 
-Several --model: a row per model on the same pairs (same images, same detector), then for each
+Several --model: a row per model on the same pairs (same images; each model with its own
+detector -- dlib HOG for dlib, MTCNN for EdgeFace -- unless --detector is given), then for each
 model against the first the paired difference of the 10 fold accuracies (mean, std and a
 t-interval over the folds) and identity-resampled paired bootstrap intervals of the differences in
 AUC, EER and TAR@FAR=1e-3. A model "A+B" fuses the calibrated scores of A and B by logistic
@@ -45,7 +46,11 @@ def add_arguments(parser) -> None:
     # The accurate pipeline by default (measured on all 6,000 pairs, see the README): MTCNN finds a
     # face in all but one of the 7,701 images (dlib HOG misses 40), flip averaging adds ~0.3 points,
     # and LFW centres the labelled person, where the largest face is sometimes a bystander.
-    add_embedding_arguments(parser, policy="central", detector="mtcnn", flip=True, multiple=True)
+    add_embedding_arguments(parser, policy="central", detector=None, flip=True, multiple=True)
+    for action in parser._actions:  # one model: MTCNN; several: each model's own unless given
+        if action.dest == "detector" and action.help:
+            action.help = ("face detector (default mtcnn; with several --model, each model's own: dlib for dlib, "
+                           "mtcnn for EdgeFace)")
     add_scheduler_argument(parser)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
@@ -80,6 +85,8 @@ def run(args) -> int:
     if len(models) > 1 or "+" in models[0]:
         return _run_multi(args, lfw, pairs, n_folds, models)
     args.model = models[0]
+    if args.detector is None:
+        args.detector = "mtcnn"
     images = V.pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
@@ -154,9 +161,11 @@ def _embed_scores(args, model, pairs, images, on_missing):
     from facelab import verification as V
     from facelab.commands._args import embed_kwargs
     from facelab.pipeline import embed_images
+    from facelab.weights import default_detector
 
     kw = embed_kwargs(args)
     kw["model"] = model
+    kw["detector"] = args.detector or default_detector(model)
     res = embed_images(images, **kw)
     print(res.summary(), file=sys.stderr)
     ok = res.embedded

@@ -56,9 +56,9 @@ def test_two_models_rows_and_paired_difference(fake_lfw, two_models, capsys):  #
     assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--model", "poor", "--format", "json",
                  "--n-boot", "40", "--quiet"]) == 0
     d = json.loads(capsys.readouterr().out)
-    # Both models on the same images, with lfw's detector.
+    # Both models on the same images, each with its own default detector (unknown models: dlib).
     assert [c[0] for c in two_models.calls] == ["good", "poor"]
-    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == "mtcnn"
+    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == "dlib"
     assert [r["model"] for r in d["models"]] == ["good", "poor"]
     _, la = _scores(fake_lfw, two_models.fn, "good")
     _, lb = _scores(fake_lfw, two_models.fn, "poor")
@@ -105,6 +105,15 @@ def test_fusion_fitted_on_devtrain_only(fake_lfw, two_models, capsys):  # noqa: 
     assert fused["accuracy"] == pytest.approx(V.kfold_accuracy(sc, ls.same, ls.folds).mean)
     assert fused["auc"] == pytest.approx(V.roc(sc, ls.same).auc)
     assert [c["b"] for c in d["comparison"]] == ["poor", "good+poor"]
+
+
+def test_detector_given_applies_to_every_model(fake_lfw, two_models, capsys):  # noqa: F811
+    assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--model", "poor", "--detector", "mtcnn",
+                 "--n-boot", "0", "--quiet"]) == 0
+    assert [c[1] for c in two_models.calls] == ["mtcnn", "mtcnn"]
+    two_models.calls.clear()
+    assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--n-boot", "0", "--quiet"]) == 0
+    assert [c[1] for c in two_models.calls] == ["mtcnn"]  # one model: lfw's MTCNN default, as before
 
 
 def test_multi_table_and_errors(fake_lfw, two_models, capsys):  # noqa: F811
