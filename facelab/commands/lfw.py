@@ -27,7 +27,7 @@ examples:
 
 Several --model: a row per model on the same pairs (same images; each model with its own
 detector -- dlib HOG for dlib, MTCNN for EdgeFace -- unless --detector is given), then for each
-model against the first the paired difference of the 10 fold accuracies (mean, std and a
+two models the paired difference of the 10 fold accuracies (mean, std and a
 t-interval over the folds) and identity-resampled paired bootstrap intervals of the differences in
 AUC, EER and TAR@FAR=1e-3. A model "A+B" fuses the calibrated scores of A and B by logistic
 regression fitted on pairsDevTrain.txt only (its images are embedded too).
@@ -248,18 +248,18 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
         rows.append(row)
 
     comparisons = []
-    a = models[0]
-    for b in models[1:]:
-        ka = reports[a].kfold
-        kb = reports[b].kfold
-        comp = {"a": a, "b": b}
-        if ka is not None and kb is not None:
-            comp["accuracy_difference"] = fold_difference(ka.accuracies, kb.accuracies)
-        if args.n_boot:
-            pb = paired_bootstrap(score_of[a], score_of[b], same, id1, id2, metrics=PAIRED_METRICS,
-                                  n_boot=args.n_boot, seed=args.seed)
-            comp["paired_bootstrap"] = {k: v.to_dict() for k, v in pb.items()}
-        comparisons.append(comp)
+    for ia, a in enumerate(models):
+        for b in models[ia + 1:]:
+            ka = reports[a].kfold
+            kb = reports[b].kfold
+            comp = {"a": a, "b": b}
+            if ka is not None and kb is not None:
+                comp["accuracy_difference"] = fold_difference(ka.accuracies, kb.accuracies)
+            if args.n_boot:
+                pb = paired_bootstrap(score_of[a], score_of[b], same, id1, id2, metrics=PAIRED_METRICS,
+                                      n_boot=args.n_boot, seed=args.seed)
+                comp["paired_bootstrap"] = {k: v.to_dict() for k, v in pb.items()}
+            comparisons.append(comp)
 
     out = {
         "benchmark": "LFW",

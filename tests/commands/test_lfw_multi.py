@@ -104,7 +104,8 @@ def test_fusion_fitted_on_devtrain_only(fake_lfw, two_models, capsys):  # noqa: 
     ls = te["good"][1]
     assert fused["accuracy"] == pytest.approx(V.kfold_accuracy(sc, ls.same, ls.folds).mean)
     assert fused["auc"] == pytest.approx(V.roc(sc, ls.same).auc)
-    assert [c["b"] for c in d["comparison"]] == ["poor", "good+poor"]
+    assert [(c["a"], c["b"]) for c in d["comparison"]] == [("good", "poor"), ("good", "good+poor"),
+                                                            ("poor", "good+poor")]
 
 
 def test_detector_given_applies_to_every_model(fake_lfw, two_models, capsys):  # noqa: F811
