@@ -30,7 +30,8 @@ detector -- dlib HOG for dlib, MTCNN for EdgeFace -- unless --detector is given)
 two models the paired difference of the 10 fold accuracies (mean, std and a
 t-interval over the folds) and identity-resampled paired bootstrap intervals of the differences in
 AUC, EER and TAR@FAR=1e-3. A model "A+B" fuses the calibrated scores of A and B by logistic
-regression fitted on pairsDevTrain.txt only (its images are embedded too).
+regression fitted on pairsDevTrain.txt only (its images are embedded too); where one of them has
+no face in a pair, it gives no evidence (calibrated score 0.5) and the other decides.
 """
 
 
@@ -207,6 +208,11 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
     id1, id2 = first.name1[keep], first.name2[keep]
     cos = {m: scored[m].scores[keep] for m in base}
     calibrated = {m: results[m].calibration.score_for_cosine(cos[m]) for m in base}
+    missing = {}
+    for m in base:
+        miss = np.zeros(len(pairs), bool)
+        miss[scored[m].incomplete_pairs["pair"].to_numpy(int)] = True
+        missing[m] = miss[keep]
 
     fusions = {}
     if fused:
@@ -228,7 +234,14 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
     for spec in models:
         if spec in fusions:
             f = fusions[spec]
-            sc = f.predict_proba({p: calibrated[p] for p in f.models})
+            # A model without a face in a pair gives no evidence there: calibrated score 0.5 (logit 0),
+            # so the other model decides, instead of its worst score vetoing the pair.
+            inputs = {}
+            for p in f.models:
+                c = calibrated[p].copy()
+                c[missing[p]] = 0.5
+                inputs[p] = c
+            sc = f.predict_proba(inputs)
             cal = None
         else:
             sc, cal = cos[spec], results[spec].calibration
