@@ -128,3 +128,28 @@ def test_multi_table_and_errors(fake_lfw, two_models, capsys):  # noqa: F811
     assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--model", "poor", "--weights", "x.pth",
                  "--quiet"]) == 2
     assert "single --model" in capsys.readouterr().err
+
+
+def test_fusion_where_one_model_has_no_face(fake_lfw, two_models, capsys, monkeypatch):  # noqa: F811
+    from .conftest import _fake_embed_images
+
+    lines = ["3", "Ann_A\t1\t3", "Bob_B\t2\t3", "Cid_C\t2\t3", "Ann_A\t2\tDee_D\t2", "Bob_B\t3\tCid_C\t3",
+             "Ann_A\t3\tBob_B\t4"]
+    (fake_lfw / "pairsDevTrain.txt").write_text("\n".join(lines) + "\n")
+    two_models.fakes["poor"] = _fake_embed_images(noise=1.2, no_face={"Ann_A_0001"})
+    assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--model", "poor", "--model", "good+poor",
+                 "--format", "json", "--n-boot", "0", "--quiet"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["models"][1]["no_face"]["count"] == 1 and d["protocol"]["n_pairs"] == 12
+    tr = {m: _scores(fake_lfw, two_models.fn, m, "devtrain") for m in ("good", "poor")}
+    fus = fit_fusion({m: r.calibration.score_for_cosine(ls.scores) for m, (r, ls) in tr.items()},
+                     tr["good"][1].same)
+    te = {m: _scores(fake_lfw, two_models.fn, m) for m in ("good", "poor")}
+    cal = {m: r.calibration.score_for_cosine(ls.scores) for m, (r, ls) in te.items()}
+    missing = te["poor"][1].incomplete_pairs["pair"].to_numpy(int)
+    assert len(missing) == 2
+    cal["poor"][missing] = 0.5  # no face: no evidence from that model
+    sc = fus.predict_proba(cal)
+    ls = te["good"][1]
+    assert d["models"][2]["auc"] == pytest.approx(V.roc(sc, ls.same).auc)
+    assert d["models"][2]["accuracy"] == pytest.approx(V.kfold_accuracy(sc, ls.same, ls.folds).mean)
