@@ -36,6 +36,8 @@ no face in a pair, it gives no evidence (calibrated score 0.5) and the other dec
 
 
 def add_arguments(parser) -> None:
+    import argparse
+
     from facelab.commands._args import (
         add_embedding_arguments,
         add_n_boot_argument,
@@ -49,7 +51,7 @@ def add_arguments(parser) -> None:
     # and LFW centres the labelled person, where the largest face is sometimes a bystander.
     add_embedding_arguments(parser, policy="central", detector=None, flip=True, multiple=True)
     for action in parser._actions:  # one model: MTCNN; several: each model's own unless given
-        if action.dest == "detector" and action.help:
+        if action.dest == "detector" and action.help and action.help != argparse.SUPPRESS:  # not the hidden alias
             action.help = ("face detector (default mtcnn; with several --model, each model's own: dlib for dlib, "
                            "mtcnn for EdgeFace)")
     add_scheduler_argument(parser)
