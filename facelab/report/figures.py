@@ -184,9 +184,15 @@ def disagreements(data, comparison, *, n: int = 6):
 
     The chips are each model's own (``result.chips``): nothing is reloaded or re-aligned.
     """
+    import pandas as pd
+
     c = comparison
     a, b = (next(m for m in data.models if m.name == name) for name in (c.a, c.b))
-    rows = c.disagreements.head(n)
+    # Both kinds when there are: up to half where only a is right, the rest where only b is.
+    dis = c.disagreements
+    only_a, only_b = dis[dis.right == c.a], dis[dis.right == c.b]
+    k_a = min(len(only_a), max(n // 2, n - len(only_b)))
+    rows = pd.concat([only_a.head(k_a), only_b.head(n - k_a)])
     fig = _figure((8.4, 2.1 * max(1, len(rows)) + 0.3))
     axes = fig.subplots(max(1, len(rows)), 4, squeeze=False)
     for ax in axes.ravel():
