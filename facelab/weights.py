@@ -39,6 +39,7 @@ __all__ = [
     "list_weights",
     "weight_search_paths",
     "locate_weights",
+    "available_models",
     "find_weights",
     "verify_weights",
     "identify_weights_file",
@@ -197,6 +198,27 @@ def default_detector(model) -> str:
     """The detector a model's pipeline uses by default: the table's for known pretrained models, else dlib."""
     w = KNOWN_WEIGHTS.get(str(model).lower())
     return w.detector if w is not None else "dlib"
+
+
+def available_models(models, *, verbose: bool = True) -> list:
+    """The models of ``models`` that can run here: those with known pretrained weights only when
+    their file is found (and its SHA-256 checks out); the others (dlib, registry names) as given.
+
+    A skipped model is announced with the reason (``verbose``), so a notebook still runs, and says
+    why it shows one model, where the EdgeFace weights are absent.
+    """
+    out = []
+    for m in models:
+        if str(m).lower() in KNOWN_WEIGHTS:
+            try:
+                locate_weights(str(m))
+            except (FacelabError, ValueError) as exc:
+                if verbose:
+                    print(f"note: skipping {m}: {str(exc).splitlines()[0]} ({fetch_command(str(m))} on a machine "
+                          "with internet)")
+                continue
+        out.append(m)
+    return out
 
 
 def fetch_command(name: str) -> str:

@@ -178,3 +178,15 @@ def test_default_urls_point_at_the_published_files():
 def test_default_detector():
     assert W.default_detector("edgeface_xs") == W.default_detector("EDGEFACE_XXS") == "mtcnn"
     assert W.default_detector("dlib") == "dlib" and W.default_detector("model.onnx") == "dlib"
+
+
+def test_available_models_skips_a_model_without_weights_with_a_note(monkeypatch, capsys):
+    import facelab.weights as W
+
+    def nowhere(name, weights=None, *, verify=True):
+        raise W.WeightsNotFoundError(f"{name}: weights not found. Looked in: (nowhere)")
+
+    monkeypatch.setattr(W, "locate_weights", nowhere)
+    assert W.available_models(["dlib", "edgeface_xs", "ir_18"]) == ["dlib", "ir_18"]
+    out = capsys.readouterr().out
+    assert "skipping edgeface_xs" in out and "facelab weights fetch edgeface_xs" in out

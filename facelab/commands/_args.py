@@ -16,6 +16,7 @@ __all__ = [
     "add_alias",
     "detector_names",
     "add_model_arguments",
+    "model_list",
     "add_detector_arguments",
     "add_flip_argument",
     "add_cache_argument",
@@ -46,12 +47,34 @@ def detector_names() -> list[str]:
     return DETECTORS.names()
 
 
-def add_model_arguments(parser) -> None:
-    """``--model`` and ``--weights``."""
-    parser.add_argument("--model", default="dlib",
-                        help="embedder: dlib (default), a registry model such as ir_18, or a .onnx file")
+def add_model_arguments(parser, *, multiple: bool = False) -> None:
+    """``--model`` and ``--weights``.
+
+    ``multiple=True``: ``--model`` may be given several times (``action="append"``); ``args.model``
+    is then a list, ``["dlib"]`` when none is given (applied after parsing: :func:`model_list`).
+    """
+    if multiple:
+        parser.add_argument("--model", action="append", default=None,
+                            help="embedder: dlib (default), a registry model such as edgeface_xs, or a .onnx file; "
+                                 "give it several times to compare models side by side")
+    else:
+        parser.add_argument("--model", default="dlib",
+                            help="embedder: dlib (default), a registry model such as ir_18, or a .onnx file")
     parser.add_argument("--weights", default=None, metavar="PATH",
                         help="checkpoint for a registry model (.pth / .pth.tar)")
+
+
+def model_list(args) -> list[str]:
+    """The models of a ``multiple=True`` ``--model`` (``["dlib"]`` when none was given), duplicates refused."""
+    from facelab.errors import FacelabError
+
+    models = list(args.model) if args.model else ["dlib"]
+    if isinstance(args.model, str):
+        models = [args.model]
+    dup = sorted({m for m in models if models.count(m) > 1})
+    if dup:
+        raise FacelabError(f"--model given twice: {', '.join(dup)}")
+    return models
 
 
 def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str | None = "largest") -> None:
@@ -130,14 +153,16 @@ def scheduler_of(args):
     return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
 
 
-def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False) -> None:
+def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False,
+                            multiple: bool = False) -> None:
     """Everything :func:`facelab.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
     Model and weights, detector and policy, flip, cache, workers, device, quiet; each command
     picks its defaults. ``--scheduler`` is added by the commands that offer it
-    (:func:`add_scheduler_argument`); :func:`embed_kwargs` passes it on.
+    (:func:`add_scheduler_argument`); :func:`embed_kwargs` passes it on. ``multiple``: see
+    :func:`add_model_arguments`.
     """
-    add_model_arguments(parser)
+    add_model_arguments(parser, multiple=multiple)
     add_detector_arguments(parser, detector=detector, policy=policy)
     add_flip_argument(parser, default=flip)
     add_cache_argument(parser)

@@ -10,6 +10,15 @@ folder-per-identity dataset and write a self-contained report:
   <out>/index.html  metrics.json  figures/*.png  pair_scores.csv  face_embeddings.json  skipped.csv
 
 With no DATASET, the default two-ID set (data/two_id, built from LFW if missing).
+
+Several --model: one report comparing them on the same images (each with its own detector unless
+--detector is given): a summary row per model, ROC and DET overlaid, per-model score
+distributions and thresholds, the UMAP maps side by side, the pairs where they disagree, and
+paired statistics (identity-resampled bootstrap of the differences, McNemar's test).
+
+examples:
+  facelab report
+  facelab report data/two_id --model dlib --model edgeface_xs
 """
 
 
@@ -24,8 +33,8 @@ def add_arguments(parser) -> None:
     )
 
     parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
-    add_model_arguments(parser)
-    add_detector_arguments(parser, policy=None)
+    add_model_arguments(parser, multiple=True)
+    add_detector_arguments(parser, detector=None, policy=None)
     add_device_argument(parser)
     add_scheduler_argument(parser)
     parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
@@ -42,11 +51,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from facelab.commands._args import scheduler_of
+    from facelab.commands._args import model_list, scheduler_of
     from facelab.report import build_report
 
+    models = model_list(args)
     res = build_report(
-        args.dataset, model=args.model, weights=args.weights, detector=args.detector, out=args.out,
+        args.dataset, models=models, weights=args.weights, detector=args.detector, out=args.out,
         max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
         thumbnails=not args.no_thumbnails, progress=not args.quiet, device=args.device, scheduler=scheduler_of(args),
         interactive=not args.static,
@@ -60,10 +70,18 @@ def run(args) -> int:
     print(f"verification: AUC {v['auc']:.4f}  EER {v['eer']:.4f}  accuracy at the model threshold "
           f"{v['operating_point']['accuracy']:.4f}")
     print(f"identification: {i['reference_format']}  (rank-1 {i['rank1']:.4f})")
+    for name, mm in m.get("models", {}).items():
+        vv, ii = mm["verification"], mm["identification"]
+        print(f"  {name}: AUC {vv['auc']:.4f}  EER {vv['eer']:.4f}  accuracy at its threshold "
+              f"{vv['operating_point']['accuracy']:.4f}  rank-1 {ii['rank1']:.4f}")
+    for c in m.get("comparison", []):
+        mc = c["mcnemar"]
+        print(f"  {c['a']} vs {c['b']}: {c['pairs']} common pairs, McNemar {mc['n_discordant']} discordant, "
+              f"p = {mc['p_value']:.4g}; at their own thresholds they disagree on {c['disagreements']['pairs']} pairs")
     if args.notebooks:
         from facelab.notebooks import run_series
 
-        params = {"DATASET": d["path"], "MODEL": args.model}
+        params = {"DATASET": d["path"], "MODEL": models[0]}
         written = run_series(res.out_dir / "notebooks", parameters=params)
         print(f"notebooks: {len(written)} executed into {res.out_dir / 'notebooks'}")
     print(f"report: {res.index}")

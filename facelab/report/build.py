@@ -57,8 +57,9 @@ def build_report(
     dataset=None,
     *,
     model: str = "dlib",
+    models: Optional[Sequence[str]] = None,
     weights=None,
-    detector: str = "dlib",
+    detector: Optional[str] = None,
     out=None,
     max_impostors: Optional[int] = 200_000,
     n_boot: int = 500,
@@ -78,7 +79,10 @@ def build_report(
     dataset : path-like, optional
         ``<dataset>/<identity>/<images>``; default the two-ID set (built from LFW if missing).
     model, weights, detector :
-        See :func:`facelab.pipeline.embed_images`.
+        See :func:`facelab.pipeline.embed_images`; ``detector=None`` (default): the model's own
+        (:func:`facelab.weights.default_detector`: dlib for dlib, MTCNN for EdgeFace).
+    models : sequence of str, optional
+        Several models side by side on the same images (``model`` is then ignored).
     out : path-like, optional
         Default ``reports/<dataset>-<model>-<date>/``; replaced atomically if it exists.
     max_impostors : int, optional
@@ -103,8 +107,10 @@ def build_report(
     EvaluationError
         When the dataset cannot be evaluated (one identity, no genuine pair, too few faces).
     """
-    data = compute_report(dataset, model=model, weights=weights, detector=detector, max_impostors=max_impostors,
+    data = compute_report(dataset, model=model, models=models, weights=weights, detector=detector, max_impostors=max_impostors,
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
                           progress=progress, argv=argv, device=device, scheduler=scheduler)
-    out = Path(out) if out is not None else default_report_dir(data.dataset.root, model)
+    label = "-vs-".join(Path(str(m)).stem for m in models) if models and len(models) > 1 else (
+        models[0] if models else model)
+    out = Path(out) if out is not None else default_report_dir(data.dataset.root, label)
     return write_report(data, out, interactive=interactive)

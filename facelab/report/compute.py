@@ -4,8 +4,10 @@ No file is written and nothing is drawn here. The pipeline runs once (with the a
 kept), and every later step -- files, figures, HTML, notebook 06 -- reads the typed results
 below instead of loading, detecting or evaluating again.
 
-One :class:`ModelReport` per model: today a report has one (``ReportData.models`` is a list of
-one); several models on one dataset are several blocks beside the shared :class:`DatasetSummary`.
+One :class:`ModelReport` per model (``compute_report(models=[...])``: each model with its own
+default detector unless one is given, on the same images), beside the shared
+:class:`DatasetSummary`; with several models, one :class:`ModelComparison` per model against the
+first (paired bootstrap, McNemar, the pairs where they disagree).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import pandas as pd
 
 from facelab.errors import EvaluationError
 
-__all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ReportData", "compute_report",
-           "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS"]
+__all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
+           "compare_models", "model_licence", "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS", "PAIRED_METRICS"]
 
 #: Faces per identity shown with their landmarks and aligned.
 SAMPLES_PER_IDENTITY = 3
@@ -178,18 +180,139 @@ class ModelReport:
         return [self.result.chips[int(r)] for r in self.samples.row]
 
 
+#: Metrics of the paired bootstrap between models in a report.
+PAIRED_METRICS = ("auc", "eer", "tar@1e-2", "tar@1e-3")
+
+
+def model_licence(name: str) -> str:
+    """The licence line of a model's weights, as the report shows it."""
+    from facelab.weights import KNOWN_WEIGHTS
+
+    w = KNOWN_WEIGHTS.get(str(name).lower())
+    if w is not None:
+        return w.licence
+    if str(name).lower().startswith("dlib"):
+        return ("dlib's model files, shipped with the face_recognition_models package (pip): no research-only "
+                "limit on their use")
+    return "not known to facelab: see where the weights came from"
+
+
+@dataclass
+class ModelComparison:
+    """Model ``a`` (the report's first) against model ``b`` on the same pairs.
+
+    The pairs are built over the images both models embedded (same seeded sampling as each
+    model's own pairs), so every statistic is paired.
+
+    Attributes
+    ----------
+    a, b : str
+        Model names.
+    image_ids : numpy.ndarray
+        The images both models embedded; ``pairs`` index into it.
+    identities : numpy.ndarray
+        Identity of each of ``image_ids``.
+    rows_a, rows_b : numpy.ndarray
+        The embedding (and chip) row of each image in each model's result.
+    pairs : facelab.verification.PairSet
+    scores_a, scores_b : numpy.ndarray
+        Each model's cosine similarity of each pair.
+    paired : dict
+        :func:`facelab.comparison.paired_bootstrap` of :data:`PAIRED_METRICS` (a - b).
+    mcnemar : facelab.comparison.McNemarResult
+        At each model's accuracy-best threshold on these pairs.
+    threshold_a, threshold_b : float
+        Each model's own operating threshold (its calibrated threshold, as a cosine).
+    disagreements : pandas.DataFrame
+        The pairs one model decides right and the other wrong at their own operating thresholds
+        (``pair``, ``same``, ``score_a``, ``score_b``, ``right``: which model is right), the least
+        certain first.
+    """
+
+    a: str
+    b: str
+    image_ids: np.ndarray
+    identities: np.ndarray
+    rows_a: np.ndarray
+    rows_b: np.ndarray
+    pairs: object
+    scores_a: np.ndarray
+    scores_b: np.ndarray
+    paired: dict
+    mcnemar: object
+    threshold_a: float
+    threshold_b: float
+    disagreements: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        from facelab.jsonsafe import json_safe
+
+        return json_safe({
+            "a": self.a, "b": self.b, "images": int(len(self.image_ids)), "pairs": int(len(self.scores_a)),
+            "genuine_pairs": int(np.sum(self.pairs.same)), "impostor_pairs": int(np.sum(~self.pairs.same)),
+            "paired_bootstrap": {k: v.to_dict() for k, v in self.paired.items()},
+            "mcnemar": self.mcnemar.to_dict(),
+            "disagreements": {"threshold_a": self.threshold_a, "threshold_b": self.threshold_b,
+                              "pairs": int(len(self.disagreements)),
+                              "a_right": int((self.disagreements.right == self.a).sum()),
+                              "b_right": int((self.disagreements.right == self.b).sum())},
+        })
+
+
+def compare_models(a: ModelReport, b: ModelReport, settings: ReportSettings) -> ModelComparison:
+    """Paired statistics of two models' results on the images both embedded."""
+    from facelab import verification as V
+    from facelab.comparison import mcnemar, paired_bootstrap
+
+    ea, eb = a.result.embedded, b.result.embedded
+    rows_b_of = dict(zip(eb.image_id.astype(str), eb.row.astype(int)))
+    common = ea[ea.image_id.astype(str).isin(rows_b_of)]
+    ids = common.image_id.astype(str).to_numpy()
+    identities = common.identity.astype(str).to_numpy()
+    rows_a = common.row.astype(int).to_numpy()
+    rows_b = np.array([rows_b_of[i] for i in ids], dtype=int)
+    if len(set(identities.tolist())) < 2:
+        raise EvaluationError(f"{a.name} and {b.name} embedded faces of fewer than two common identities: "
+                              "nothing to compare")
+    pairs = V.make_pairs(identities, max_impostors=settings.max_impostors, seed=0)
+    sa = V.pair_scores(a.embeddings[rows_a], pairs)
+    sb = V.pair_scores(b.embeddings[rows_b], pairs)
+    id1, id2 = pairs.identities(identities)
+    paired = paired_bootstrap(sa, sb, pairs.same, id1, id2, metrics=PAIRED_METRICS, n_boot=settings.n_boot, seed=0)
+    mc = mcnemar(sa, sb, pairs.same)
+    ta, tb = float(a.threshold), float(b.threshold)
+    ra = (sa >= ta) == pairs.same
+    rb = (sb >= tb) == pairs.same
+    k = np.flatnonzero(ra != rb)
+    # Least certain first: the smaller margin of the two models to their own thresholds.
+    margin = np.minimum(np.abs(sa[k] - ta), np.abs(sb[k] - tb))
+    dis = pd.DataFrame({"pair": k, "same": pairs.same[k], "score_a": sa[k], "score_b": sb[k],
+                        "right": np.where(ra[k], a.name, b.name), "margin": margin}).sort_values("margin")
+    return ModelComparison(a.name, b.name, ids, identities, rows_a, rows_b, pairs, sa, sb, paired, mc, ta, tb,
+                           dis.reset_index(drop=True))
+
+
 @dataclass
 class ReportData:
-    """Everything a report shows. ``models[0]`` gives the top-level numbers of ``metrics.json``."""
+    """Everything a report shows. ``models[0]`` gives the top-level numbers of ``metrics.json``.
+
+    ``comparisons``: one :class:`ModelComparison` per model after the first (empty for one model).
+    """
 
     dataset: DatasetSummary
     models: list
     settings: ReportSettings
+    comparisons: list = field(default_factory=list)
 
     @property
     def model(self) -> ModelReport:
-        """The first (today: the only) model."""
+        """The first model."""
         return self.models[0]
+
+    @property
+    def multi(self) -> bool:
+        """Whether the report compares several models."""
+        return len(self.models) > 1
 
 
 def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
@@ -249,8 +372,9 @@ def compute_report(
     dataset=None,
     *,
     model: str = "dlib",
+    models: Optional[Sequence[str]] = None,
     weights=None,
-    detector: str = "dlib",
+    detector: Optional[str] = None,
     max_impostors: Optional[int] = 200_000,
     n_boot: int = 500,
     gallery_size: int = 1,
@@ -264,7 +388,8 @@ def compute_report(
     """Run the pipeline once on a folder-per-identity dataset and compute everything a report shows.
 
     Parameters are those of :func:`facelab.report.build_report` (which is this, then
-    :func:`facelab.report.write_report`).
+    :func:`facelab.report.write_report`). ``models``: several models side by side (``model`` is
+    then ignored); ``detector=None``: each model's own (:func:`facelab.weights.default_detector`).
 
     Raises
     ------
@@ -283,6 +408,15 @@ def compute_report(
     )
     settings = ReportSettings(max_impostors=max_impostors, n_boot=n_boot, gallery_size=gallery_size,
                               repeats=repeats, thumbnails=thumbnails)
-    m = _model_report(root, folder, summary, model=model, weights=weights, detector=detector, settings=settings,
-                      progress=progress, argv=argv, device=device, scheduler=scheduler)
-    return ReportData(dataset=summary, models=[m], settings=settings)
+    from facelab.weights import default_detector
+
+    names = list(models) if models else [model]
+    if len(set(names)) != len(names):
+        raise EvaluationError(f"a model is named twice: {', '.join(names)}")
+    if len(names) > 1 and weights is not None:
+        raise EvaluationError("weights name one model's file: give them with a single model")
+    reports = [_model_report(root, folder, summary, model=m, weights=weights,
+                             detector=detector or default_detector(m), settings=settings, progress=progress,
+                             argv=argv, device=device, scheduler=scheduler) for m in names]
+    comparisons = [compare_models(reports[0], r, settings) for r in reports[1:]]
+    return ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)

@@ -17,7 +17,7 @@ from typing import Optional
 
 __all__ = [
     "ReportFigure", "report_figures", "landmarks", "aligned", "roc", "det", "scores", "threshold_sweep", "cmc",
-    "embedding_map", "failures",
+    "embedding_map", "failures", "roc_overlay", "det_overlay", "cmc_overlay", "disagreements",
 ]
 
 
@@ -147,6 +147,72 @@ def failures(data, model=None, *, n: int = 6):
                                             m.pairs.same, m.threshold, n=n, figure=fig).figure_
 
 
+def roc_overlay(data, model=None):
+    """Every model's ROC on one axes (a line each)."""
+    from facelab.plotting.verification import RocDisplay
+
+    ax = _axes((5.5, 4.6))
+    for m in data.models:
+        RocDisplay.from_predictions(m.scores, m.pairs.same, name=m.name, ax=ax)
+    return ax.figure
+
+
+def det_overlay(data, model=None):
+    """Every model's DET on one axes (a line each)."""
+    from facelab.plotting.verification import DetDisplay
+
+    ax = _axes((5.5, 4.6))
+    for m in data.models:
+        DetDisplay.from_predictions(m.scores, m.pairs.same, name=m.name, ax=ax)
+    return ax.figure
+
+
+def cmc_overlay(data, model=None):
+    """Every model's CMC on one axes (models without a curve left out)."""
+    from facelab.plotting.embedding_space import CmcDisplay
+
+    ax = _axes((5, 3.8))
+    for m in data.models:
+        if len(m.identification.cmc):
+            CmcDisplay.from_result(m.identification, name=m.name, ax=ax)
+    return ax.figure
+
+
+def disagreements(data, comparison, *, n: int = 6):
+    """The pairs where two models disagree at their own operating thresholds: each model's
+    aligned chips of the pair, side by side, with its score and whether it is right.
+
+    The chips are each model's own (``result.chips``): nothing is reloaded or re-aligned.
+    """
+    import pandas as pd
+
+    c = comparison
+    a, b = (next(m for m in data.models if m.name == name) for name in (c.a, c.b))
+    # Both kinds when there are: up to half where only a is right, the rest where only b is.
+    dis = c.disagreements
+    only_a, only_b = dis[dis.right == c.a], dis[dis.right == c.b]
+    k_a = min(len(only_a), max(n // 2, n - len(only_b)))
+    rows = pd.concat([only_a.head(k_a), only_b.head(n - k_a)])
+    fig = _figure((8.4, 2.1 * max(1, len(rows)) + 0.3))
+    axes = fig.subplots(max(1, len(rows)), 4, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for r, row in zip(axes, rows.itertuples()):
+        i, j = int(c.pairs.i[row.pair]), int(c.pairs.j[row.pair])
+        truth = "same person" if row.same else "different people"
+        for k, (m, rws, score, thr) in enumerate(((a, c.rows_a, row.score_a, c.threshold_a),
+                                                  (b, c.rows_b, row.score_b, c.threshold_b))):
+            ok = row.right == m.name
+            for side, img in enumerate((i, j)):
+                ax = r[2 * k + side]
+                ax.imshow(m.result.chips[int(rws[img])])
+                if side == 0:
+                    ax.set_title(f"{m.name}: cos {score:.3f} ({'≥' if score >= thr else '<'} {thr:.3f})\n"
+                                 f"{'right' if ok else 'wrong'} — {truth}", fontsize=7, loc="left",
+                                 color="#1a7f37" if ok else "#b42318")
+    return fig
+
+
 @dataclass(frozen=True)
 class ReportFigure:
     """One figure of the page: ``figures/<name>.png``, its caption and how it is laid out."""
@@ -159,8 +225,63 @@ class ReportFigure:
     dpi: int = 110
 
 
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))
+
+
+def _for_model(fn, name):
+    """``fn(data, model=<the model called name>)``: a per-model figure of a several-model report."""
+    def draw(data):
+        return fn(data, next(m for m in data.models if m.name == name))
+    return draw
+
+
+def _multi_figures(data) -> list:
+    figs = []
+    for m in data.models:
+        s = _slug(m.name)
+        figs += [
+            ReportFigure(f"landmarks_{s}", f"{m.name} ({m.detector} detector): detected faces with their five "
+                         "landmarks.", _for_model(landmarks, m.name), "faces"),
+            ReportFigure(f"aligned_{s}", f"{m.name}: the same faces aligned with the '{m.alignment}' preset.",
+                         _for_model(aligned, m.name), "faces"),
+        ]
+    figs += [
+        ReportFigure("roc", "ROC of every model (log FAR axis).", roc_overlay, "verification", half=True),
+        ReportFigure("det", "DET of every model (normal-deviate axes).", det_overlay, "verification", half=True),
+    ]
+    for m in data.models:
+        s = _slug(m.name)
+        figs += [
+            ReportFigure(f"scores_{s}", f"{m.name}: genuine vs impostor cosine similarity, with its threshold.",
+                         _for_model(scores, m.name), "verification", half=True),
+            ReportFigure(f"threshold_sweep_{s}", f"{m.name}: FAR, FRR and accuracy as the threshold moves.",
+                         _for_model(threshold_sweep, m.name), "verification", half=True),
+        ]
+    if any(len(m.identification.cmc) for m in data.models):
+        figs.append(ReportFigure("cmc", "Cumulative match characteristic of every model.", cmc_overlay,
+                                 "identification"))
+    for m in data.models:
+        figs.append(ReportFigure(f"umap_{_slug(m.name)}", f"{m.name}: UMAP of its embeddings.",
+                                 _for_model(embedding_map, m.name), "embedding-space", half=True, dpi=100))
+    for m in data.models:
+        if len(m.misjudged):
+            figs.append(ReportFigure(f"failures_{_slug(m.name)}", f"{m.name}: the hardest false accepts and false "
+                                     "rejects at its threshold.", _for_model(failures, m.name), "failures"))
+    for c in data.comparisons:
+        if len(c.disagreements):
+            figs.append(ReportFigure(
+                f"disagreements_{_slug(c.a)}_vs_{_slug(c.b)}",
+                f"Pairs where {c.a} and {c.b} disagree at their own thresholds, least certain first: each "
+                "model's own aligned chips.",
+                (lambda cmp: lambda data: disagreements(data, cmp))(c), "comparison"))
+    return figs
+
+
 def report_figures(data) -> list:
     """Every figure of the page for ``data``, in page order (those with nothing to show left out)."""
+    if len(data.models) > 1:
+        return _multi_figures(data)
     m = data.model
     figs = [
         ReportFigure("landmarks", "Detected faces with their five landmarks (a sample per identity).", landmarks,

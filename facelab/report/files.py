@@ -2,6 +2,7 @@
 
     metrics.json          dataset, model, verification, identification, provenance
     pair_scores.csv       every pair: image ids, identities, cosine, squared distance, score
+    comparison_<a>_vs_<b>.csv  (several models) the pairs both models scored, each model's cosine
     face_embeddings.json  the reference format {image_id: [floats]}
     images.csv            every input image with its status and reason
     skipped.csv           every image or file that was not used, with its reason
@@ -24,7 +25,7 @@ import pandas as pd
 from facelab.jsonsafe import json_safe
 
 __all__ = ["WrittenFigure", "report_metrics", "model_metrics", "write_metrics", "write_tables", "write_figures",
-           "figure_png"]
+           "figure_png", "comparison_file"]
 
 
 def model_metrics(data, model) -> dict:
@@ -50,8 +51,10 @@ def model_metrics(data, model) -> dict:
 def report_metrics(data) -> dict:
     """The content of ``metrics.json`` (JSON-safe: NaN as null).
 
-    The top-level blocks describe ``data.models[0]``; a report of several models will add a
-    ``models`` block (name -> :func:`model_metrics`) beside them.
+    The top-level blocks describe ``data.models[0]``; a report of several models adds a
+    ``models`` block (name -> :func:`model_metrics` with its licence, embedded faces and skipped
+    count) and ``comparison`` (one :meth:`~facelab.report.compute.ModelComparison.to_dict` per
+    model after the first) beside them.
     """
     ds, m = data.dataset, data.model
     metrics = {
@@ -63,6 +66,15 @@ def report_metrics(data) -> dict:
         **model_metrics(data, m),
         "provenance": m.provenance,
     }
+    if len(data.models) > 1:
+        from facelab.report.compute import model_licence
+
+        metrics["models"] = {
+            x.name: {**model_metrics(data, x), "licence": model_licence(x.name),
+                     "embedded": int(len(x.result.embedded)), "skipped": int(len(x.skipped))}
+            for x in data.models
+        }
+        metrics["comparison"] = [c.to_dict() for c in data.comparisons]
     return json_safe(metrics)
 
 
@@ -90,6 +102,17 @@ def write_tables(data, folder) -> None:
     write_embeddings(folder / "face_embeddings.json", list(ids), m.embeddings)
     m.result.table.drop(columns=["box", "landmarks"]).to_csv(folder / "images.csv", index=False)
     m.skipped.to_csv(folder / "skipped.csv", index=False)
+    for c in data.comparisons:
+        id1, id2 = c.pairs.identities(c.identities)
+        pd.DataFrame({
+            "image_id1": c.image_ids[c.pairs.i], "image_id2": c.image_ids[c.pairs.j], "identity1": id1,
+            "identity2": id2, "same": c.pairs.same, f"cosine_{c.a}": c.scores_a, f"cosine_{c.b}": c.scores_b,
+        }).to_csv(folder / comparison_file(c), index=False, float_format="%.9f")
+
+
+def comparison_file(c) -> str:
+    """``comparison_<a>_vs_<b>.csv``: the paired pair scores of a comparison."""
+    return f"comparison_{c.a}_vs_{c.b}.csv"
 
 
 @dataclass(frozen=True)

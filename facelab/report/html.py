@@ -10,6 +10,7 @@ Figures are inlined as PNG data URIs, so ``index.html`` opens from disk on its o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import math
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import NamedTuple
 import pandas as pd
 
 __all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "verification", "identification",
-           "embedding_space", "failures", "skipped", "provenance"]
+           "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS"]
 
 
 class Section(NamedTuple):
@@ -68,12 +69,84 @@ def _figures_of(figures: Mapping, section_id: str) -> str:
     return "".join(_figure(f) for f in figures.values() if f.section == section_id)
 
 
+# Several models: each section shows a block per model, built by the one-model section itself.
+
+
+def _slug(name) -> str:
+    from facelab.report.figures import _slug as slug
+
+    return slug(name)
+
+
+def _one(data, m):
+    """``data`` as a report of model ``m`` alone (for the one-model section functions)."""
+    return dataclasses.replace(data, models=[m], comparisons=[])
+
+
+def _model_figures(figures: Mapping, section_id: str, m) -> str:
+    end = f"_{_slug(m.name)}"
+    return "".join(_figure(f) for f in figures.values() if f.section == section_id and f.name.endswith(end))
+
+
+def _shared_figures(figures: Mapping, section_id: str, data) -> str:
+    ends = tuple(f"_{_slug(m.name)}" for m in data.models)
+    return "".join(_figure(f) for f in figures.values() if f.section == section_id and not f.name.endswith(ends))
+
+
+def _per_model(fn, data, figures: Mapping, section_id: str, *, intro: str = "") -> str:
+    """A block per model: ``fn``'s body for that model alone, then that model's figures."""
+    out = [intro, _shared_figures(figures, section_id, data)]
+    for m in data.models:
+        out.append(f"<h3>{html.escape(m.name)}</h3>" + _model_figures(figures, section_id, m)
+                   + fn(_one(data, m), {}).body)
+    return "".join(out)
+
+
+def _tar(rep, far: float):
+    for p in rep.tar_at_far:
+        if math.isclose(p.far, far):
+            return p.tar
+    return None
+
+
 # ------------------------------------------------------------------------------------------
 # Sections
 # ------------------------------------------------------------------------------------------
 
 
+def _multi_summary(data, figures: Mapping) -> Section:
+    from facelab.report.compute import model_licence
+
+    ds = data.dataset
+    rows = []
+    for m in data.models:
+        rep, op, idr = m.verification, m.operating_point, m.identification
+        rows.append({"model": m.name, "dim": int(m.embeddings.shape[1]), "detector": m.detector,
+                     "alignment": str(m.alignment), "faces embedded": len(m.result.embedded),
+                     "AUC": rep.auc, "EER": rep.eer, "TAR@FAR=1e-2": _tar(rep, 1e-2), "TAR@FAR=1e-3": _tar(rep, 1e-3),
+                     "accuracy at its threshold": op.accuracy, "threshold (cos)": m.threshold,
+                     "rank-1": idr.mean["rank1"]})
+    lic = "".join(f"<li><b>{html.escape(m.name)}</b>: {html.escape(model_licence(m.name))}</li>" for m in data.models)
+    body = "".join([
+        _kpis([("images", f"{ds.n_images}"), ("identities", f"{ds.n_identities}"), ("models", f"{len(data.models)}")]),
+        _p(f"Dataset <code>{html.escape(str(ds.root))}</code>: "
+           + ", ".join(f"<b>{html.escape(k)}</b> = {html.escape(ds.label(k))} "
+                       f"({ds.images_per_identity[k]} images)" for k in ds.identities)
+           + ". Every model embeds the same images, each with its own detector and alignment; each decides "
+             "at its own calibrated threshold."),
+        _table(pd.DataFrame(rows), index=False),
+        "<h3>Models and their licences</h3>",
+        "<ul>" + lic + "</ul>",
+        "".join(_p(f"<b>{html.escape(m.name)}</b>: {html.escape(m.calibration.describe())}.") for m in data.models),
+    ])
+    return Section("summary", "Summary", body)
+
+
 def summary(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        return _multi_summary(data, figures)
+    from facelab.report.compute import model_licence
+
     ds, m = data.dataset, data.model
     rep, op, idr = m.verification, m.operating_point, m.identification
     body = "".join([
@@ -90,7 +163,8 @@ def summary(data, figures: Mapping) -> Section:
            + "."),
         _p(f"Model <b>{html.escape(m.name)}</b> ({m.embeddings.shape[1]}-d, L2-normalised), detector "
            f"<b>{html.escape(m.detector)}</b>, alignment <b>{html.escape(str(m.alignment))}</b>. "
-           f"{html.escape(m.calibration.describe())}."),
+           f"{html.escape(m.calibration.describe())}. Licence of its weights: "
+           f"{html.escape(model_licence(m.name))}."),
     ])
     return Section("summary", "Summary", body)
 
@@ -100,6 +174,11 @@ def faces(data, figures: Mapping) -> Section:
 
 
 def verification(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        return Section("verification", "Verification", _per_model(
+            verification, data, figures, "verification",
+            intro=_p("Each model on its own pairs (those of the faces it embedded); the paired comparison on "
+                     "common pairs is in <a href='#comparison'>Models compared</a>.")))
     m, st = data.model, data.settings
     rep, op, cal, thr = m.verification, m.operating_point, m.calibration, m.threshold
     tt = rep.threshold_table()
@@ -128,6 +207,9 @@ def verification(data, figures: Mapping) -> Section:
 def identification(data, figures: Mapping) -> Section:
     from facelab.identification import format_reference
 
+    if len(data.models) > 1:
+        return Section("identification", "Identification (1:N)",
+                       _per_model(identification, data, figures, "identification"))
     m, st = data.model, data.settings
     body = "".join([
         _p(f"Gallery of {st.gallery_size} image(s) per identity, the rest as probes, {st.repeats} seeded splits "
@@ -143,6 +225,10 @@ def identification(data, figures: Mapping) -> Section:
 
 
 def embedding_space(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        body = _p("Each model's embedding space, side by side: UMAP (random_state=0) of its embeddings, coloured "
+                  "by identity; lines join its hardest pairs misjudged at its threshold.")
+        return Section("embedding-space", "Embedding space", body + _figures_of(figures, "embedding-space"))
     m = data.model
     body = "".join([
         _p(f"UMAP (random_state=0) of the {len(m.embeddings)} embeddings, coloured by identity"
@@ -155,6 +241,8 @@ def embedding_space(data, figures: Mapping) -> Section:
 
 
 def failures(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        return Section("failures", "Failures", _per_model(failures, data, figures, "failures"))
     m = data.model
     if len(m.misjudged):
         n_fa = int((m.misjudged.kind == "false accept").sum())
@@ -167,6 +255,8 @@ def failures(data, figures: Mapping) -> Section:
 
 
 def skipped(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        return Section("skipped", "Skipped images", _per_model(skipped, data, figures, "skipped"))
     sk = data.model.skipped
     if len(sk):
         table = _table(sk.rename(columns={"image": "image or file"}), index=False)
@@ -177,6 +267,8 @@ def skipped(data, figures: Mapping) -> Section:
 
 
 def provenance(data, figures: Mapping) -> Section:
+    if len(data.models) > 1:
+        return Section("provenance", "Provenance", _per_model(provenance, data, figures, "provenance"))
     prov = data.model.provenance
     rows = pd.DataFrame(
         [("model", prov["model"]), ("weights", prov["weights"] or "— (built in)"),
@@ -189,8 +281,52 @@ def provenance(data, figures: Mapping) -> Section:
     return Section("provenance", "Provenance", _table(rows, index=False))
 
 
+def comparison(data, figures: Mapping) -> Section:
+    """Several models: paired statistics on the pairs every model scored, and where they disagree."""
+    from facelab.report.files import comparison_file
+
+    st = data.settings
+    body = []
+    for c in data.comparisons:
+        mc = c.mcnemar
+        rows = [{"metric": d.metric, c.a: d.a, c.b: d.b, f"{c.a} − {c.b}": d.difference,
+                 f"{int(d.level * 100)}% CI": ("—" if not math.isfinite(d.low) else f"[{d.low:+.4f}, {d.high:+.4f}]"),
+                 "excludes 0": "yes" if d.excludes_zero else "no", "replicates": d.n_valid}
+                for d in c.paired.values()]
+        tbl = pd.DataFrame({"": [f"{c.b} right", f"{c.b} wrong"], f"{c.a} right": [mc.both_right, mc.a_only_right],
+                            f"{c.a} wrong": [mc.b_only_right, mc.both_wrong]})
+        body += [
+            f"<h3>{html.escape(c.a)} vs {html.escape(c.b)}</h3>",
+            _p(f"{len(c.scores_a)} pairs ({int(c.pairs.same.sum())} genuine) of the {len(c.image_ids)} images both "
+               f"models embedded (scores in <code>{html.escape(comparison_file(c))}</code>). Paired bootstrap: "
+               f"{st.n_boot} replicates, each resampling identities once and scoring both models on the same "
+               "resample; the interval is that of the difference."
+               + (" <span class='warn'>With few identities these intervals say little.</span>"
+                  if len(set(c.identities.tolist())) < 5 else "")),
+            _table(pd.DataFrame(rows), index=False),
+            _p(f"McNemar's test, each model at its accuracy-best threshold on these pairs ({html.escape(c.a)} cosine "
+               f"≥ {mc.threshold_a:.4f}: accuracy {mc.accuracy_a:.4f}; {html.escape(c.b)} ≥ {mc.threshold_b:.4f}: "
+               f"accuracy {mc.accuracy_b:.4f}): {mc.n_discordant} discordant pairs ({mc.a_only_right} only "
+               f"{html.escape(c.a)} right, {mc.b_only_right} only {html.escape(c.b)} right), exact p = "
+               f"{mc.p_value:.4g} (χ² with continuity correction {mc.statistic:.3f}, p = {mc.p_value_chi2:.4g})."),
+            _table(tbl, index=False),
+        ]
+        dis = c.disagreements
+        body.append(_p(f"At their own operating thresholds ({html.escape(c.a)} cosine ≥ {c.threshold_a:.4f}, "
+                       f"{html.escape(c.b)} ≥ {c.threshold_b:.4f}) the models disagree on {len(dis)} pairs: "
+                       f"{int((dis.right == c.a).sum())} where only {html.escape(c.a)} is right, "
+                       f"{int((dis.right == c.b).sum())} where only {html.escape(c.b)} is right."))
+        name = f"disagreements_{_slug(c.a)}_vs_{_slug(c.b)}"
+        if name in figures:
+            body.append(_figure(figures[name]))
+    return Section("comparison", "Models compared", "".join(body))
+
+
 #: The page's sections, in order.
 SECTIONS = (summary, faces, verification, identification, embedding_space, failures, skipped, provenance)
+#: With several models: the same, and the paired comparison after the failures.
+MULTI_SECTIONS = (summary, faces, verification, identification, embedding_space, failures, comparison, skipped,
+                  provenance)
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,9 +334,14 @@ SECTIONS = (summary, faces, verification, identification, embedding_space, failu
 # ------------------------------------------------------------------------------------------
 
 
-def render_page(data, figures: Mapping, *, sections=SECTIONS, interactive: bool = True) -> str:
+def render_page(data, figures: Mapping, *, sections=None, interactive: bool = True) -> str:
     """The whole page: header, a nav link per section, the sections (with ``interactive``, the
-    Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined)."""
+    Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined).
+
+    ``sections`` default: :data:`SECTIONS`, or :data:`MULTI_SECTIONS` for several models.
+    """
+    if sections is None:
+        sections = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
     built = [s(data, figures) for s in sections]
     head = tail = ""
     if interactive:
@@ -211,7 +352,7 @@ def render_page(data, figures: Mapping, *, sections=SECTIONS, interactive: bool 
     body = "\n".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>{s.body}</section>'
                      for s in built)
     m, ds = data.model, data.dataset
-    title = f"facelab report — {ds.name} — {m.name}"
+    title = f"facelab report — {ds.name} — {' vs '.join(x.name for x in data.models)}"
     subtitle = f"{ds.n_images} images, {ds.n_identities} identities · {m.provenance['date']}"
     return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body,
                             head=head, tail=tail)

@@ -30,6 +30,7 @@ FLIP = ["embed", "compare", "lfw", "verify", "identify"]
 CACHE = ["embed", "compare", "lfw", "verify", "identify"]
 WORKERS = ["embed", "lfw", "verify", "identify"]
 MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
+MULTI_MODEL = ["lfw", "report"]
 FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
 N_BOOT = ["lfw", "verify", "report"]
 DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report"]
@@ -77,9 +78,15 @@ def test_workers(command):
 
 @pytest.mark.parametrize("command", MODEL)
 def test_model_and_weights(command):
+    from facelab.commands._args import model_list
+
     args = parse(command, "--model", "ir_18", "--weights", "w.pth")
-    assert (args.model, args.weights) == ("ir_18", "w.pth")
-    assert parse(command).model == "dlib"
+    assert (model_list(args), args.weights) == (["ir_18"], "w.pth")
+    if command in MULTI_MODEL:  # --model given several times: a list, default ["dlib"] after parsing
+        assert model_list(parse(command, "--model", "dlib", "--model", "edgeface_xs")) == ["dlib", "edgeface_xs"]
+        assert model_list(parse(command)) == ["dlib"]
+    else:
+        assert args.model == "ir_18" and parse(command).model == "dlib"
 
 
 @pytest.mark.parametrize("command", FORMAT_OUT)
@@ -127,7 +134,8 @@ def test_commands_without_scheduler_ignore_the_environment(monkeypatch):
 def test_per_command_defaults_survive_the_aliases():
     # A hidden alias must not reset the canonical flag's default (argparse applies defaults in order).
     lfw = parse("lfw")
-    assert (lfw.detector, lfw.policy, lfw.flip, lfw.n_boot) == ("mtcnn", "central", True, 1000)
+    # lfw's detector: None parsed = MTCNN for one model, each model's own for several (resolved in run).
+    assert (lfw.detector, lfw.policy, lfw.flip, lfw.n_boot) == (None, "central", True, 1000)
     verify = parse("verify")
     assert (verify.detector, verify.policy, verify.flip, verify.quiet) == ("dlib", "largest", False, False)
     assert parse("landmarks").format == "json" and parse("verify").format == "table"
