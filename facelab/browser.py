@@ -242,3 +242,29 @@ def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float 
         if time.monotonic() > end:
             raise TimeoutError(f"cells did not finish: {done} of {total} done, {busy} running")
         time.sleep(1.0)
+
+
+def wait_for(driver, script: str, *args, timeout: float = 20.0):
+    """Run ``script`` in the page until it returns something truthy; that value (AssertionError on timeout)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script, *args)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def move_pointer(driver, x, y, *, down: bool = False, up: bool = False) -> None:
+    """Move the mouse to page pixel ``(x, y)`` (optionally pressing / releasing), as a user would."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    ab = ActionBuilder(driver)
+    ab.pointer_action.move_to_location(int(round(x)), int(round(y)))
+    if down:
+        ab.pointer_action.pointer_down()
+    if up:
+        ab.pointer_action.pointer_up()
+    ab.perform()

@@ -75,10 +75,20 @@ def lfw_search_paths(root: Optional[os.PathLike | str] = None) -> list[tuple[str
     if env:
         places.append((f"${LFW_ENV_VAR}", Path(env).expanduser()))
     if os.environ.get(NO_SHARED_ENV_VAR, "") in ("", "0"):
-        for base in (repo_root(), Path.cwd()):
+        for base in checkout_bases():
             places.append(("shared datasets", (base / ".." / "shared" / "datasets" / "lfw").resolve()))
-    for base in (repo_root(), Path.cwd()):
+    for base in checkout_bases():
         places.append(("data/lfw", (base / "data" / "lfw").resolve()))
+    return unique_places(places)
+
+
+def checkout_bases() -> list[Path]:
+    """Where "beside the checkout" is looked for: the checkout's root, then the working directory."""
+    return [repo_root(), Path.cwd()]
+
+
+def unique_places(places: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """``(what, path)`` search places in order, each path once (the first name it came with)."""
     seen, unique = set(), []
     for what, p in places:
         if p not in seen:

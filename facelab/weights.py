@@ -225,12 +225,6 @@ def fetch_command(name: str) -> str:
     return f"facelab weights fetch {name}"
 
 
-def _checkout_bases() -> list[Path]:
-    from facelab.datasets import repo_root
-
-    return [repo_root(), Path.cwd()]
-
-
 def weight_search_paths(name: str, weights=None) -> list[tuple[str, Path]]:
     """Where a model's weight file is looked for, in order, as ``(what, path)`` pairs.
 
@@ -238,6 +232,8 @@ def weight_search_paths(name: str, weights=None) -> list[tuple[str, Path]]:
     ``../shared/weights/<file>`` beside the checkout (and beside the current directory), then
     ``weights/<file>`` in the checkout (and in the current directory).
     """
+    from facelab.datasets import checkout_bases, unique_places
+
     info = get_weights_info(name)
     places: list[tuple[str, Path]] = []
     if weights is not None:
@@ -246,16 +242,11 @@ def weight_search_paths(name: str, weights=None) -> list[tuple[str, Path]]:
     env = os.environ.get(WEIGHTS_ENV_VAR)
     if env:
         places.append((f"${WEIGHTS_ENV_VAR}", Path(env).expanduser() / info.filename))
-    for base in _checkout_bases():
+    for base in checkout_bases():
         places.append(("shared weights", (base / ".." / "shared" / "weights" / info.filename).resolve()))
-    for base in _checkout_bases():
+    for base in checkout_bases():
         places.append(("weights/", (base / "weights" / info.filename).resolve()))
-    seen, unique = set(), []
-    for what, p in places:
-        if p not in seen:
-            seen.add(p)
-            unique.append((what, p))
-    return unique
+    return unique_places(places)
 
 
 def find_weights(name: str, weights=None) -> Optional[Path]:

@@ -202,3 +202,17 @@ def edgeface_weights():
     except WeightsNotFoundError as exc:
         pytest.skip(f"EdgeFace weights not found ({str(exc).splitlines()[0].removesuffix(' Looked in:')}; "
                     "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")
+
+
+@pytest.fixture
+def no_weights_checkout(tmp_path, monkeypatch):
+    """A checkout in tmp with no ``$FACELAB_WEIGHTS``, no ``../shared`` and no ``weights/`` beside it
+    (the working directory too), so no weight file is found by accident."""
+    from facelab.weights import WEIGHTS_ENV_VAR
+
+    checkout = tmp_path / "work" / "checkout"
+    checkout.mkdir(parents=True)
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setattr("facelab.datasets.repo_root", lambda: checkout)
+    monkeypatch.chdir(checkout)
+    return checkout

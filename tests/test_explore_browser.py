@@ -14,7 +14,9 @@ from facelab.browser import (
     BOKEH_JS,
     chromium,
     console_errors,
+    move_pointer,
     requested_urls,
+    wait_for,
 )
 
 pytestmark = pytest.mark.browser  # skipped with the reason without Chromium (tests/conftest.py)
@@ -50,26 +52,6 @@ def page(tmp_path_factory):
     return path, ex, emb, ids
 
 
-def _wait(driver, script, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
-
-
-def _move(driver, x, y, *, down=False, up=False):
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    ab = ActionBuilder(driver)
-    ab.pointer_action.move_to_location(int(round(x)), int(round(y)))
-    if down:
-        ab.pointer_action.pointer_down()
-    if up:
-        ab.pointer_action.pointer_up()
-    ab.perform()
 
 
 POINT_JS = """
@@ -98,12 +80,12 @@ def test_explorer_page_in_headless_chromium(page):
         driver.get_log("performance")  # drop the browser's own start-up traffic
         driver.get_log("browser")
         driver.get(path.as_uri())
-        _wait(driver, "return !!(window.Bokeh && Bokeh.documents.length)")
+        wait_for(driver, "return !!(window.Bokeh && Bokeh.documents.length)")
         driver.execute_script(BOKEH_JS)
-        _wait(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0")
+        wait_for(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0")
 
         # The map is drawn: the plot canvas has many non-white pixels.
-        inked = _wait(driver, """
+        inked = wait_for(driver, """
             let best = 0;
             for (const c of facelab_deep(document, 'canvas')) {
               if (!c.width || !c.height) continue;
@@ -118,9 +100,9 @@ def test_explorer_page_in_headless_chromium(page):
         # Hovering a face shows a tooltip with its thumbnail and image id.
         i = _isolated_point(ex)
         x, y, image_id = driver.execute_script(POINT_JS, i)
-        _move(driver, x - 30, y - 30)
-        _move(driver, x, y)
-        tip = _wait(driver, """
+        move_pointer(driver, x - 30, y - 30)
+        move_pointer(driver, x, y)
+        tip = wait_for(driver, """
             const imgs = facelab_deep(document, 'img.facelab-thumb').filter(im => im.getBoundingClientRect().width > 0);
             if (!imgs.length) return null;
             const box = imgs[0].parentElement;
@@ -130,8 +112,8 @@ def test_explorer_page_in_headless_chromium(page):
         assert image_id in tip[2] and f"img_{i:03d}.jpg" == image_id
 
         # Clicking it lists its nearest neighbours (the precomputed ones) in the table.
-        _move(driver, x, y, down=True, up=True)
-        text = _wait(driver, """
+        move_pointer(driver, x, y, down=True, up=True)
+        text = wait_for(driver, """
             const t = facelab_text(Bokeh.index.find_one(Bokeh.documents[0].roots()[0]));
             return t.includes('nearest neighbours of') ? t : null;""")
         assert f"nearest neighbours of {image_id}" in text
@@ -144,9 +126,9 @@ def test_explorer_page_in_headless_chromium(page):
             const h = facelab_deep(facelab_view('facelab-threshold').shadow_el, '.noUi-handle')[0];
             const r = h.getBoundingClientRect();
             return [r.left + r.width / 2, r.top + r.height / 2];""")
-        _move(driver, hx, hy, down=True)
-        _move(driver, hx + 70, hy)
-        _move(driver, hx + 70, hy, up=True)
+        move_pointer(driver, hx, hy, down=True)
+        move_pointer(driver, hx + 70, hy)
+        move_pointer(driver, hx + 70, hy, up=True)
         after = _changed(driver, before)
         t = float(re.search(r"cosine ≥ ([0-9.\-]+)", after).group(1))
         t_before = float(re.search(r"cosine ≥ ([0-9.\-]+)", before).group(1))

@@ -15,17 +15,6 @@ from facelab import weights as W
 from facelab.errors import CheckpointError, FacelabError
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No $FACELAB_WEIGHTS, the checkout and the current directory in tmp: nothing is found by accident."""
-    checkout = tmp_path / "work" / "checkout"
-    checkout.mkdir(parents=True)
-    monkeypatch.delenv(W.WEIGHTS_ENV_VAR, raising=False)
-    monkeypatch.setattr("facelab.datasets.repo_root", lambda: checkout)
-    monkeypatch.chdir(checkout)
-    return checkout
-
-
 def _put(path, data=b"x"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -45,11 +34,11 @@ def test_table_entries_are_complete():
         W.get_weights_info("arcface_r100")
 
 
-def test_lookup_order(isolated, tmp_path, monkeypatch):
+def test_lookup_order(no_weights_checkout, tmp_path, monkeypatch):
     name, fn = "edgeface_xs", "edgeface_xs_q.pt"
-    local = _put(isolated / "weights" / fn)
+    local = _put(no_weights_checkout / "weights" / fn)
     assert W.find_weights(name) == local.resolve()
-    shared = _put(isolated.parent / "shared" / "weights" / fn)
+    shared = _put(no_weights_checkout.parent / "shared" / "weights" / fn)
     assert W.find_weights(name) == shared.resolve()  # ../shared/weights before weights/
     env = _put(tmp_path / "envdir" / fn)
     monkeypatch.setenv(W.WEIGHTS_ENV_VAR, str(env.parent))
@@ -61,14 +50,14 @@ def test_lookup_order(isolated, tmp_path, monkeypatch):
     assert whats == ["given path", "$FACELAB_WEIGHTS", "shared weights", "weights/"]
 
 
-def test_explicit_path_is_not_passed_over(isolated, tmp_path):
-    _put(isolated / "weights" / "edgeface_xs_q.pt")
+def test_explicit_path_is_not_passed_over(no_weights_checkout, tmp_path):
+    _put(no_weights_checkout / "weights" / "edgeface_xs_q.pt")
     with pytest.raises(W.WeightsNotFoundError) as err:
         W.locate_weights("edgeface_xs", tmp_path / "nope.pt", verify=False)
     assert str(tmp_path / "nope.pt") in str(err.value)
 
 
-def test_missing_lists_every_place_and_the_fetch_command(isolated):
+def test_missing_lists_every_place_and_the_fetch_command(no_weights_checkout):
     with pytest.raises(W.WeightsNotFoundError) as err:
         W.locate_weights("edgeface_xxs")
     msg = str(err.value)
@@ -79,18 +68,18 @@ def test_missing_lists_every_place_and_the_fetch_command(isolated):
     assert "facelab weights fetch edgeface_xxs" in msg and "research and teaching" in msg
 
 
-def test_missing_through_create_embedder(isolated):
+def test_missing_through_create_embedder(no_weights_checkout):
     from facelab.embedding import create_embedder
 
     with pytest.raises(W.WeightsNotFoundError, match="facelab weights fetch edgeface_xs"):
         create_embedder("edgeface_xs")
 
 
-def test_wrong_file_refused_before_loading(isolated):
-    p = _put(isolated / "weights" / "edgeface_xs_q.pt", b"\0" * 100)
+def test_wrong_file_refused_before_loading(no_weights_checkout):
+    p = _put(no_weights_checkout / "weights" / "edgeface_xs_q.pt", b"\0" * 100)
     with pytest.raises(CheckpointError, match="100 bytes instead of 2993451: truncated"):
         W.locate_weights("edgeface_xs")
-    same_size = _put(isolated / "weights" / "edgeface_xxs_q.pt", b"\0" * W.KNOWN_WEIGHTS["edgeface_xxs"].size)
+    same_size = _put(no_weights_checkout / "weights" / "edgeface_xxs_q.pt", b"\0" * W.KNOWN_WEIGHTS["edgeface_xxs"].size)
     with pytest.raises(CheckpointError, match="right size, different content"):
         W.verify_weights("edgeface_xxs", same_size)
     assert W.locate_weights("edgeface_xs", verify=False) == p.resolve()

@@ -15,27 +15,17 @@ from facelab import weights as W
 from facelab.cli import main
 
 
-@pytest.fixture
-def nowhere(tmp_path, monkeypatch):
-    checkout = tmp_path / "work" / "checkout"
-    checkout.mkdir(parents=True)
-    monkeypatch.delenv(W.WEIGHTS_ENV_VAR, raising=False)
-    monkeypatch.setattr("facelab.datasets.repo_root", lambda: checkout)
-    monkeypatch.chdir(checkout)
-    return checkout
-
-
-def test_list_not_found_lists_places_fetch_and_licence(capsys, nowhere):
+def test_list_not_found_lists_places_fetch_and_licence(capsys, no_weights_checkout):
     assert main(["weights", "list"]) == 0
     out = capsys.readouterr().out
     assert out.count("NOT FOUND") == 2
     assert "facelab weights fetch edgeface_xs`" in out and "facelab weights fetch edgeface_xxs`" in out
-    assert str(nowhere / "weights" / "edgeface_xs_q.pt") in out
+    assert str(no_weights_checkout / "weights" / "edgeface_xs_q.pt") in out
     assert out.count("research and teaching use only") == 2
     assert "dlib" in out
 
 
-def test_list_found_and_verified(capsys, monkeypatch, edgeface_weights, nowhere, tmp_path):
+def test_list_found_and_verified(capsys, monkeypatch, edgeface_weights, no_weights_checkout, tmp_path):
     monkeypatch.setenv(W.WEIGHTS_ENV_VAR, str(edgeface_weights["edgeface_xs"].parent))
     assert main(["weights", "list", "--format", "json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
@@ -57,7 +47,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weights, nowhere):
+def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weights, no_weights_checkout):
     served = tmp_path / "served"
     served.mkdir()
     shutil.copyfile(edgeface_weights["edgeface_xxs"], served / "edgeface_xxs_q.pt")
@@ -84,7 +74,7 @@ def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weigh
         thread.join(timeout=5)
 
 
-def test_fetch_unknown_name(capsys, nowhere):
+def test_fetch_unknown_name(capsys, no_weights_checkout):
     with pytest.raises(SystemExit) as exc:
         main(["weights", "fetch", "arcface_r100"])
     assert exc.value.code == 2 and "invalid choice: 'arcface_r100'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from facelab import verification as V
-from facelab.browser import BOKEH_JS, chromium, console_errors, requested_urls
+from facelab.browser import BOKEH_JS, chromium, console_errors, move_pointer, requested_urls, wait_for
 
 pytestmark = pytest.mark.browser  # skipped with the reason without Chromium (tests/conftest.py)
 
@@ -35,26 +35,6 @@ for (const c of facelab_deep(facelab_view('facelab-map').shadow_el, 'canvas')) {
 return best > 2000 ? best : 0;"""
 
 
-def _wait(driver, script, *args, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script, *args)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
-
-
-def _move(driver, x, y, *, down=False, up=False):
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    ab = ActionBuilder(driver)
-    ab.pointer_action.move_to_location(int(round(x)), int(round(y)))
-    if down:
-        ab.pointer_action.pointer_down()
-    if up:
-        ab.pointer_action.pointer_up()
-    ab.perform()
 
 
 def _isolated_point(coords):
@@ -70,23 +50,23 @@ def test_report_in_headless_chromium(two_id_report, two_id_data):
         driver.get_log("performance")  # the browser's own start-up traffic is not the page's
         driver.get_log("browser")
         driver.get((two_id_report / "index.html").resolve().as_uri())
-        _wait(driver, "return !!(window.Bokeh && Bokeh.documents.length)")
+        wait_for(driver, "return !!(window.Bokeh && Bokeh.documents.length)")
         driver.execute_script(BOKEH_JS)
-        _wait(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0")
+        wait_for(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0")
         # Every view of the report was drawn (the explorer, ROC/DET, both tables).
         for name in ("facelab-map", "facelab-roc", "facelab-det", "facelab-thresholds", "facelab-skipped"):
-            _wait(driver, "return facelab_view(arguments[0]) != null", name)
+            wait_for(driver, "return facelab_view(arguments[0]) != null", name)
         driver.execute_script("facelab_view('facelab-map').el.scrollIntoView({block: 'center'})")
         time.sleep(0.3)
-        assert _wait(driver, INKED_JS) > 2000  # the map's canvas has ink
+        assert wait_for(driver, INKED_JS) > 2000  # the map's canvas has ink
 
         # Hovering a face shows its chip (a decoded PNG data: URI) and image id.
         i = _isolated_point(np.asarray(m.projection.coords)[:, :2])
         x, y, image_id = driver.execute_script(POINT_JS, i)
         assert image_id == m.result.embedded.image_id.iloc[i]
-        _move(driver, x - 30, y - 30)
-        _move(driver, x, y)
-        src, width, text = _wait(driver, """
+        move_pointer(driver, x - 30, y - 30)
+        move_pointer(driver, x, y)
+        src, width, text = wait_for(driver, """
             const imgs = facelab_deep(document, 'img.facelab-thumb').filter(im => im.getBoundingClientRect().width > 0);
             if (!imgs.length || !imgs[0].complete) return null;
             return [imgs[0].src.slice(0, 22), imgs[0].naturalWidth, imgs[0].parentElement.textContent];""")
@@ -100,9 +80,9 @@ def test_report_in_headless_chromium(two_id_report, two_id_data):
             h.scrollIntoView({block: 'center'});
             const r = h.getBoundingClientRect();
             return [r.left + r.width / 2, r.top + r.height / 2];""")
-        _move(driver, hx, hy, down=True)
-        _move(driver, hx - 60, hy)
-        _move(driver, hx - 60, hy, up=True)
+        move_pointer(driver, hx, hy, down=True)
+        move_pointer(driver, hx - 60, hy)
+        move_pointer(driver, hx - 60, hy, up=True)
         end = time.monotonic() + 10
         while (after := driver.execute_script(READOUT_JS)) == before and time.monotonic() < end:
             time.sleep(0.1)
