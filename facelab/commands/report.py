@@ -34,7 +34,7 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
     add_model_arguments(parser, multiple=True)
-    add_detector_arguments(parser, detector=None, policy=None)
+    add_detector_arguments(parser, detector=None, policy="central")
     add_device_argument(parser)
     add_scheduler_argument(parser)
     parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
@@ -56,7 +56,7 @@ def run(args) -> int:
 
     models = model_list(args)
     res = build_report(
-        args.dataset, models=models, weights=args.weights, detector=args.detector, out=args.out,
+        args.dataset, models=models, weights=args.weights, detector=args.detector, policy=args.policy, out=args.out,
         max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
         thumbnails=not args.no_thumbnails, progress=not args.quiet, device=args.device, scheduler=scheduler_of(args),
         interactive=not args.static,

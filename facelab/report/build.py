@@ -60,6 +60,7 @@ def build_report(
     models: Optional[Sequence[str]] = None,
     weights=None,
     detector: Optional[str] = None,
+    policy: str = "central",
     out=None,
     max_impostors: Optional[int] = 200_000,
     n_boot: int = 500,
@@ -97,6 +98,9 @@ def build_report(
         Progress bars.
     argv : sequence of str, optional
         The command recorded in the provenance (default: this process's).
+    policy : {"largest", "central"}
+        Which face of a photo with several is the photo's (default "central", as ``facelab lfw``:
+        with MTCNN, "largest" picked a bystander in one two-ID photo).
     device, scheduler :
         Where the embedding runs: see :func:`facelab.pipeline.embed_images`.
     interactive : bool
@@ -107,7 +111,8 @@ def build_report(
     EvaluationError
         When the dataset cannot be evaluated (one identity, no genuine pair, too few faces).
     """
-    data = compute_report(dataset, model=model, models=models, weights=weights, detector=detector, max_impostors=max_impostors,
+    data = compute_report(dataset, model=model, models=models, weights=weights, detector=detector, policy=policy,
+                          max_impostors=max_impostors,
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
                           progress=progress, argv=argv, device=device, scheduler=scheduler)
     label = "-vs-".join(Path(str(m)).stem for m in models) if models and len(models) > 1 else (

@@ -316,7 +316,7 @@ class ReportData:
 
 
 def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
-                  progress: bool, argv, device: str = "auto", scheduler=None) -> ModelReport:
+                  progress: bool, argv, device: str = "auto", scheduler=None, policy: str = "central") -> ModelReport:
     from facelab import verification as V
     from facelab.identification import evaluate_identification, identification_table
     from facelab.pipeline import embed_images
@@ -324,7 +324,7 @@ def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights
     from facelab.report.provenance import provenance
 
     # embed_folder's job, on the folder read once by compute_report.
-    result = embed_images(folder.images, model=model, weights=weights, detector=detector, progress=progress,
+    result = embed_images(folder.images, model=model, weights=weights, detector=detector, policy=policy, progress=progress,
                           keep_chips=True, device=device, scheduler=scheduler)
     result.folder_skipped = folder.skipped.reset_index(drop=True)
     skipped = result.skipped.copy()
@@ -375,6 +375,7 @@ def compute_report(
     models: Optional[Sequence[str]] = None,
     weights=None,
     detector: Optional[str] = None,
+    policy: str = "central",
     max_impostors: Optional[int] = 200_000,
     n_boot: int = 500,
     gallery_size: int = 1,
@@ -389,7 +390,9 @@ def compute_report(
 
     Parameters are those of :func:`facelab.report.build_report` (which is this, then
     :func:`facelab.report.write_report`). ``models``: several models side by side (``model`` is
-    then ignored); ``detector=None``: each model's own (:func:`facelab.weights.default_detector`).
+    then ignored); ``detector=None``: each model's own (:func:`facelab.weights.default_detector`);
+    ``policy``: which face of a photo with several is the photo's ("central", as ``facelab lfw``: with
+    MTCNN, "largest" can pick a bystander of a portrait).
 
     Raises
     ------
@@ -417,6 +420,6 @@ def compute_report(
         raise EvaluationError("weights name one model's file: give them with a single model")
     reports = [_model_report(root, folder, summary, model=m, weights=weights,
                              detector=detector or default_detector(m), settings=settings, progress=progress,
-                             argv=argv, device=device, scheduler=scheduler) for m in names]
+                             argv=argv, device=device, scheduler=scheduler, policy=policy) for m in names]
     comparisons = [compare_models(reports[0], r, settings) for r in reports[1:]]
     return ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)

@@ -24,7 +24,7 @@ POSITIONAL = {
 
 # Which subcommands take which shared flag (the README's flag table says the same).
 DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
-POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify"]
+POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
 QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report"]
 FLIP = ["embed", "compare", "lfw", "verify", "identify"]
 CACHE = ["embed", "compare", "lfw", "verify", "identify"]
@@ -139,6 +139,8 @@ def test_per_command_defaults_survive_the_aliases():
     verify = parse("verify")
     assert (verify.detector, verify.policy, verify.flip, verify.quiet) == ("dlib", "largest", False, False)
     assert parse("landmarks").format == "json" and parse("verify").format == "table"
+    report = parse("report")  # each model's own detector, the central face (as lfw), 500 replicates
+    assert (report.detector, report.policy, report.n_boot) == (None, "central", 500)
 
 
 # --- old spellings -------------------------------------------------------------------------
