@@ -16,7 +16,9 @@ def exercise_1(dataset, out, *, model: str = "dlib") -> dict:
     """Build the report and check its AUC against one recomputed from the embeddings."""
     res = build_report(dataset, model=model, out=out, n_boot=50, progress=False, thumbnails=False)
     metrics = json.loads((Path(res.out_dir) / "metrics.json").read_text())
-    emb = embed_folder(dataset, model=model, progress=False)
+    # The same pipeline as the report's (detector and multi-face policy from its provenance).
+    settings = metrics["provenance"]["settings"]
+    emb = embed_folder(dataset, model=model, detector=settings["detector"], policy=settings["policy"], progress=False)
     pairs = V.make_pairs(emb.identities)
     auc = V.roc(V.pair_scores(emb.embeddings, pairs), pairs.same).auc
     return {"report_auc": metrics["verification"]["auc"], "recomputed_auc": float(auc), "index": res.index}
