@@ -34,6 +34,7 @@ import pandas as pd
 from facelab.cache import CACHE_VERSION, CacheEntry, EmbeddingCache, cache_dir, content_hash, embedding_settings
 from facelab.calibration import Calibration
 from facelab.detection import DLIB_UPSAMPLE_LADDER
+from facelab.devices import torch_threads
 from facelab.faces import Face
 from facelab.pool import MIN_POOL_IMAGES, POOL_TASK_SIZE, _worker_chunk, make_detector, open_pool
 from facelab.prepare import STAGES, PreparedImage, embed_prepared, prepare_image
@@ -394,8 +395,13 @@ def embed_images(
                 # Workers load, detect and align; this process embeds their chips in batches with
                 # every core (the embedder is not rebuilt in a worker, so any embedder can use the
                 # pool) -- unless the embedder is single-threaded and can be rebuilt there.
-                with open_pool(min(n_workers, len(chunks)), detector=det_name, preset=embedder.alignment,
-                               upsample=upsample, spec=worker_spec, device=device, times=times) as pool:
+                n_pool = min(n_workers, len(chunks))
+                # The workers take the cores; a CPU network here gets what is left (at least one
+                # thread), as more threads than cores make PyTorch's threads spin against them.
+                on_cpu = worker_spec is None and str(getattr(embedder, "device", "cpu")) == "cpu"
+                parent_threads = max(1, (os.cpu_count() or 1) - n_pool) if on_cpu else None
+                with open_pool(n_pool, detector=det_name, preset=embedder.alignment, upsample=upsample,
+                               spec=worker_spec, device=device, times=times) as pool, torch_threads(parent_threads):
                     tasks = [([paths[i] for i in c], policy, keep_chips) for c in chunks]
                     for c, (preps, done, tm) in zip(chunks, pool.imap(_worker_chunk, tasks)):
                         for k, sec in tm.items():

@@ -112,6 +112,48 @@ def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, mo
     assert res.embeddings.shape == (0, 128) and res.timings["embed"] > 0
 
 
+def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
+    # The parent's network runs while the workers detect: with as many workers as cores it gets
+    # one thread, and the caller's setting is back afterwards.
+    import threading
+
+    import torch
+
+    from facelab.embedding import DlibEmbedder
+
+    seen = []
+
+    class Recording(DlibEmbedder):
+        guard = threading.Lock()  # cannot be pickled: the parent embeds
+
+        def _forward(self, chips):
+            seen.append(torch.get_num_threads())
+            return super()._forward(chips)
+
+    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    res = embed_images(images, model=Recording(), cache=False, progress=False, workers=2, chunk_size=2)
+    assert res.embeddings.shape == (4, 128)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+
+
+def test_torch_threads_restores_the_setting():
+    import torch
+
+    from facelab.devices import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+
+
 def test_embed_folder_carries_skipped_files(lfw, tmp_path):
     for name in ("Colin_Powell", "Tony_Blair"):
         d = tmp_path / name
