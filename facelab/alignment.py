@@ -156,8 +156,10 @@ class AlignedFace:
     matrix : numpy.ndarray
         ``3x3`` transform from source-image pixel coordinates to chip coordinates.
     residual : float
-        RMS distance in chip pixels between the transformed landmarks and the template
-        (NaN where the preset has no template of its own, i.e. ``dlib150``).
+        RMS distance in chip pixels between the transformed landmarks and the template. dlib's
+        chip has no five-point template of its own: for ``dlib150`` it is the five points' fit
+        to the ArcFace template in 112-pixel units (:meth:`Preset.residual`), so that it means
+        the same across presets.
     landmarks : numpy.ndarray or None
         The face's five landmarks mapped into the chip.
     """
@@ -227,6 +229,14 @@ class Preset:
         """Where the five ArcFace points should land in the output, or None if not defined."""
         return None
 
+    def residual(self, face: Face) -> float:
+        """The alignment residual this preset gives ``face`` (from its landmarks alone, no image).
+
+        Used where a chip is not made again (cached faces), so it must equal the ``residual``
+        of the :class:`AlignedFace` that ``preset(image, face)`` returns.
+        """
+        return fit_template(face.landmarks, size=ARCFACE_SIZE)[2]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, size={self.size})"
 
@@ -244,6 +254,9 @@ class ArcFacePreset(Preset):
 
     def template(self) -> np.ndarray:
         return template(self.size)
+
+    def residual(self, face: Face) -> float:
+        return fit_template(face.landmarks, size=self.size)[2]
 
 
 @register_preset("seed64", size=64)
@@ -283,6 +296,9 @@ class Seed64Preset(Preset):
     def template(self) -> np.ndarray:
         return apply_transform(self._post, ARCFACE_TEMPLATE)
 
+    def residual(self, face: Face) -> float:
+        return fit_template(face.landmarks, size=ARCFACE_SIZE)[2] * self.resize / ARCFACE_SIZE
+
 
 def dlib_shape5(image: np.ndarray, face: Face):
     """dlib's 5-point shape (eye corners and nose base) inside ``face.box``."""
@@ -319,7 +335,8 @@ def dlib_chip(image: np.ndarray, face: Face, *, size: int = 150, padding: float 
     return AlignedFace(
         image=np.asarray(chip, dtype=np.uint8),
         matrix=matrix,
-        residual=float("nan"),
+        # No template of its own: the five points' fit to ArcFace's, in 112-pixel units.
+        residual=fit_template(face.landmarks, size=ARCFACE_SIZE)[2],
         landmarks=apply_transform(matrix, face.landmarks),
     )
 

@@ -362,6 +362,9 @@ def embed_images(
             hit = store.get(digests[i]) if digests[i] else None
             if hit is not None:
                 prepared[i], vecs[i] = hit.prepared(p), hit.vector
+                if prepared[i].face is not None and np.isnan(prepared[i].residual):
+                    # Entries written before dlib150 had a residual: it needs only the landmarks.
+                    prepared[i].residual = preset.residual(prepared[i].face)
                 n_cached += 1
                 if keep_chips and prepared[i].ok:
                     _realign(prepared[i], preset, times)

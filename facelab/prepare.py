@@ -56,8 +56,8 @@ class PreparedImage:
     n_faces : int
         How many faces the detector found.
     residual : float
-        Alignment residual (RMS px to the template; NaN without a chip or for presets without
-        a template).
+        Alignment residual (RMS px to the template; NaN without a chip; for
+        ``dlib150`` the five points' fit to the ArcFace template, see :meth:`~facelab.alignment.Preset.residual`).
     content_decided : bool
         Whether the outcome follows from the file's bytes alone (see :attr:`cacheable`).
     image : ndarray or None

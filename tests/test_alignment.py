@@ -181,6 +181,19 @@ def test_dlib150_is_dlibs_chip(detected):
     assert le[0] < re[0] and abs(le[1] - re[1]) < 5
 
 
+@pytest.mark.parametrize("name", ["arcface112", "arcface224", "seed64", "dlib150"])
+def test_preset_residual_from_landmarks_equals_the_chips(detected, name):
+    # Cached faces get their residual from the landmarks alone; it must be the chip's own.
+    p = get_preset(name)
+    for img, face in detected[:3]:
+        chip = p(img, face)
+        assert np.isfinite(chip.residual) and chip.residual == pytest.approx(p.residual(face), rel=1e-9)
+    # dlib's chip has no template: it reports the ArcFace fit, in 112 px, as arcface112 does.
+    img, face = detected[0]
+    if name == "dlib150":
+        assert p(img, face).residual == pytest.approx(align_face(img, face.landmarks).residual, rel=1e-9)
+
+
 def test_align_dataset(copy_two_id, tmp_path):
     src = copy_two_id(tmp_path / "src", 3)
     Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(src / "1" / "grey.png")

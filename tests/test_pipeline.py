@@ -82,7 +82,7 @@ def test_no_cache_recomputes_and_random_models_never_cache(images):
         emb = TorchEmbedder("ir_18")
     r = embed_images(images.head(2), model=emb, progress=False)
     assert r.embeddings.shape == (2, 256) and r.settings["cache"] is None
-    assert r.table.residual.notna().all()  # ArcFace alignment has a residual; dlib150 has none
+    assert r.table.residual.notna().all()
 
 
 def test_process_pool_gives_the_same_embeddings(images, monkeypatch):
@@ -137,6 +137,30 @@ def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
     assert res.embeddings.shape == (4, 128)
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == before
+
+
+def test_dlib_faces_have_a_residual_cached_or_not(images, monkeypatch, tmp_path):
+    # dlib's chip reports the five points' ArcFace fit; entries cached before it had one get it
+    # from their landmarks when read.
+    from dataclasses import replace
+
+    from facelab.alignment import get_preset
+    from facelab.cache import EmbeddingCache, embedding_settings
+    from facelab.embedding import create_embedder
+
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path))
+    first = embed_images(images.head(2), progress=False, workers=1)
+    ok = first.table[first.table.status == "ok"]
+    assert len(ok) == 2 and ok.residual.between(0, 10).all()
+    for face, r in zip(first.faces, ok.residual):
+        assert r == get_preset("arcface112").residual(face)
+    store = EmbeddingCache(embedding_settings(create_embedder("dlib"), detector="dlib", policy="largest", upsample=None))
+    assert str(store.folder) == first.settings["cache"]
+    for digest in ok.sha256:
+        store.put(digest, replace(store.get(digest), residual=float("nan")))  # an older entry
+    again = embed_images(images.head(2), progress=False, workers=1)
+    assert again.n_cached == 2
+    np.testing.assert_allclose(again.table.residual, ok.residual, rtol=1e-12)
 
 
 def test_torch_threads_restores_the_setting():
