@@ -20,7 +20,8 @@ from typing import NamedTuple
 import pandas as pd
 
 __all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "verification", "identification",
-           "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS"]
+           "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS",
+           "page_sections"]
 
 
 class Section(NamedTuple):
@@ -373,10 +374,20 @@ def comparison(data, figures: Mapping) -> Section:
 
 
 #: The page's sections, in order.
-SECTIONS = (summary, faces, verification, identification, distractors, embedding_space, failures, skipped, provenance)
+SECTIONS = (summary, faces, verification, identification, embedding_space, failures, skipped, provenance)
 #: With several models: the same, and the paired comparison after the failures.
-MULTI_SECTIONS = (summary, faces, verification, identification, distractors, embedding_space, failures, comparison,
-                  skipped, provenance)
+MULTI_SECTIONS = (summary, faces, verification, identification, embedding_space, failures, comparison, skipped,
+                  provenance)
+
+
+def page_sections(data) -> tuple:
+    """The sections of ``data``'s page: :data:`SECTIONS` (:data:`MULTI_SECTIONS` for several
+    models), with :func:`distractors` after the identification when the report has distractors."""
+    base = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
+    if data.distractors is None:
+        return base
+    i = base.index(identification) + 1
+    return base[:i] + (distractors,) + base[i:]
 
 
 # ------------------------------------------------------------------------------------------
@@ -388,10 +399,11 @@ def render_page(data, figures: Mapping, *, sections=None, interactive: bool = Tr
     """The whole page: header, a nav link per section, the sections (with ``interactive``, the
     Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined).
 
-    ``sections`` default: :data:`SECTIONS`, or :data:`MULTI_SECTIONS` for several models.
+    ``sections`` default: :func:`page_sections` (:data:`SECTIONS`, or :data:`MULTI_SECTIONS` for
+    several models; the distractor curve when the report has one).
     """
     if sections is None:
-        sections = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
+        sections = page_sections(data)
     built = [b for b in (s(data, figures) for s in sections) if b is not None]  # None: nothing to show
     head = tail = ""
     if interactive:

@@ -241,8 +241,11 @@ def test_cli_report_with_distractors(copy_two_id, npz, tmp_path, capsys):
     assert (out / CSV_NAME).is_file()
 
 
-def test_without_distractors_nothing_changes(two_id_report):
+def test_without_distractors_nothing_changes(two_id_report, two_id_data):
     # The session's report (no --distractors): no section, no block, no CSV, nothing in the provenance.
+    from facelab.report import html
+
+    assert html.page_sections(two_id_data) == html.SECTIONS and html.distractors(two_id_data, {}) is None
     page = _Page()
     page.feed((two_id_report / "index.html").read_text())
     assert "distractors" not in page.sections and "distractors" not in page.nav
