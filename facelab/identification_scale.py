@@ -149,17 +149,22 @@ def distractor_curve_for_split(embeddings, identities, split, distractors, *, th
                             threshold=threshold, **kwargs)
 
 
-def load_distractors(path) -> tuple[list[str], np.ndarray]:
-    """Distractor embeddings from a JSON / ``.npz`` embeddings file or a Parquet store folder."""
+def load_distractors(path, *, settings_key: Optional[str] = None) -> tuple[list[str], np.ndarray]:
+    """Distractor embeddings from a JSON / ``.npz`` embeddings file or a Parquet store folder.
+
+    ``settings_key`` (a store only): the rows embedded with these settings
+    (:func:`facelab.cache.settings_key`), for a store that holds several.
+    """
     from pathlib import Path
 
     p = Path(path)
     if p.is_dir():
         from facelab.store import EmbeddingStore
 
-        ids, vecs, _ = EmbeddingStore(p).embeddings()
+        ids, vecs, _ = EmbeddingStore(p).embeddings(settings_key=settings_key)
         if len(ids) == 0:
-            raise EvaluationError(f"{p}: the store holds no embeddings")
+            raise EvaluationError(f"{p}: the store holds no embeddings"
+                                  + (f" with settings {settings_key}" if settings_key else ""))
         return ids, vecs
     from facelab.embedding import read_embeddings
 

@@ -26,6 +26,7 @@ __all__ = [
     "add_n_boot_argument",
     "add_device_argument",
     "add_scheduler_argument",
+    "add_distractors_argument",
     "add_embedding_arguments",
     "embed_kwargs",
     "scheduler_of",
@@ -144,6 +145,13 @@ def add_scheduler_argument(parser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="embed on this Dask scheduler (tcp://host:8786; default $FACELAB_SCHEDULER, "
                              "else this machine)")
+
+
+def add_distractors_argument(parser) -> None:
+    """``--distractors PATH``: embeddings of people not enrolled, for the MegaFace-style curve."""
+    parser.add_argument("--distractors", default=None, metavar="PATH",
+                        help="embeddings of people not enrolled (.json/.npz or a Parquet store folder), made with "
+                             "the same model: rank-1, FNIR and FPIR as 10, 100, ... of them join the gallery")
 
 
 def scheduler_of(args):

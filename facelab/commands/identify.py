@@ -26,7 +26,7 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    from facelab.commands._args import add_scheduler_argument
+    from facelab.commands._args import add_distractors_argument, add_scheduler_argument
     from facelab.commands.verify import add_model_arguments, add_output_arguments
 
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
@@ -42,9 +42,7 @@ def add_arguments(parser) -> None:
                         help="also hold out this fraction of identities as distractors (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first split")
     parser.add_argument("--name", default=None, help="row name in the table (default: the dataset folder's name)")
-    parser.add_argument("--distractors", default=None, metavar="PATH",
-                        help="embeddings of people not enrolled (.json/.npz or a Parquet store folder): "
-                             "rank-1, FNIR and FPIR as 10, 100, ... of them join the gallery")
+    add_distractors_argument(parser)
     add_output_arguments(parser)
 
 

@@ -16,9 +16,18 @@ Several --model: one report comparing them on the same images (each with its own
 distributions and thresholds, the UMAP maps side by side, the pairs where they disagree, and
 paired statistics (identity-resampled bootstrap of the differences, McNemar's test).
 
+--distractors PATH: embeddings of people who are not enrolled (as facelab identify --distractors:
+.json/.npz or a Parquet store folder), made with the report's model. The report adds the
+MegaFace-style curve: rank-1, FNIR and FPIR as 10, 100, ... of them join the gallery (a section,
+distractor_curve.csv, a "distractors" block in metrics.json). With several --model, the curve of
+each model that made them (a store records the model; a .json/.npz file only its dimension);
+the others are listed with the reason. Made by another model: an error.
+
 examples:
   facelab report
   facelab report data/two_id --model dlib --model edgeface_xs
+  facelab embed data/strangers --store data/strangers.store --policy central
+  facelab report data/two_id --distractors data/strangers.store
 """
 
 
@@ -26,6 +35,7 @@ def add_arguments(parser) -> None:
     from facelab.commands._args import (
         add_detector_arguments,
         add_device_argument,
+        add_distractors_argument,
         add_model_arguments,
         add_n_boot_argument,
         add_quiet_argument,
@@ -41,6 +51,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-impostors", type=int, default=200_000,
                         help="cap on impostor pairs, a seeded sample (default 200000; 0 = all)")
     add_n_boot_argument(parser, default=500)
+    add_distractors_argument(parser)
     parser.add_argument("--gallery-size", type=int, default=1, help="1:N: images enrolled per identity")
     parser.add_argument("--no-thumbnails", action="store_true", help="plain points in the UMAP figure")
     parser.add_argument("--static", action="store_true",
@@ -59,7 +70,7 @@ def run(args) -> int:
         args.dataset, models=models, weights=args.weights, detector=args.detector, policy=args.policy, out=args.out,
         max_impostors=args.max_impostors or None, n_boot=args.n_boot, gallery_size=args.gallery_size,
         thumbnails=not args.no_thumbnails, progress=not args.quiet, device=args.device, scheduler=scheduler_of(args),
-        interactive=not args.static,
+        interactive=not args.static, distractors=args.distractors,
     )
     m = res.metrics
     d, v, i = m["dataset"], m["verification"], m["identification"]
@@ -78,6 +89,15 @@ def run(args) -> int:
         mc = c["mcnemar"]
         print(f"  {c['a']} vs {c['b']}: {c['pairs']} common pairs, McNemar {mc['n_discordant']} discordant, "
               f"p = {mc['p_value']:.4g}; at their own thresholds they disagree on {c['disagreements']['pairs']} pairs")
+    dis = m.get("distractors")
+    if dis:
+        for name, d in dis["models"].items():
+            last = d["curve"][-1]
+            print(f"distractors ({name}): {d['n_distractors']:,} from {dis['file']['path']}: rank-1 "
+                  f"{d['curve'][0]['rank1']:.4f} -> {last['rank1']:.4f}, FNIR {d['curve'][0]['fnir']:.4f} -> "
+                  f"{last['fnir']:.4f}")
+        for x in dis["not_computed"]:
+            print(f"distractors ({x['model']}): no curve: {x['reason']}")
     if args.notebooks:
         from facelab.notebooks import run_series
 

@@ -10,6 +10,7 @@ alignment, embeddings (cached), verification, identification, UMAP -- and writes
     <out>/face_embeddings.json  the reference format {image_id: [floats]}
     <out>/images.csv          every input image with its status and reason
     <out>/skipped.csv         every image or file that was not used, with its reason
+    <out>/distractor_curve.csv  (with ``distractors=``) rank-1, FNIR, FPIR per distractor count
 
 One module per job, data flowing one way (notebook 06 calls the same steps):
 
@@ -23,6 +24,8 @@ module          job
                 tables, ``figures/*.png``
 ``html``        one function per section -> ``(id, title, html)``; :func:`~facelab.report.html.render_page`
 ``provenance``  :func:`provenance`, :func:`dataset_fingerprint`, :func:`~facelab.report.provenance.versions`
+``distractors`` the MegaFace-style curve of ``--distractors``
+                (:func:`~facelab.report.distractors.compute_distractors`), computed only
 ``build``       :func:`build_report` = :func:`compute_report` then :func:`write_report` (atomic)
 ==============  ===============================================================================
 """

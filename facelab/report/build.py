@@ -72,6 +72,7 @@ def build_report(
     device: str = "auto",
     scheduler=None,
     interactive: bool = True,
+    distractors=None,
 ) -> ReportResult:
     """Run the whole pipeline on a folder-per-identity dataset and write the report.
 
@@ -105,16 +106,23 @@ def build_report(
         Where the embedding runs: see :func:`facelab.pipeline.embed_images`.
     interactive : bool
         Bokeh views (explorer, ROC/DET, sortable tables) beside the static figures; False: static only.
+    distractors : path-like, optional
+        Embeddings of people who are not enrolled (``.json`` / ``.npz`` or a Parquet store folder, as
+        ``facelab identify --distractors``), made with the report's model: adds the distractor curve
+        (rank-1, FNIR, FPIR as 10, 100, ... of them join the gallery; see
+        :mod:`facelab.report.distractors`).
 
     Raises
     ------
     EvaluationError
         When the dataset cannot be evaluated (one identity, no genuine pair, too few faces).
+    facelab.report.distractors.DistractorMismatchError
+        Distractors made by another model, or holding images of the dataset.
     """
     data = compute_report(dataset, model=model, models=models, weights=weights, detector=detector, policy=policy,
                           max_impostors=max_impostors,
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
-                          progress=progress, argv=argv, device=device, scheduler=scheduler)
+                          progress=progress, argv=argv, device=device, scheduler=scheduler, distractors=distractors)
     label = "-vs-".join(Path(str(m)).stem for m in models) if models and len(models) > 1 else (
         models[0] if models else model)
     out = Path(out) if out is not None else default_report_dir(data.dataset.root, label)

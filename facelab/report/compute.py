@@ -297,12 +297,15 @@ class ReportData:
     """Everything a report shows. ``models[0]`` gives the top-level numbers of ``metrics.json``.
 
     ``comparisons``: one :class:`ModelComparison` per model after the first (empty for one model).
+    ``distractors``: the distractor curves (:class:`facelab.report.distractors.ReportDistractors`)
+    when the report was given distractors, else None (and the page has no such section).
     """
 
     dataset: DatasetSummary
     models: list
     settings: ReportSettings
     comparisons: list = field(default_factory=list)
+    distractors: Optional[object] = None
 
     @property
     def model(self) -> ModelReport:
@@ -385,6 +388,7 @@ def compute_report(
     argv: Optional[Sequence[str]] = None,
     device: str = "auto",
     scheduler=None,
+    distractors=None,
 ) -> ReportData:
     """Run the pipeline once on a folder-per-identity dataset and compute everything a report shows.
 
@@ -392,12 +396,16 @@ def compute_report(
     :func:`facelab.report.write_report`). ``models``: several models side by side (``model`` is
     then ignored); ``detector=None``: each model's own (:func:`facelab.weights.default_detector`);
     ``policy``: which face of a photo with several is the photo's ("central", as ``facelab lfw``: with
-    MTCNN, "largest" can pick a bystander of a portrait).
+    MTCNN, "largest" can pick a bystander of a portrait). ``distractors``: embeddings of people
+    who are not enrolled (see :func:`facelab.report.distractors.compute_distractors`), read before
+    any embedding so a bad file fails fast.
 
     Raises
     ------
     EvaluationError
         When the dataset cannot be evaluated (faces of fewer than two identities).
+    facelab.report.distractors.DistractorMismatchError
+        Distractors made by another model (dimension, a store's settings), or of the dataset's images.
     """
     from facelab import datasets
 
@@ -413,6 +421,11 @@ def compute_report(
                               repeats=repeats, thumbnails=thumbnails)
     from facelab.weights import default_detector
 
+    read = None
+    if distractors is not None:  # a missing or unreadable file fails now, before any embedding
+        from facelab.report.distractors import distractor_file
+
+        read = distractor_file(distractors)
     names = list(models) if models else [model]
     if len(set(names)) != len(names):
         raise EvaluationError(f"a model is named twice: {', '.join(names)}")
@@ -422,4 +435,9 @@ def compute_report(
                              detector=detector or default_detector(m), settings=settings, progress=progress,
                              argv=argv, device=device, scheduler=scheduler, policy=policy) for m in names]
     comparisons = [compare_models(reports[0], r, settings) for r in reports[1:]]
-    return ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)
+    data = ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)
+    if distractors is not None:
+        from facelab.report.distractors import add_distractors
+
+        data = add_distractors(data, distractors, read=read)
+    return data

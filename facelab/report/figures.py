@@ -17,7 +17,7 @@ from typing import Optional
 
 __all__ = [
     "ReportFigure", "report_figures", "landmarks", "aligned", "roc", "det", "scores", "threshold_sweep", "cmc",
-    "embedding_map", "failures", "roc_overlay", "det_overlay", "cmc_overlay", "disagreements",
+    "embedding_map", "failures", "roc_overlay", "det_overlay", "cmc_overlay", "disagreements", "distractor_curve",
 ]
 
 
@@ -114,6 +114,18 @@ def embedding_map(data, model=None):
     return EmbeddingMapDisplay.from_projection(
         m.projection, m.identities, images=thumbs, pairs=m.map_pairs, names=data.dataset.names,
         thumbnails=data.settings.thumbnails, ax=_axes((6, 5))).figure_
+
+
+def distractor_curve(data, model=None):
+    """Rank-1, FNIR and FPIR against the distractors in the gallery; None when the report has no
+    distractor curve for the model."""
+    from facelab.plotting.search import DistractorCurveDisplay
+
+    m = model or data.model
+    d = data.distractors.for_model(m.name) if data.distractors is not None else None
+    if d is None:
+        return None
+    return DistractorCurveDisplay.from_result(d.curve, name=m.name, ax=_axes((5.5, 4.2))).figure_
 
 
 class _PairSide:
@@ -264,6 +276,11 @@ def _multi_figures(data) -> list:
     for m in data.models:
         figs.append(ReportFigure(f"umap_{_slug(m.name)}", f"{m.name}: UMAP of its embeddings.",
                                  _for_model(embedding_map, m.name), "embedding-space", half=True, dpi=100))
+    if data.distractors is not None:
+        for d in data.distractors.models:
+            figs.append(ReportFigure(f"distractors_{_slug(d.model)}", f"{d.model}: rank-1, FNIR and FPIR as "
+                                     "distractors join the gallery.", _for_model(distractor_curve, d.model),
+                                     "distractors", half=True))
     for m in data.models:
         if len(m.misjudged):
             figs.append(ReportFigure(f"failures_{_slug(m.name)}", f"{m.name}: the hardest false accepts and false "
@@ -296,6 +313,10 @@ def report_figures(data) -> list:
     ]
     if len(m.identification.cmc):
         figs.append(ReportFigure("cmc", "Cumulative match characteristic.", cmc, "identification"))
+    if data.distractors is not None and data.distractors.for_model(m.name) is not None:
+        figs.append(ReportFigure("distractors", "Rank-1, FNIR and FPIR as distractors join the gallery "
+                                 "(symmetric log axis: 0 is the dataset's own gallery).", distractor_curve,
+                                 "distractors"))
     figs.append(ReportFigure("umap", "UMAP of the embeddings.", embedding_map, "embedding-space", dpi=100))
     if len(m.misjudged):
         figs.append(ReportFigure("failures", "The hardest false accepts and false rejects.", failures, "failures"))

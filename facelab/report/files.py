@@ -3,6 +3,7 @@
     metrics.json          dataset, model, verification, identification, provenance
     pair_scores.csv       every pair: image ids, identities, cosine, squared distance, score
     comparison_<a>_vs_<b>.csv  (several models) the pairs both models scored, each model's cosine
+    distractor_curve.csv  (with distractors) rank-1, FNIR, FPIR per distractor count, per model
     face_embeddings.json  the reference format {image_id: [floats]}
     images.csv            every input image with its status and reason
     skipped.csv           every image or file that was not used, with its reason
@@ -54,7 +55,9 @@ def report_metrics(data) -> dict:
     The top-level blocks describe ``data.models[0]``; a report of several models adds a
     ``models`` block (name -> :func:`model_metrics` with its licence, embedded faces and skipped
     count) and ``comparison`` (one :meth:`~facelab.report.compute.ModelComparison.to_dict` per
-    model after the first) beside them.
+    model after the first) beside them. With distractors, a ``distractors`` block
+    (:meth:`~facelab.report.distractors.ReportDistractors.to_dict`: the file, each model's curve,
+    the models it does not fit and why).
     """
     ds, m = data.dataset, data.model
     metrics = {
@@ -75,6 +78,8 @@ def report_metrics(data) -> dict:
             for x in data.models
         }
         metrics["comparison"] = [c.to_dict() for c in data.comparisons]
+    if data.distractors is not None:
+        metrics["distractors"] = data.distractors.to_dict()
     return json_safe(metrics)
 
 
@@ -86,7 +91,8 @@ def write_metrics(data, folder) -> dict:
 
 
 def write_tables(data, folder) -> None:
-    """``pair_scores.csv``, ``face_embeddings.json``, ``images.csv`` and ``skipped.csv``."""
+    """``pair_scores.csv``, ``face_embeddings.json``, ``images.csv``, ``skipped.csv`` (and the
+    comparison and distractor CSVs when there are)."""
     from facelab.calibration import cosine_to_distance
     from facelab.embedding import write_embeddings
 
@@ -108,6 +114,10 @@ def write_tables(data, folder) -> None:
             "image_id1": c.image_ids[c.pairs.i], "image_id2": c.image_ids[c.pairs.j], "identity1": id1,
             "identity2": id2, "same": c.pairs.same, f"cosine_{c.a}": c.scores_a, f"cosine_{c.b}": c.scores_b,
         }).to_csv(folder / comparison_file(c), index=False, float_format="%.9f")
+    if data.distractors is not None:
+        from facelab.report.distractors import CSV_NAME
+
+        data.distractors.table().to_csv(folder / CSV_NAME, index=False, float_format="%.6f")
 
 
 def comparison_file(c) -> str:

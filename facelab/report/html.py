@@ -2,7 +2,8 @@
 
 Each section function takes the :class:`~facelab.report.compute.ReportData` and the figures as
 written (:func:`facelab.report.files.write_figures`) and returns a :class:`Section` -- its id,
-title and HTML. The page builds its navigation from those tuples (it never parses its own HTML).
+title and HTML -- or None when the report has nothing for it (the distractor curve without
+distractors). The page builds its navigation from those tuples (it never parses its own HTML).
 Figures are inlined as PNG data URIs, so ``index.html`` opens from disk on its own; each
 ``<img>`` names its file in ``data-file``.
 """
@@ -19,7 +20,8 @@ from typing import NamedTuple
 import pandas as pd
 
 __all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "verification", "identification",
-           "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS"]
+           "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS",
+           "page_sections"]
 
 
 class Section(NamedTuple):
@@ -224,6 +226,49 @@ def identification(data, figures: Mapping) -> Section:
     return Section("identification", "Identification (1:N)", body)
 
 
+def distractors(data, figures: Mapping):
+    """The MegaFace-style distractor curve (None when the report was given no distractors)."""
+    from facelab.report.distractors import CSV_NAME
+
+    dis = data.distractors
+    if dis is None:
+        return None
+    f, st = dis.file, data.settings
+    body = [_p(
+        f"Identification at scale, MegaFace-style: the gallery of the enrolled people is searched together with "
+        f"<i>distractors</i> &mdash; {f.n:,} embeddings of people who are not enrolled, from "
+        f"<code>{html.escape(f.path)}</code> ({f.kind}, {f.dim}-d) &mdash; added 10, 100, ... at a time (a "
+        "seeded order: each set holds the smaller ones). The more strangers in the gallery, the more often a "
+        "probe's best match is one of them: rank-1 (mated probes whose best match is an image of their own "
+        "identity, no threshold) falls, FNIR (mated probes not identified at the threshold) and FPIR "
+        "(non-mated probes accepted as someone) rise. Gallery and probes are the first seeded split of the "
+        f"identification section ({st.gallery_size} image(s) per identity enrolled, seed 0), so the row with 0 "
+        "distractors is that split's open-set result. The table is also in "
+        f"<code>{CSV_NAME}</code>.")]
+    for d in dis.models:
+        t = d.table.rename(columns={"n_distractors": "distractors", "gallery_size": "gallery", "rank1": "rank-1",
+                                    "fnir": "FNIR", "fpir": "FPIR"})
+        note = (" FPIR is not defined here: every probe's identity is enrolled (no non-mated probe)."
+                if d.n_nonmated == 0 else "")
+        rec = d.curve.recall
+        figs = [fig for fig in figures.values() if fig.section == "distractors"
+                and fig.name in ("distractors", f"distractors_{_slug(d.model)}")]
+        body += [
+            f"<h3>{html.escape(d.model)}</h3>" if data.multi else "",
+            _p(f"<b>{html.escape(d.model)}</b>: {d.curve.n_enrolled} enrolled identities ({d.n_gallery} gallery "
+               f"images), {d.n_probes} probes ({d.n_mated} mated, {d.n_nonmated} non-mated), {d.n_distractors:,} "
+               f"distractors; threshold cosine {d.curve.threshold:.4f} (the model's operating point). The file "
+               f"was matched to this model by {html.escape(d.checked)}.{note}"
+               + (f" Approximate search past its size: {html.escape(rec.describe())}." if rec is not None else "")),
+            _table(t[["distractors", "gallery", "rank-1", "FNIR", "FPIR", "search"]], index=False),
+            "".join(_figure(fig) for fig in figs),
+        ]
+    if dis.not_computed:
+        body.append(_p("No curve for: " + "; ".join(f"<b>{html.escape(n)}</b> ({html.escape(r)})"
+                                                    for n, r in dis.not_computed) + "."))
+    return Section("distractors", "Distractors (1:N at scale)", "".join(body))
+
+
 def embedding_space(data, figures: Mapping) -> Section:
     if len(data.models) > 1:
         body = _p("Each model's embedding space, side by side: UMAP (random_state=0) of its embeddings, coloured "
@@ -278,6 +323,12 @@ def provenance(data, figures: Mapping) -> Section:
         + [(f"version: {k}", v or "not installed") for k, v in prov["versions"].items()],
         columns=["", "value"],
     )
+    d = prov.get("distractors")
+    if d:
+        rows = pd.concat([rows, pd.DataFrame(
+            [("distractors", d["path"]), ("distractors SHA-256", d["sha256"]),
+             ("distractors held", f"{d['count']:,} embeddings, {d['dim']}-d, {d['format']}, {d['size_bytes']:,} bytes")],
+            columns=["", "value"])], ignore_index=True)
     return Section("provenance", "Provenance", _table(rows, index=False))
 
 
@@ -329,6 +380,16 @@ MULTI_SECTIONS = (summary, faces, verification, identification, embedding_space,
                   provenance)
 
 
+def page_sections(data) -> tuple:
+    """The sections of ``data``'s page: :data:`SECTIONS` (:data:`MULTI_SECTIONS` for several
+    models), with :func:`distractors` after the identification when the report has distractors."""
+    base = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
+    if data.distractors is None:
+        return base
+    i = base.index(identification) + 1
+    return base[:i] + (distractors,) + base[i:]
+
+
 # ------------------------------------------------------------------------------------------
 # The page
 # ------------------------------------------------------------------------------------------
@@ -338,11 +399,12 @@ def render_page(data, figures: Mapping, *, sections=None, interactive: bool = Tr
     """The whole page: header, a nav link per section, the sections (with ``interactive``, the
     Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined).
 
-    ``sections`` default: :data:`SECTIONS`, or :data:`MULTI_SECTIONS` for several models.
+    ``sections`` default: :func:`page_sections` (:data:`SECTIONS`, or :data:`MULTI_SECTIONS` for
+    several models; the distractor curve when the report has one).
     """
     if sections is None:
-        sections = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
-    built = [s(data, figures) for s in sections]
+        sections = page_sections(data)
+    built = [b for b in (s(data, figures) for s in sections) if b is not None]  # None: nothing to show
     head = tail = ""
     if interactive:
         from facelab.report.interactive import add_interactive

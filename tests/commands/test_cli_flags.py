@@ -35,6 +35,7 @@ FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
 N_BOOT = ["lfw", "verify", "report"]
 DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report"]
 SCHEDULER = ["embed", "lfw", "identify", "report"]
+DISTRACTORS = ["identify", "report"]
 
 
 def parse(command, *extra):
@@ -108,6 +109,12 @@ def test_device(command):
     assert parse(command, "--device", "cpu").device == "cpu"
     with pytest.raises(SystemExit):
         parse(command, "--device", "tpu")
+
+
+@pytest.mark.parametrize("command", DISTRACTORS)
+def test_distractors(command):
+    assert parse(command, "--distractors", "d.npz").distractors == "d.npz"
+    assert parse(command).distractors is None
 
 
 @pytest.mark.parametrize("command", SCHEDULER)
