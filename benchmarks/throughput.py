@@ -2,7 +2,8 @@
 
     python benchmarks/throughput.py [--n 300] [--rounds 2] [--workers 2] [--seed 0]
                                     [--methods facelab face_recognition [facelab_up1 facelab_dlib_engine
-                                               facelab_edgeface facelab_edgeface_hog]]
+                                               facelab_edgeface facelab_edgeface_hog
+                                               facelab_edgeface_fallback facelab_edgeface_xxs_fallback]]
     python benchmarks/throughput.py --embedding-stage [--n 128] [--batch-sizes 1 16 64]
 
 Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor (the same
@@ -24,6 +25,8 @@ Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor
   face, as ``facelab lfw``), ``arcface112`` chip, EdgeFace-XS (512-d) in batches in the parent.
 * ``facelab_edgeface_hog``: the same with dlib's HOG boxes (scale ladder) and the 68-point
   predictor's five ArcFace points instead of MTCNN.
+* ``facelab_edgeface_fallback``: HOG boxes, and MTCNN only for photos where HOG finds no face
+  (``--detector dlib_mtcnn``); ``facelab_edgeface_xxs_fallback``: the same with EdgeFace-XXS.
 
 ``--embedding-stage`` times the networks alone on ready chips (faces/s at each batch size,
 best of ``--repeats``; dlib's ResNet in PyTorch on 150 px chips, EdgeFace-XS / -XXS on 112 px chips).
@@ -154,14 +157,23 @@ def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> di
     return {"wall": wall, "found": int(len(ok)), "descriptors": int(len(ok)), "stages": stages, "vectors": vecs}
 
 
-def run_edgeface(paths, workers: int, detector: str = "mtcnn") -> dict:
+#: The EdgeFace pipelines: detector and model of each method.
+EDGEFACE_METHODS = {
+    "facelab_edgeface": {"detector": "mtcnn"},
+    "facelab_edgeface_hog": {"detector": "dlib"},
+    "facelab_edgeface_fallback": {"detector": "dlib_mtcnn"},
+    "facelab_edgeface_xxs_fallback": {"detector": "dlib_mtcnn", "model": "edgeface_xxs"},
+}
+
+
+def run_edgeface(paths, workers: int, detector: str = "mtcnn", model: str = "edgeface_xs") -> dict:
     import pandas as pd
 
     from facelab.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
     t0 = time.perf_counter()
-    res = embed_images(df, model="edgeface_xs", detector=detector, policy="central", cache=False, progress=False,
+    res = embed_images(df, model=model, detector=detector, policy="central", cache=False, progress=False,
                        workers=workers)
     wall = time.perf_counter() - t0
     ok = res.table[res.table.status == "ok"]
@@ -217,8 +229,8 @@ def child(method: str, paths_file: str, workers: int, out_file: str) -> int:
     paths = json.loads(Path(paths_file).read_text())
     if method == "face_recognition":
         r = run_face_recognition(paths, workers)
-    elif method in ("facelab_edgeface", "facelab_edgeface_hog"):
-        r = run_edgeface(paths, workers, detector="dlib" if method.endswith("_hog") else "mtcnn")
+    elif method in EDGEFACE_METHODS:
+        r = run_edgeface(paths, workers, **EDGEFACE_METHODS[method])
     else:
         r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None,
                         engine="dlib" if method == "facelab_dlib_engine" else "torch")
@@ -296,8 +308,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes per method (default: cores)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["facelab", "face_recognition"],
-                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine", "facelab_edgeface",
-                             "facelab_edgeface_hog"])
+                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine", *EDGEFACE_METHODS])
     ap.add_argument("--embedding-stage", action="store_true", help="time the embedding networks alone")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--repeats", type=int, default=3)
@@ -367,7 +378,7 @@ def main(argv=None) -> int:
                   f"found by facelab only {len(set(a) - set(b))}, by face_recognition only {len(set(b) - set(a))}")
     if "facelab_up1" in rate and "facelab" in rate:
         print(f"facelab (HOG scale ladder) / facelab_up1 (HOG upsample 1): {rate['facelab'] / rate['facelab_up1']:.2f}x")
-    for m in ("facelab_edgeface", "facelab_edgeface_hog"):
+    for m in EDGEFACE_METHODS:
         if m in rate and "face_recognition" in rate:
             per_round = [b["wall"] / a["wall"] for a, b in zip(results[m], results["face_recognition"])]
             print(f"{m} / face_recognition images/s: {rate[m] / rate['face_recognition']:.2f}x (mean {rate[m]:.2f} vs "

@@ -33,6 +33,8 @@ def make_detector(name: str, upsample: Optional[int] = None, *, device: str = "c
         return LadderDetector() if upsample is None else create_detector("dlib", upsample=int(upsample))
     if name == "mtcnn":
         return create_detector(name, device=device)
+    if name == "dlib_mtcnn":
+        return create_detector(name, upsample=upsample, device=device)
     return create_detector(name)
 
 

@@ -205,3 +205,29 @@ def test_dlib_cnn_detector(lfw, results):
     assert np.linalg.norm(r.face.landmarks - hog.landmarks, axis=1).max() < 5
     with pytest.raises(ValueError, match="hog"):
         create_detector("dlib", detector="sift")
+
+
+def test_dlib_mtcnn_asks_mtcnn_only_where_hog_finds_nothing(lfw, detectors, sample_paths):
+    from facelab.detection import FallbackDetector, LadderDetector
+
+    det = create_detector("dlib_mtcnn")
+    assert isinstance(det, FallbackDetector)
+    ladder = LadderDetector()
+    # Where HOG finds a face, its faces (and 68 points) are kept and MTCNN is never loaded.
+    for p in sample_paths[:3]:
+        image = load_image(p)
+        got, hog = det.find_faces(image), ladder.find_faces(image)
+        assert [list(f.box) for f in got] == [list(f.box) for f in hog] and got[0].landmarks68 is not None
+    assert det.fallback_calls == 0 and det._fallback is None
+    # Photos of LFW's pairs where HOG finds no face: MTCNN does, with its eyes above its mouth.
+    for name, k in [("Abdoulaye_Wade", 3), ("Jane_Fonda", 2)]:
+        image = load_image(lfw.image_path(name, k))
+        assert ladder.find_faces(image) == []
+        r = det.detect(image, policy="central")
+        assert r.status == DetectionStatus.OK and r.face.landmarks68 is None
+        pts = r.face.landmarks
+        assert pts[Keypoint.LEFT_EYE][1] < pts[Keypoint.MOUTH_LEFT][1]
+    assert (det.fallback_calls, det.fallback_found) == (2, 2)
+    # And a photo with no face at all is still "no face", after both have looked.
+    r = det.detect(np.full((250, 250, 3), 128, np.uint8))
+    assert r.status == DetectionStatus.NO_FACE and "dlib_mtcnn" in r.reason and det.fallback_calls == 3
