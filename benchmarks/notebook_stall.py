@@ -1,19 +1,21 @@
-"""Run one notebook headless again and again and catch a stalled cell in the act.
+"""Run a notebook headless again and again and catch a stalled cell in the act.
 
-A "stall" is a cell whose ``execute_reply`` does not come within ``--timeout`` seconds. When one
-does, the script (1) dumps every thread of the kernel (``faulthandler`` on SIGUSR1, set up by a
-cell injected before the notebook's first one), (2) waits ``--grace`` s more for the reply, then
-(3) sends a ``kernel_info_request`` on the shell channel and waits again: a reply that only comes
-after another request arrived means the kernel never noticed the first one on its socket.
+A stall is a cell whose ``execute_reply`` is not seen before ``--timeout``: either nbclient raises
+its timeout, or (the notebook-04 case) its wait for the reply ends at the timeout with a last look
+at the socket that finds the reply there all along, so the cell "resumes" after exactly
+``--timeout`` s. On a timeout the script also dumps the kernel's threads (``faulthandler`` on
+SIGUSR1, from a cell injected first), waits ``--grace`` s more, then sends a ``kernel_info_request``
+and reports what came back. Notebook 04's explorer cell, 40 times per run, under load::
 
-    python benchmarks/notebook_stall.py notebooks/04_threshold_roc.ipynb --runs 6 --load 2 \\
-        --out /tmp/stall
+    python benchmarks/notebook_stall.py notebooks/04_threshold_roc.ipynb \\
+        --repeat "threshold_explorer(scores" 40 --runs 3 --load 2 --load-nice 0 --timeout 20 --mode raw
 
-``--load N`` keeps N busy Python processes (``--load-nice``, default 19) running during the runs, as the CI machine was
-busy when the stalls happened. ``--mode`` picks the client: ``plain`` (:func:`facelab.notebooks.notebook_client`, the
-code under test) or ``raw`` (a stock ``nbclient.NotebookClient``, for the before).
-One line per run goes to stdout; the nbclient DEBUG log and the kernel's thread dumps of a stalled
-run are kept in ``--out``.
+``stress`` instead of a notebook runs 12 cells that each fill an Output widget with 40 prints.
+``--load N`` keeps N busy Python processes running (``--load-nice`` above this script's niceness,
+default 19; 0 makes them compete as equals), as the CI machine was busy when the stalls happened.
+``--mode`` picks the client: ``plain`` (:func:`facelab.notebooks.notebook_client`, the code under
+test) or ``raw`` (a stock ``nbclient.NotebookClient``, for the before). One JSON line per run goes
+to stdout (seconds per cell, the stall if any); the nbclient DEBUG log of each run goes to ``--out``.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def notebook_client(nb, *, timeout: int = 900, kernel_name: str = "python3", cwd
 
     resources = {"metadata": {"path": str(cwd)}} if cwd is not None else {}
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources=resources, **options)
-    # An instance attribute, filled in NotebookClient.__init__ (nbclient 0.10 and 0.11).
+    # An instance attribute, filled in NotebookClient.__init__ (nbclient 0.11).
     client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidget
     return client
 
