@@ -6,6 +6,17 @@ hide its figures.
 :func:`execute_notebook` injects a cell right after it that overrides those values, executes the
 notebook with :mod:`nbclient`, and can save the executed copy. This is how the test suite runs the
 notebooks and how ``facelab report --notebooks`` reruns the whole series on another dataset or model.
+
+Notebooks run through :func:`notebook_client`, an :class:`nbclient.NotebookClient` with one change:
+nbclient stands in for the front end of an ipywidgets ``Output`` widget, and the stand-in sends a
+``comm_msg`` on the shell channel for every output the widget captures, while nbclient is waiting
+on that same socket for the cell's ``execute_reply``. It sends through ``jupyter_client``'s
+``Session.send``, which writes on a blocking shadow of the asyncio socket; that write consumes the
+socket's edge-triggered wake-up when the reply has just arrived, so the pending wait never hears of
+it: the kernel is idle, and the client takes the reply only when its wait times out (after the
+whole per-cell timeout). Notebook 04's ``threshold_explorer`` hit this in CI under load
+(jupyter/nbclient#312 is the same report). :func:`notebook_client`'s stand-in sends through the
+asyncio socket itself, which re-checks for a waiting reply after every send.
 """
 
 from __future__ import annotations
@@ -15,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["NOTEBOOK_DIR", "list_notebooks", "inject_parameters", "execute_notebook", "run_series", "NotebookError"]
+__all__ = ["NOTEBOOK_DIR", "list_notebooks", "inject_parameters", "notebook_client", "execute_notebook", "run_series",
+           "NotebookError"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -49,6 +61,35 @@ def inject_parameters(nb, parameters: Mapping[str, object]):
     return nb
 
 
+def notebook_client(nb, *, timeout: int = 900, kernel_name: str = "python3", cwd: os.PathLike | str | None = None,
+                    **options):
+    """An :class:`nbclient.NotebookClient` for ``nb`` whose ipywidgets ``Output`` stand-in cannot
+    hide a cell's reply (see the module docstring).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook; executing it fills its outputs in place.
+    timeout : int
+        Seconds allowed per cell.
+    kernel_name : str
+        The Jupyter kernel.
+    cwd : path-like, optional
+        The kernel's working folder.
+    **options
+        Further ``NotebookClient`` options.
+    """
+    from nbclient import NotebookClient
+
+    from facelab._nbclient_widgets import OutputWidget
+
+    resources = {"metadata": {"path": str(cwd)}} if cwd is not None else {}
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources=resources, **options)
+    # An instance attribute, filled in NotebookClient.__init__ (nbclient 0.11).
+    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = OutputWidget
+    return client
+
+
 def execute_notebook(
     path: os.PathLike | str,
     *,
@@ -76,15 +117,12 @@ def execute_notebook(
         Naming the failing cell.
     """
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     inject_parameters(nb, parameters or {})
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent)}}
-    )
+    client = notebook_client(nb, timeout=timeout, kernel_name=kernel_name, cwd=path.parent)
     try:
         client.execute()
     except CellExecutionError as exc:

@@ -405,18 +405,28 @@ class FailureGalleryDisplay:
         return self
 
 
+def _png_base64(fig) -> str:
+    """``fig`` as a base64 PNG, as a notebook's ``image/png`` output holds it."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def threshold_explorer(scores, same, *, labels=None, value: Optional[float] = None, calibration=None,
                        max_rows: int = 8):
     """An ipywidgets slider over the cosine threshold that shows FAR, FRR, precision, recall,
     accuracy and the pairs on the wrong side (:func:`facelab.verification.threshold_view`), with the
     score histogram and the threshold line.
 
-    Returns the widget (display it in a notebook). Without a notebook front end nothing moves, so
-    print ``threshold_view(...).text()`` beside it for headless runs.
+    Returns the widget (display it in a notebook); its ``Output`` child holds the view at the
+    slider's value (``.outputs``: the printout, then the histogram as a PNG). Without a notebook
+    front end nothing moves, so print ``threshold_view(...).text()`` beside it for headless runs.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     s = np.asarray(scores, dtype=float)
     if value is None:
@@ -428,13 +438,20 @@ def threshold_explorer(scores, same, *, labels=None, value: Optional[float] = No
     out = widgets.Output()
 
     def show(t):
-        with out:
-            out.clear_output(wait=True)
-            print(V.threshold_view(s, same, t, labels=labels, calibration=calibration).text(max_rows))
-            fig, ax = plt.subplots(figsize=(6, 2.8), layout="constrained")
-            ScoreDistributionDisplay(s, same, threshold=t).plot(ax=ax)
-            display(fig)
-            plt.close(fig)
+        # The view is set as the widget's outputs, one state update from the kernel, instead of
+        # printing inside `with out:`: that capture is the front end's job, and the stand-in of a
+        # headless executor (nbclient, papermill) answers it over the shell channel in the middle
+        # of the cell, which can hide the cell's reply (see facelab.notebooks).
+        text = V.threshold_view(s, same, t, labels=labels, calibration=calibration).text(max_rows)
+        fig, ax = plt.subplots(figsize=(6, 2.8), layout="constrained")
+        ScoreDistributionDisplay(s, same, threshold=t).plot(ax=ax)
+        png = _png_base64(fig)
+        plt.close(fig)
+        out.outputs = (
+            {"output_type": "stream", "name": "stdout", "text": text + "\n"},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": png, "text/plain": f"<score histogram at cosine {t:.4f}>"}},
+        )
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(slider.value)
