@@ -46,6 +46,8 @@ from facelab.errors import FacelabError
 from facelab.faces import Face
 
 __all__ = [
+    "SETTINGS_FIELDS",
+    "result_settings_key",
     "EmbeddingStore",
     "StoreError",
     "DamagedPartition",
@@ -244,7 +246,7 @@ class EmbeddingStore:
     def append_result(self, result, *, settings_key: Optional[str] = None, dim: Optional[int] = None) -> Optional[Path]:
         """Append the rows of an :class:`~facelab.pipeline.EmbeddingResult` that its content
         decides (``result.cacheable``) as one partition, with their stage and typed face."""
-        key = settings_key or _result_key(result)
+        key = settings_key or result_settings_key(result)
         t = result.table.assign(
             stage=result.stages,
             score=[None if f is None else float(f.score) for f in result.faces],
@@ -364,13 +366,16 @@ class EmbeddingStore:
         return write_embeddings(path, ids, vecs)
 
 
-_SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")  # embedding_settings' keys
+#: The keys of :func:`facelab.cache.embedding_settings` that identify an embedding space and its faces.
+SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")
 
 
-def _result_key(result) -> str:
+def result_settings_key(result) -> str:
+    """The store's settings key of an :class:`~facelab.pipeline.EmbeddingResult` (model, weights,
+    flip, detector, policy, alignment)."""
     if "settings_key" in result.settings:  # a result of embed_to_store
         return str(result.settings["settings_key"])
-    return settings_key({k: v for k, v in result.settings.items() if k in _SETTINGS_FIELDS})
+    return settings_key({k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS})
 
 
 # ------------------------------------------------------------------------------------------

@@ -223,9 +223,9 @@ def _candidate_keys(result) -> dict:
     """``settings_key -> (detector, policy)`` of ``result``'s model with every detector and policy."""
     from facelab.cache import settings_key
     from facelab.detection import DETECTORS, DLIB_UPSAMPLE_LADDER, POLICIES
-    from facelab.store import _SETTINGS_FIELDS
+    from facelab.store import SETTINGS_FIELDS
 
-    base = {k: v for k, v in result.settings.items() if k in _SETTINGS_FIELDS}
+    base = {k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS}
     if base.get("embedder") is None:  # no fingerprint (random weights): nothing can match
         return {}
     out = {}
@@ -242,9 +242,9 @@ def _candidate_keys(result) -> dict:
 def _store_match(m, keys: Sequence[str]) -> tuple[Optional[str], str]:
     """The store key holding ``m``'s embeddings (its own settings first) and how it was matched,
     or ``(None, reason)``."""
-    from facelab.store import _result_key
+    from facelab.store import result_settings_key
 
-    own = _result_key(m.result)
+    own = result_settings_key(m.result)
     if own in keys:
         return own, f"store settings {own}: this model, detector and policy"
     cands = _candidate_keys(m.result)

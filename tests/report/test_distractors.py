@@ -173,13 +173,13 @@ def test_the_datasets_own_faces_are_refused(two_id_data, two_id_report):
 
 def test_a_store_records_the_model(two_id_data, strangers, npz, tmp_path):
     from facelab.cache import settings_key
-    from facelab.store import _SETTINGS_FIELDS, EmbeddingStore
+    from facelab.store import SETTINGS_FIELDS, EmbeddingStore
 
     res, ids, vecs = strangers
     m = two_id_data.model
     keep = res.embedded.head(N_STRANGERS)
     table = keep[["image_id", "path", "identity"]].assign(status="ok")
-    base = {k: v for k, v in res.settings.items() if k in _SETTINGS_FIELDS}
+    base = {k: v for k, v in res.settings.items() if k in SETTINGS_FIELDS}
     # Made by the same model with another face policy (facelab embed --store's default): used, and said so.
     other_policy = dict(base, policy="largest")
     EmbeddingStore(tmp_path / "same").append(table, list(vecs), settings_key=settings_key(other_policy))
