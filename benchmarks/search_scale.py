@@ -1,8 +1,8 @@
 """1:N search at scale: FAISS exact (IndexFlatIP) against HNSW and IVF-Flat.
 
     python benchmarks/search_scale.py [--sizes 10000 100000 1000000] [--dim 128] [--queries 1000]
-                                      [--kinds exact hnsw ivf] [--hnsw-m 32] [--ef-construction 40]
-                                      [--ef-search 64] [--nprobe 16]
+                                      [--kinds exact hnsw ivf] [--hnsw-m 32] [--ef-construction 200]
+                                      [--ef-search 128] [--nprobe 16]
 
 Gallery: synthetic unit vectors, ``--dim`` wide, in clusters of 10 (ten "photos" per "person", a
 random centre plus noise); queries: new noisy photos of random gallery people, so a query has a
@@ -64,16 +64,29 @@ def one(n, dim, n_queries, kind, opts):
     return out
 
 
+def _index_defaults() -> dict:
+    import inspect
+
+    from facelab.search import SearchIndex
+
+    return {k: p.default for k, p in inspect.signature(SearchIndex.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+_DEFAULTS = _index_defaults()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e4, 1e5, 1e6])
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--kinds", nargs="+", default=["exact", "hnsw", "ivf"])
-    ap.add_argument("--hnsw-m", type=int, default=32)
-    ap.add_argument("--ef-construction", type=int, default=40)
-    ap.add_argument("--ef-search", type=int, default=64)
-    ap.add_argument("--nprobe", type=int, default=16)
+    # Defaults: facelab.search.SearchIndex's own, so that the figures are what a user gets.
+    ap.add_argument("--hnsw-m", type=int, default=_DEFAULTS["hnsw_m"])
+    ap.add_argument("--ef-construction", type=int, default=_DEFAULTS["ef_construction"])
+    ap.add_argument("--ef-search", type=int, default=_DEFAULTS["ef_search"])
+    ap.add_argument("--nprobe", type=int, default=_DEFAULTS["nprobe"])
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
