@@ -37,7 +37,7 @@ from facelab.detection import DLIB_UPSAMPLE_LADDER
 from facelab.devices import torch_threads
 from facelab.faces import Face
 from facelab.pool import MIN_POOL_IMAGES, POOL_TASK_SIZE, _worker_chunk, make_detector, open_pool
-from facelab.prepare import STAGES, PreparedImage, embed_prepared, prepare_image
+from facelab.prepare import STAGES, PreparedImage, embed_prepared, fill_residual, prepare_image
 
 __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "TABLE_COLUMNS"]
 
@@ -361,10 +361,7 @@ def embed_images(
             digests[i] = content_hash(p)
             hit = store.get(digests[i]) if digests[i] else None
             if hit is not None:
-                prepared[i], vecs[i] = hit.prepared(p), hit.vector
-                if prepared[i].face is not None and np.isnan(prepared[i].residual):
-                    # Entries written before dlib150 had a residual: it needs only the landmarks.
-                    prepared[i].residual = preset.residual(prepared[i].face)
+                prepared[i], vecs[i] = fill_residual(hit.prepared(p), preset), hit.vector
                 n_cached += 1
                 if keep_chips and prepared[i].ok:
                     _realign(prepared[i], preset, times)

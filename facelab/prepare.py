@@ -23,7 +23,8 @@ import numpy as np
 
 from facelab.faces import DetectionResult, DetectionStatus, Face
 
-__all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "STAGES"]
+__all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual",
+           "STAGES"]
 
 #: The stages :func:`prepare_image` times, and the embedding after them.
 STAGES = ("load", "detect", "align", "embed")
@@ -173,6 +174,14 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     out.residual = float(out.aligned.residual)
     out.status, out.stage, out.reason = PrepareStatus.OK, None, None
     return out
+
+
+def fill_residual(prepared: PreparedImage, preset) -> PreparedImage:
+    """Give a face read back from a cache or store the residual ``preset`` gives it, when the entry
+    has none (written before dlib's chip had one); it needs only the landmarks. Returns ``prepared``."""
+    if prepared.face is not None and np.isnan(prepared.residual):
+        prepared.residual = preset.residual(prepared.face)
+    return prepared
 
 
 def embed_prepared(prepared: list, embedder, times: Optional[dict] = None) -> list:

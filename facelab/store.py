@@ -493,8 +493,13 @@ def embed_to_store(
     # Every input image, from this run or from the store, through the pipeline's one result builder.
     ids, paths, identities = image_columns(df)
     found = [entries[i] if i in entries else hits[d] for i, d in zip(ids, df.sha256)]
+    from facelab.alignment import get_preset
+    from facelab.prepare import fill_residual
+
+    preset = get_preset(embedder.alignment)
+    prepared = [fill_residual(e.prepared(p), preset) for e, p in zip(found, paths)]
     return build_result(
-        ids, paths, identities, [e.prepared(p) for e, p in zip(found, paths)], [e.vector for e in found],
+        ids, paths, identities, prepared, [e.vector for e in found],
         list(df.sha256), embedder, keep_chips=False,
         settings=dict(settings, version=CACHE_VERSION, embedder_description=embedder.describe(), store=str(store.path),
                       settings_key=key, quarantined=[str(d.path) for d in damaged]),

@@ -122,6 +122,9 @@ def test_store_as_cache_equals_pipeline_and_recomputes_nothing(tmp_path, lfw_ima
     third = embed_to_store(lfw_images, store, progress=False)
     assert (third.n_cached, third.n_computed) == (12, 0)
     np.testing.assert_array_equal(third.embeddings, second.embeddings)
+    ok = third.table.status == "ok"  # dlib's chips have a residual, and the store gives it back
+    assert third.table.residual[ok].notna().all()
+    np.testing.assert_allclose(third.table.residual, reference.table.residual, rtol=1e-9)
     assert len(pd.read_parquet(tmp_path / "s")) == 12
     # Other settings are another key: nothing is reused across them.
     assert embed_to_store(lfw_images.iloc[:2], store, flip=True, progress=False).n_cached == 0
