@@ -75,27 +75,12 @@ def main(argv=None):
     del ex_n
     if args.no_browser:
         return
-    from facelab.browser import BOKEH_JS, chromium, console_errors
+    from facelab.browser import chromium, console_errors, map_ink, open_explorer_page
 
     with chromium() as driver:
         t3 = time.perf_counter()
-        driver.get(out.resolve().as_uri())
-        end = time.monotonic() + 120
-        while not driver.execute_script("return !!(window.Bokeh && Bokeh.documents.length)"):
-            assert time.monotonic() < end
-            time.sleep(0.2)
-        driver.execute_script(BOKEH_JS)
-        while True:
-            inked = driver.execute_script("""
-                const v = facelab_view('facelab-map'); if (!v) return 0; let best = 0;
-                for (const c of facelab_deep(v.shadow_el, 'canvas')) {
-                  if (!c.width) continue; const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                  let n = 0; for (let k = 0; k < px.length; k += 4) if (px[k + 3] > 0 && px[k] < 240) n++;
-                  best = Math.max(best, n); }
-                return best;""")
-            if inked > 2000 or time.monotonic() > end:
-                break
-            time.sleep(0.2)
+        open_explorer_page(driver, out.resolve().as_uri(), timeout=120)
+        inked = map_ink(driver, timeout=120)
         t4 = time.perf_counter()
         print(f"chromium: map drawn ({inked} inked pixels) {t4 - t3:.1f} s after opening; console errors: "
               f"{console_errors(driver) or 'none'}")

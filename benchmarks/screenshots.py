@@ -27,46 +27,19 @@ from pathlib import Path
 import numpy as np
 
 
-def _move(driver, x, y, *, click=False):
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    ab = ActionBuilder(driver)
-    ab.pointer_action.move_to_location(int(x), int(y))
-    if click:
-        ab.pointer_action.pointer_down()
-        ab.pointer_action.pointer_up()
-    ab.perform()
-
-
-POINT_JS = """
-const v = facelab_view('facelab-map');
-const src = v.model.renderers.find(r => r.name == 'facelab-points').data_source.data;
-const r = v.el.getBoundingClientRect();
-return [r.left + v.frame.x_scale.compute(src.x[arguments[0]]), r.top + v.frame.y_scale.compute(src.y[arguments[0]])];
-"""
-
-
 def _interact(driver, coords, *, hover_row: int, click_row: int, slider_dx: int = 0):
-    from facelab.browser import BOKEH_JS
+    from facelab.browser import BOKEH_JS, drag_threshold, map_point, move_pointer
 
     driver.execute_script(BOKEH_JS)
-    x, y = driver.execute_script(POINT_JS, click_row)
-    _move(driver, x, y, click=True)
+    x, y, _ = map_point(driver, click_row)
+    move_pointer(driver, x, y, down=True, up=True)
     time.sleep(0.5)
     if slider_dx:
-        hx, hy = driver.execute_script("""
-            const h = facelab_deep(facelab_view('facelab-threshold').shadow_el, '.noUi-handle')[0];
-            const r = h.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];""")
-        from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-        ab = ActionBuilder(driver)
-        ab.pointer_action.move_to_location(int(hx), int(hy)).pointer_down()
-        ab.pointer_action.move_to_location(int(hx + slider_dx), int(hy)).pointer_up()
-        ab.perform()
+        drag_threshold(driver, slider_dx, scroll=False)  # the shot keeps its framing
         time.sleep(0.5)
-    x, y = driver.execute_script(POINT_JS, hover_row)
-    _move(driver, x - 20, y - 20)
-    _move(driver, x, y)
+    x, y, _ = map_point(driver, hover_row)
+    move_pointer(driver, x - 20, y - 20)
+    move_pointer(driver, x, y)
     time.sleep(1.0)
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls"]
+__all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls",
+           "wait_for", "move_pointer", "open_explorer_page", "map_ink", "map_point", "isolated_point",
+           "hovered_thumbnail", "explorer_readout", "drag_threshold", "readout_change"]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
@@ -268,3 +270,106 @@ def move_pointer(driver, x, y, *, down: bool = False, up: bool = False) -> None:
     if up:
         ab.pointer_action.pointer_up()
     ab.perform()
+
+
+# --------------------------------------------------------------------------------------------
+# The explorer's views (facelab.plotting.interactive names them), on a page or in the report
+# --------------------------------------------------------------------------------------------
+
+_MAP_INK_JS = """
+let best = 0;
+for (const c of facelab_deep(facelab_view('facelab-map').shadow_el, 'canvas')) {
+  if (!c.width || !c.height) continue;
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let k = 0; k < px.length; k += 4) if (px[k + 3] > 0 && (px[k] < 240 || px[k + 1] < 240 || px[k + 2] < 240)) n++;
+  best = Math.max(best, n);
+}
+return best > 2000 ? best : 0;"""
+
+_MAP_POINT_JS = """
+const v = facelab_view('facelab-map');
+const src = Bokeh.documents[0].get_model_by_name('facelab-points').data_source.data;
+const i = arguments[0];
+const r = v.el.getBoundingClientRect();
+return [r.left + v.frame.x_scale.compute(src.x[i]), r.top + v.frame.y_scale.compute(src.y[i]), src.image_id[i]];"""
+
+_THUMBNAIL_JS = """
+const imgs = facelab_deep(document, 'img.facelab-thumb').filter(im => im.getBoundingClientRect().width > 0);
+if (!imgs.length || !imgs[0].complete) return null;
+return [imgs[0].src.slice(0, 22), imgs[0].naturalWidth, imgs[0].parentElement.textContent];"""
+
+_READOUT_JS = "return facelab_text(facelab_view('facelab-readout'))"
+
+
+def open_explorer_page(driver, uri: str, *, timeout: float = 20.0) -> None:
+    """Open a page holding the explorer (its own page or a report) and wait until the map is laid
+    out; the logs of the browser's own start-up are dropped first, so that :func:`console_errors`
+    and :func:`requested_urls` see only the page's. :data:`BOKEH_JS` is installed."""
+    driver.get("about:blank")
+    driver.get_log("performance")
+    driver.get_log("browser")
+    driver.get(uri)
+    wait_for(driver, "return !!(window.Bokeh && Bokeh.documents.length)", timeout=timeout)
+    driver.execute_script(BOKEH_JS)
+    wait_for(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0",
+             timeout=timeout)
+
+
+def map_ink(driver, *, timeout: float = 20.0) -> int:
+    """Non-white pixels of the map's fullest canvas, once over 2,000 (AssertionError before)."""
+    return wait_for(driver, _MAP_INK_JS, timeout=timeout)
+
+
+def map_point(driver, i: int) -> tuple[float, float, str]:
+    """Page position of face ``i`` on the map, and its image id."""
+    x, y, image_id = driver.execute_script(_MAP_POINT_JS, int(i))
+    return x, y, image_id
+
+
+def isolated_point(coords) -> int:
+    """The row of ``coords`` farthest from its nearest neighbour: a pointer there hits it alone."""
+    import numpy as np
+
+    xy = np.asarray(coords, dtype=float)[:, :2]
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    return int(np.argmax(d.min(axis=1)))
+
+
+def hovered_thumbnail(driver) -> tuple[str, int, str]:
+    """The visible tooltip's thumbnail, once loaded: its ``src`` prefix, natural width and the
+    tooltip's text."""
+    src, width, text = wait_for(driver, _THUMBNAIL_JS)
+    return src, width, text
+
+
+def explorer_readout(driver) -> str:
+    """The text of the threshold readout (FAR / FRR and counts)."""
+    return driver.execute_script(_READOUT_JS)
+
+
+def drag_threshold(driver, dx: float, *, scroll: bool = True) -> None:
+    """Drag the threshold slider's handle ``dx`` pixels sideways, as a user would (first scrolled
+    to the middle of the window unless ``scroll`` is False, e.g. to keep a screenshot's framing)."""
+    hx, hy = driver.execute_script("""
+        const h = facelab_deep(facelab_view('facelab-threshold').shadow_el, '.noUi-handle')[0];
+        if (arguments[0]) h.scrollIntoView({block: 'center'});
+        const r = h.getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];""", bool(scroll))
+    move_pointer(driver, hx, hy, down=True)
+    move_pointer(driver, hx + dx, hy)
+    move_pointer(driver, hx + dx, hy, up=True)
+
+
+def readout_change(driver, before: str, *, timeout: float = 10.0) -> str:
+    """The readout once it differs from ``before`` (AssertionError after ``timeout`` seconds)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        now = explorer_readout(driver)
+        if now != before:
+            return now
+        time.sleep(0.1)
+    raise AssertionError(f"the readout did not change: {before!r}")

@@ -5,16 +5,22 @@ nothing is requested from the network."""
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
 
 from facelab.browser import (
-    BOKEH_JS,
     chromium,
     console_errors,
+    drag_threshold,
+    explorer_readout,
+    hovered_thumbnail,
+    isolated_point,
+    map_ink,
+    map_point,
     move_pointer,
+    open_explorer_page,
+    readout_change,
     requested_urls,
     wait_for,
 )
@@ -54,59 +60,20 @@ def page(tmp_path_factory):
 
 
 
-POINT_JS = """
-const v = facelab_view('facelab-map');
-const src = Bokeh.documents[0].get_model_by_name('facelab-points').data_source.data;
-const i = arguments[0];
-const r = v.el.getBoundingClientRect();
-return [r.left + v.frame.x_scale.compute(src.x[i]), r.top + v.frame.y_scale.compute(src.y[i]), src.image_id[i]];
-"""
-
-READOUT_JS = "return facelab_text(facelab_view('facelab-readout'))"
-
-
-def _isolated_point(ex):
-    """A face far from every other on the map, so the pointer lands on it alone."""
-    xy = ex.data.coords
-    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
-    np.fill_diagonal(d, np.inf)
-    return int(np.argmax(d.min(axis=1)))
-
-
 def test_explorer_page_in_headless_chromium(page):
     path, ex, emb, ids = page
     with chromium() as driver:
-        driver.get("about:blank")
-        driver.get_log("performance")  # drop the browser's own start-up traffic
-        driver.get_log("browser")
-        driver.get(path.as_uri())
-        wait_for(driver, "return !!(window.Bokeh && Bokeh.documents.length)")
-        driver.execute_script(BOKEH_JS)
-        wait_for(driver, "const v = facelab_view('facelab-map'); return v != null && v.frame.bbox.width > 0")
+        open_explorer_page(driver, path.as_uri())
 
         # The map is drawn: the plot canvas has many non-white pixels.
-        inked = wait_for(driver, """
-            let best = 0;
-            for (const c of facelab_deep(document, 'canvas')) {
-              if (!c.width || !c.height) continue;
-              const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-              let n = 0;
-              for (let k = 0; k < px.length; k += 4) if (px[k + 3] > 0 && (px[k] < 240 || px[k + 1] < 240 || px[k + 2] < 240)) n++;
-              best = Math.max(best, n);
-            }
-            return best > 2000 ? best : 0;""")
-        assert inked > 2000
+        assert map_ink(driver) > 2000
 
         # Hovering a face shows a tooltip with its thumbnail and image id.
-        i = _isolated_point(ex)
-        x, y, image_id = driver.execute_script(POINT_JS, i)
+        i = isolated_point(ex.data.coords)
+        x, y, image_id = map_point(driver, i)
         move_pointer(driver, x - 30, y - 30)
         move_pointer(driver, x, y)
-        tip = wait_for(driver, """
-            const imgs = facelab_deep(document, 'img.facelab-thumb').filter(im => im.getBoundingClientRect().width > 0);
-            if (!imgs.length) return null;
-            const box = imgs[0].parentElement;
-            return [imgs[0].src.slice(0, 22), imgs[0].naturalWidth, box.textContent];""")
+        tip = hovered_thumbnail(driver)
         assert tip[0] == "data:image/png;base64,"
         assert tip[1] > 0  # the image decoded
         assert image_id in tip[2] and f"img_{i:03d}.jpg" == image_id
@@ -121,15 +88,9 @@ def test_explorer_page_in_headless_chromium(page):
         assert first in text
 
         # Dragging the threshold slider changes the FAR/FRR readout, to the right numbers.
-        before = driver.execute_script(READOUT_JS)
-        hx, hy = driver.execute_script("""
-            const h = facelab_deep(facelab_view('facelab-threshold').shadow_el, '.noUi-handle')[0];
-            const r = h.getBoundingClientRect();
-            return [r.left + r.width / 2, r.top + r.height / 2];""")
-        move_pointer(driver, hx, hy, down=True)
-        move_pointer(driver, hx + 70, hy)
-        move_pointer(driver, hx + 70, hy, up=True)
-        after = _changed(driver, before)
+        before = explorer_readout(driver)
+        drag_threshold(driver, 70)
+        after = readout_change(driver, before)
         t = float(re.search(r"cosine ≥ ([0-9.\-]+)", after).group(1))
         t_before = float(re.search(r"cosine ≥ ([0-9.\-]+)", before).group(1))
         assert t > t_before
@@ -146,12 +107,3 @@ def test_explorer_page_in_headless_chromium(page):
         assert urls and all(u.startswith(("file:", "data:")) for u in urls), [u[:80] for u in urls
                                                                                if not u.startswith(("file:", "data:"))]
 
-
-def _changed(driver, before, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        now = driver.execute_script(READOUT_JS)
-        if now != before:
-            return now
-        time.sleep(0.1)
-    raise AssertionError(f"the readout did not change: {before!r}")
