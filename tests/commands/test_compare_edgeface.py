@@ -8,14 +8,8 @@ from facelab.cli import main
 
 
 @pytest.fixture(scope="module")
-def photos(edgeface_weights):
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
-
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as exc:
-        pytest.skip(f"LFW not found: {str(exc).splitlines()[0]}")
+def photos(edgeface_weights, lfw):
+    """LFW, once the weights are known to be there (each skips with its reason)."""
     return lfw
 
 

@@ -20,18 +20,12 @@ NAMES = ("edgeface_xs", "edgeface_xxs")
 
 
 @pytest.fixture(scope="module")
-def faces(edgeface_weights):
+def faces(edgeface_weights, lfw):
     """``(chips (8, 112, 112, 3) uint8, identities)``: LFW photos, MTCNN box (central face) + arcface112."""
     from facelab.alignment import get_preset
-    from facelab.datasets import LFW
     from facelab.detection import create_detector
-    from facelab.errors import DatasetNotFoundError
     from facelab.imageio import load_image
 
-    try:
-        lfw = LFW()
-    except DatasetNotFoundError as exc:
-        pytest.skip(f"LFW not found: {str(exc).splitlines()[0]}")
     det, preset = create_detector("mtcnn"), get_preset("arcface112")
     chips = []
     for name, k in PHOTOS:
