@@ -39,6 +39,7 @@ __all__ = [
     "DETECTORS",
     "DLIB_UPSAMPLE_LADDER",
     "register_detector",
+    "hog_detector",
     "five_from_68",
     "choose_face",
     "Detector",
@@ -302,6 +303,12 @@ class LadderDetector(Detector):
         return self.rungs[-1].find_faces(image)
 
 
+def hog_detector(upsample: Optional[int] = None) -> Detector:
+    """The pipeline's dlib HOG detector: the :class:`LadderDetector` (own scale, then 2x) unless
+    ``upsample`` fixes the scale."""
+    return LadderDetector() if upsample is None else DlibDetector(upsample=int(upsample))
+
+
 @register_detector("mtcnn", description="facenet-pytorch MTCNN (5 points)")
 class MTCNNDetector(Detector):
     """facenet-pytorch's MTCNN (P-, R- and O-Net cascade) on the CPU.
@@ -389,7 +396,7 @@ class FallbackDetector(Detector):
     name = "dlib_mtcnn"
 
     def __init__(self, *, upsample: Optional[int] = None, device: str = "cpu"):
-        self.first = LadderDetector() if upsample is None else DlibDetector(upsample=int(upsample))
+        self.first = hog_detector(upsample)
         self.device = device
         self._fallback: Optional[MTCNNDetector] = None
         #: Photos the fallback was asked about, and those it found a face in.

@@ -27,10 +27,10 @@ def make_detector(name: str, upsample: Optional[int] = None, *, device: str = "c
 
     ``device`` goes to the detectors that run in PyTorch (MTCNN; see :func:`facelab.devices.resolve_device`).
     """
-    from facelab.detection import LadderDetector, create_detector
+    from facelab.detection import create_detector, hog_detector
 
     if name == "dlib":
-        return LadderDetector() if upsample is None else create_detector("dlib", upsample=int(upsample))
+        return hog_detector(upsample)
     if name == "mtcnn":
         return create_detector(name, device=device)
     if name == "dlib_mtcnn":
