@@ -7,7 +7,7 @@ Takes the first ``--pairs`` pairs of LFW's ``pairs.txt`` (half matched, half mis
 every image once with dlib's HOG (central face), then for each model and each perturbation level
 moves the five landmarks (rotation about the eye centre, shift by a fraction of the inter-ocular
 distance in a random direction per face, scale about the eye centre), re-aligns with the model's
-preset, re-embeds and scores the pairs (:func:`facelab.experiments.alignment_sensitivity`).
+preset, re-embeds and scores the pairs (:func:`facelab.analysis.experiments.alignment_sensitivity`).
 Prints one table per kind; writes the tables as JSON and the figure (accuracy at the unperturbed
 threshold and mean genuine cosine against each perturbation) as PNG.
 """
@@ -35,9 +35,9 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from facelab import experiments as X
-    from facelab.datasets import LFW
-    from facelab.embedding import create_embedder
+    from facelab.analysis import experiments as X
+    from facelab.data.datasets import LFW
+    from facelab.embedders.embedding import create_embedder
     from facelab.plotting.experiments import AlignmentSensitivityDisplay
     from facelab.verification import pair_images
 

@@ -5,7 +5,7 @@
 
 Synthetic 128-d embeddings with identity structure (10 images per identity, a random centre plus
 noise): all N (N - 1) / 2 pairs are scored and binned by
-:func:`facelab.distributed.streaming_roc_distributed` on a ``LocalCluster`` of ``--workers``
+:func:`facelab.verification.streaming.streaming_roc_distributed` on a ``LocalCluster`` of ``--workers``
 single-thread worker processes. Reported: wall time, pairs/s, AUC / EER, and each worker's peak
 resident memory (``ru_maxrss``, read on the worker after the run). ``--check`` also runs the
 single-machine :func:`facelab.verification.streaming_roc` and compares the histograms.
@@ -36,7 +36,7 @@ def main(argv=None):
     from distributed import Client, LocalCluster
 
     from facelab import verification as V
-    from facelab.distributed import streaming_roc_distributed
+    from facelab.verification.streaming import streaming_roc_distributed
 
     rng = np.random.default_rng(0)
     people = a.n // 10

@@ -28,8 +28,8 @@ def main(argv=None) -> int:
 
     import torch
 
-    from facelab.datasets import LFW
-    from facelab.detection import choose_face, create_detector
+    from facelab.data.datasets import LFW
+    from facelab.stages.detection import choose_face, create_detector
 
     torch.set_num_threads(args.threads)
     images = LFW().pair_images()
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     print()
     print(pd.DataFrame(summary).to_string(index=False))
     if args.out:
-        from facelab.atomic import atomic_write_text
+        from facelab.core.atomic import atomic_write_text
 
         atomic_write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
     return 0

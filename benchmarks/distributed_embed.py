@@ -2,9 +2,9 @@
 
     python benchmarks/distributed_embed.py [--n 200] [--seed 0] [--partition-size 16]
 
-1. ``local``: :func:`facelab.pipeline.embed_images` (process pool for load/detect/align, batched
+1. ``local``: :func:`facelab.engine.pipeline.embed_images` (process pool for load/detect/align, batched
    PyTorch ResNet in the parent; no cache);
-2. ``localcluster``: :func:`facelab.distributed.embed_images_distributed` on a
+2. ``localcluster``: :func:`facelab.engine.dask.embed_images_distributed` on a
    ``distributed.LocalCluster`` of 2 worker processes, 1 thread each;
 3. ``scheduler``: the same on a ``dask scheduler`` + 2 ``dask worker`` processes started here on
    127.0.0.1 (as a user would by hand), 1 thread each.
@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def photos(n, seed):
-    from facelab.datasets import LFW
+    from facelab.data.datasets import LFW
 
     imgs = LFW().images()
     return imgs.sample(n=n, random_state=seed).reset_index(drop=True)
@@ -58,8 +58,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from distributed import Client, LocalCluster
 
-    from facelab.distributed import embed_images_distributed
-    from facelab.pipeline import embed_images
+    from facelab.engine.dask import embed_images_distributed
+    from facelab.engine.pipeline import embed_images
 
     images = photos(a.n, a.seed)
     warm = photos(4, a.seed + 1)

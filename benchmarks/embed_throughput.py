@@ -3,7 +3,7 @@
     python benchmarks/embed_throughput.py [--n 500] [--model dlib] [--workers 1 2]
 
 Takes ``n`` LFW images spread over the whole set (every k-th of the sorted list), runs
-:func:`facelab.pipeline.embed_images` without the cache once per worker count, and prints
+:func:`facelab.engine.pipeline.embed_images` without the cache once per worker count, and prints
 images/s; then times each stage on the first 40 images in one process to show where time goes.
 """
 
@@ -25,8 +25,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stages", type=int, default=40, help="images for the per-stage timing (0 = skip)")
     args = ap.parse_args(argv)
 
-    from facelab.datasets import LFW
-    from facelab.pipeline import embed_images
+    from facelab.data.datasets import LFW
+    from facelab.engine.pipeline import embed_images
 
     imgs = LFW().images()
     step = max(1, len(imgs) // args.n)
@@ -39,10 +39,10 @@ def main(argv=None) -> int:
         print(f"workers={w}: {len(sample) / dt:.2f} images/s ({dt:.1f} s; {res.summary()})")
 
     if args.stages:
-        from facelab.alignment import get_preset
-        from facelab.detection import create_detector
-        from facelab.embedding import create_embedder
-        from facelab.imageio import load_image
+        from facelab.data.imageio import load_image
+        from facelab.embedders.embedding import create_embedder
+        from facelab.stages.alignment import get_preset
+        from facelab.stages.detection import create_detector
 
         emb = create_embedder(args.model, weights=args.weights)
         det, preset = create_detector("dlib"), get_preset(emb.alignment)

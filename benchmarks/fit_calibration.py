@@ -10,9 +10,9 @@ weights' PROVENANCE measure it). One descriptor per face unless ``--flip``.
 Embeds every image of pairsDevTrain.txt (1100 genuine + 1100 impostor pairs; the pipeline's cache
 makes re-runs instant), computes the squared distance of the normalised embeddings of each pair
 whose two images both have a face, fits ``score = sigmoid((mean - d) / std)`` by logistic
-regression (:func:`facelab.calibration.fit_calibration`), and sets the score threshold to the
+regression (:func:`facelab.core.calibration.fit_calibration`), and sets the score threshold to the
 score at the accuracy-best distance threshold on the same pairs, so that "same person" decisions
-equal that distance rule. Prints the values to paste into :mod:`facelab.embedding`.
+equal that distance rule. Prints the values to paste into :mod:`facelab.embedders.embedding`.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def embed_from_landmarks(name: str, res, *, flip: bool = False) -> dict:
     model's own ArcFace preset) and embedded: the same faces as the first model, without
     running the detector again.
     """
-    from facelab.alignment import align_face, get_preset
-    from facelab.embedding import create_embedder
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
+    from facelab.embedders.embedding import create_embedder
+    from facelab.stages.alignment import align_face, get_preset
 
     t0 = time.time()
     e = create_embedder(name, flip=flip)
@@ -66,7 +66,7 @@ def embed_from_landmarks(name: str, res, *, flip: bool = False) -> dict:
 
 def fit_one(name: str, pairs, vectors: dict, which: str):
     """Fit and print one model's calibration from ``{image_id: vector}``."""
-    from facelab.calibration import Calibration, fit_calibration, squared_distance
+    from facelab.core.calibration import Calibration, fit_calibration, squared_distance
 
     keep = pairs[pairs.image_id1.isin(vectors) & pairs.image_id2.isin(vectors)]
     print(f"[{name}] {len(keep)} of {len(pairs)} pairs have a face in both images")
@@ -104,8 +104,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="also write the calibration as JSON here")
     args = ap.parse_args(argv)
 
-    from facelab.datasets import LFW
-    from facelab.pipeline import embed_images
+    from facelab.data.datasets import LFW
+    from facelab.engine.pipeline import embed_images
 
     lfw = LFW()
     pairs = lfw.pairs(args.which)
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         vectors = embed_from_landmarks(name, res, flip=args.flip)
         cals[name] = fit_one(name, pairs, vectors, args.which)
     if args.out:
-        from facelab.atomic import atomic_write_text
+        from facelab.core.atomic import atomic_write_text
 
         body = cals[first].to_dict() if len(cals) == 1 else {k: c.to_dict() for k, c in cals.items()}
         atomic_write_text(args.out, json.dumps(body, indent=2) + "\n")

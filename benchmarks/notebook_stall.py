@@ -13,7 +13,7 @@ and reports what came back. Notebook 04's explorer cell, 40 times per run, under
 ``stress`` instead of a notebook runs 12 cells that each fill an Output widget with 40 prints.
 ``--load N`` keeps N busy Python processes running (``--load-nice`` above this script's niceness,
 default 19; 0 makes them compete as equals), as the CI machine was busy when the stalls happened.
-``--mode`` picks the client: ``plain`` (:func:`facelab.notebooks.notebook_client`, the code under
+``--mode`` picks the client: ``plain`` (:func:`facelab.course.notebooks.notebook_client`, the code under
 test) or ``raw`` (a stock ``nbclient.NotebookClient``, for the before). One JSON line per run goes
 to stdout (seconds per cell, the stall if any); the nbclient DEBUG log of each run goes to ``--out``.
 """
@@ -48,7 +48,7 @@ def _burn(stop, niceness):
 def _client(mode, nb, timeout, cwd, log):
     from nbclient import NotebookClient
 
-    from facelab.notebooks import notebook_client
+    from facelab.course.notebooks import notebook_client
 
     if mode == "raw":
         return NotebookClient(nb, timeout=timeout, kernel_name="python3", log=log,
@@ -66,7 +66,7 @@ def _repeat(nb, needle, times):
 async def _one_run(path, params, timeout, grace, out_dir, run_no, mode, repeat=None):
     from nbclient.exceptions import CellTimeoutError
 
-    from facelab.notebooks import inject_parameters
+    from facelab.course.notebooks import inject_parameters
 
     nb = _stress_notebook() if path is None else nbformat.read(path, as_version=4)
     inject_parameters(nb, params)
@@ -170,7 +170,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path("/tmp/notebook_stall"))
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    from facelab.datasets import ensure_two_id
+    from facelab.data.datasets import ensure_two_id
 
     dataset = None if args.notebook == "stress" else str(ensure_two_id(args.dataset) if args.dataset else ensure_two_id())
     stop = mp.Event()

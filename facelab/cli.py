@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from facelab import __version__
-from facelab.errors import FacelabError
+from facelab.core.errors import FacelabError
 
 #: Subcommands (modules of :mod:`facelab.commands`), in pipeline order.
 COMMANDS = ("data", "landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "course", "weights")

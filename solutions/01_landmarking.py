@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from facelab.datasets import read_identity_folders
-from facelab.detection import create_detector
-from facelab.faces import Keypoint
+from facelab.data.datasets import read_identity_folders
+from facelab.stages.detection import create_detector
+from facelab.stages.faces import Keypoint
 
 
 def exercise_1(dataset, *, backend: str = "dlib") -> float:

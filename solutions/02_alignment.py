@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab.alignment import align_face, estimate_transform, template, warp_affine
+from facelab.stages.alignment import align_face, estimate_transform, template, warp_affine
 
 
 def exercise_1(image, landmarks) -> tuple[float, float]:
@@ -26,8 +26,8 @@ def exercise_2(image, landmarks) -> bool:
 def exercise_3(faces, *, degrees: float = 20.0, seed: int = 0) -> tuple[float, float]:
     """Sharpness (variance of Laplacian) of the mean face, aligned as is and with every face's
     landmarks turned by +/- ``degrees`` before alignment. ``faces``: a
-    :class:`facelab.experiments.FaceSet`."""
-    from facelab import experiments as X
+    :class:`facelab.analysis.experiments.FaceSet`."""
+    from facelab.analysis import experiments as X
 
     rng = np.random.default_rng(seed)
     good = [X.perturbed_chip(im, f, "arcface112", kind="rotation", level=0) for im, f in zip(faces.images, faces.faces)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from facelab import verification as V
-from facelab.calibration import squared_distance
-from facelab.pipeline import embed_folder
+from facelab.core.calibration import squared_distance
+from facelab.engine.pipeline import embed_folder
 
 
 def exercise_1(dataset, *, model: str = "dlib") -> dict:
@@ -41,10 +41,10 @@ def exercise_3(dataset, *, model: str = "dlib") -> dict:
 
 
 def exercise_4(faces, *, model: str = "dlib") -> np.ndarray:
-    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.experiments.FaceSet`."""
-    from facelab import experiments as X
-    from facelab.alignment import get_preset
-    from facelab.embedding import create_embedder
+    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.experiments.FaceSet`."""
+    from facelab.analysis import experiments as X
+    from facelab.embedders.embedding import create_embedder
+    from facelab.stages.alignment import get_preset
 
     emb = create_embedder(model)
     preset = get_preset(emb.alignment)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab import experiments as X
-from facelab.pipeline import embed_folder
+from facelab.analysis import experiments as X
+from facelab.engine.pipeline import embed_folder
 
 
 def exercise_1(dataset, *, model: str = "dlib", n_neighbors=(2, 15)) -> dict:
     """Silhouette of the identities in embedding space and on UMAP maps with other ``n_neighbors``."""
     from sklearn.metrics import silhouette_score
 
-    from facelab.projection import project
+    from facelab.analysis.projection import project
 
     res = embed_folder(dataset, model=model, progress=False)
     ids = np.asarray(res.identities)

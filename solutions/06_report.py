@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from facelab import verification as V
-from facelab.calibration import distance_to_cosine
-from facelab.pipeline import embed_folder
+from facelab.core.calibration import distance_to_cosine
+from facelab.engine.pipeline import embed_folder
 from facelab.report import build_report
 
 

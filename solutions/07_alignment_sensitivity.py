@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab import experiments as X
+from facelab.analysis import experiments as X
 
 
 def exercise_1(faces, embedder, *, pairs=None, degrees: float = 10.0, shift: float = 0.1) -> dict:

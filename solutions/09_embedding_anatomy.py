@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab import experiments as X
 from facelab import verification as V
-from facelab.vectors import unit_rows
+from facelab.analysis import experiments as X
+from facelab.core.vectors import unit_rows
 
 
 def exercise_1(anatomy, *, quality: str = "blur") -> float:
@@ -16,8 +16,8 @@ def exercise_1(anatomy, *, quality: str = "blur") -> float:
 
 def exercise_2(faces, embedder) -> float:
     """Flip averaging by hand from raw vectors; largest gap to ``create_embedder(..., flip=True)``."""
-    from facelab.alignment import get_preset
-    from facelab.embedding import create_embedder
+    from facelab.embedders.embedding import create_embedder
+    from facelab.stages.alignment import get_preset
 
     chips = np.stack([get_preset(embedder.alignment)(im, f).image for im, f in zip(faces.images, faces.faces)])
     a = X.raw_embeddings(embedder, chips)

@@ -1,7 +1,7 @@
 """Shared fixtures: the real LFW copy and a two-ID set built from it.
 
 Tests that need LFW take the ``lfw`` fixture (or one built on it, such as ``two_id_dir``): where
-LFW is absent they SKIP with :func:`facelab.datasets.locate_lfw`'s message (the places looked
+LFW is absent they SKIP with :func:`facelab.data.datasets.locate_lfw`'s message (the places looked
 at), and every other test still runs. To check that on a machine that has LFW, hide it::
 
     FACELAB_LFW= FACELAB_NO_SHARED=1 python -m pytest tests/test_x.py -rs
@@ -44,8 +44,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def lfw():
     """The real LFW copy; skips (with where it was looked for) when there is none."""
-    from facelab.datasets import LFW
-    from facelab.errors import DatasetNotFoundError
+    from facelab.core.errors import DatasetNotFoundError
+    from facelab.data.datasets import LFW
 
     try:
         return LFW()
@@ -56,7 +56,7 @@ def lfw():
 @pytest.fixture(scope="session")
 def two_id_dir(tmp_path_factory, lfw):
     """The default two-ID set (Colin_Powell vs Tony_Blair, 50 + 50), built once per session."""
-    from facelab.datasets import build_two_id
+    from facelab.data.datasets import build_two_id
 
     return build_two_id(tmp_path_factory.mktemp("data") / "two_id", lfw_root=lfw.root)
 
@@ -80,7 +80,7 @@ def copy_two_id(two_id_dir):
     import shutil
     from pathlib import Path
 
-    from facelab.datasets import read_identity_folders
+    from facelab.data.datasets import read_identity_folders
 
     def copy(dest, per_identity):
         for ident, grp in read_identity_folders(two_id_dir).images.groupby("identity"):
@@ -195,7 +195,7 @@ def small_lfw(tmp_path_factory, lfw):
 @pytest.fixture(scope="session")
 def edgeface_weights():
     """``{name: path}`` of the EdgeFace weight files (SHA-256 verified); skips when they are not found."""
-    from facelab.weights import WeightsNotFoundError, locate_weights
+    from facelab.models.weights import WeightsNotFoundError, locate_weights
 
     try:
         return {n: locate_weights(n) for n in ("edgeface_xs", "edgeface_xxs")}
@@ -208,11 +208,11 @@ def edgeface_weights():
 def no_weights_checkout(tmp_path, monkeypatch):
     """A checkout in tmp with no ``$FACELAB_WEIGHTS``, no ``../shared`` and no ``weights/`` beside it
     (the working directory too), so no weight file is found by accident."""
-    from facelab.weights import WEIGHTS_ENV_VAR
+    from facelab.models.weights import WEIGHTS_ENV_VAR
 
     checkout = tmp_path / "work" / "checkout"
     checkout.mkdir(parents=True)
     monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
-    monkeypatch.setattr("facelab.datasets.repo_root", lambda: checkout)
+    monkeypatch.setattr("facelab.data.datasets.repo_root", lambda: checkout)
     monkeypatch.chdir(checkout)
     return checkout

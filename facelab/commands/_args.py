@@ -43,7 +43,7 @@ def add_alias(parser, *old: str, dest: str, **kwargs) -> None:
 
 def detector_names() -> list[str]:
     """Detectors a command line may name: the detector registry's names."""
-    from facelab.detection import DETECTORS
+    from facelab.stages.detection import DETECTORS
 
     return DETECTORS.names()
 
@@ -67,7 +67,7 @@ def add_model_arguments(parser, *, multiple: bool = False) -> None:
 
 def model_list(args) -> list[str]:
     """The models of a ``multiple=True`` ``--model`` (``["dlib"]`` when none was given), duplicates refused."""
-    from facelab.errors import FacelabError
+    from facelab.core.errors import FacelabError
 
     models = list(args.model) if args.model else ["dlib"]
     if isinstance(args.model, str):
@@ -81,9 +81,9 @@ def model_list(args) -> list[str]:
 def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str | None = "largest") -> None:
     """``--detector`` (old spelling ``--backend``) and, unless ``policy`` is None, ``--policy``.
 
-    ``detector=None``: the default is the model's own (:func:`facelab.weights.default_detector`).
+    ``detector=None``: the default is the model's own (:func:`facelab.models.weights.default_detector`).
     """
-    from facelab.detection import POLICIES
+    from facelab.stages.detection import POLICIES
 
     names = detector_names()
     default = detector or "the model's: dlib for dlib, mtcnn for EdgeFace"
@@ -134,7 +134,7 @@ def add_n_boot_argument(parser, *, default: int = 1000) -> None:
 
 def add_device_argument(parser) -> None:
     """``--device auto|cpu|cuda``: where the PyTorch parts run (the networks, MTCNN)."""
-    from facelab.devices import DEVICES
+    from facelab.core.devices import DEVICES
 
     parser.add_argument("--device", default="auto", choices=list(DEVICES),
                         help="where the PyTorch networks and MTCNN run: auto (CUDA when present, default), cpu, cuda")
@@ -156,14 +156,14 @@ def add_distractors_argument(parser) -> None:
 
 def scheduler_of(args):
     """The scheduler address a command was given (``--scheduler``, else ``$FACELAB_SCHEDULER``), or None."""
-    from facelab.distributed import scheduler_address
+    from facelab.engine.dask import scheduler_address
 
     return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
 
 
 def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False,
                             multiple: bool = False) -> None:
-    """Everything :func:`facelab.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
+    """Everything :func:`facelab.engine.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
     Model and weights, detector and policy, flip, cache, workers, device, quiet; each command
     picks its defaults. ``--scheduler`` is added by the commands that offer it
@@ -180,7 +180,7 @@ def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = 
 
 
 def embed_kwargs(args) -> dict:
-    """Keyword arguments for :func:`facelab.pipeline.embed_images` from :func:`add_embedding_arguments`' flags.
+    """Keyword arguments for :func:`facelab.engine.pipeline.embed_images` from :func:`add_embedding_arguments`' flags.
 
     With :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
     ``embed_images`` then runs on that cluster.

@@ -34,9 +34,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from facelab.alignment import align_dataset, get_preset
-    from facelab.datasets import read_identity_folders
-    from facelab.errors import FacelabError
+    from facelab.core.errors import FacelabError
+    from facelab.data.datasets import read_identity_folders
+    from facelab.stages.alignment import align_dataset, get_preset
 
     if args.size is not None and args.size < 16:
         raise FacelabError(f"--size must be at least 16, got {args.size}")

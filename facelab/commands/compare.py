@@ -52,9 +52,9 @@ def run(args) -> int:
 
     import pandas as pd
 
-    from facelab.calibration import Calibration, squared_distance
-    from facelab.errors import FacelabError
-    from facelab.pipeline import embed_images
+    from facelab.core.calibration import Calibration, squared_distance
+    from facelab.core.errors import FacelabError
+    from facelab.engine.pipeline import embed_images
 
     if (args.score_mean is None) != (args.score_std is None):
         raise FacelabError("--score-mean and --score-std go together")
@@ -62,7 +62,7 @@ def run(args) -> int:
         if not Path(p).is_file():
             raise FacelabError(f"image not found: {p}")
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
-    from facelab.weights import default_detector
+    from facelab.models.weights import default_detector
 
     detector = args.detector or default_detector(args.model)
     res = embed_images(images, model=args.model, weights=args.weights, detector=detector, policy=args.policy,

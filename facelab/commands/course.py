@@ -29,8 +29,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import sys
 
-    from facelab.course import build_course, select_notebooks
-    from facelab.datasets import repo_root
+    from facelab.course.build import build_course, select_notebooks
+    from facelab.data.datasets import repo_root
 
     out = args.out or (repo_root() / "reports" / "course")
     params = {"DATASET": str(args.dataset)} if args.dataset else {}

@@ -57,7 +57,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from facelab import datasets
+    from facelab.data import datasets
 
     if args.data_command == "locate":
         print(datasets.locate_lfw(args.root))
@@ -93,7 +93,7 @@ def run(args) -> int:
         return 0
 
     if args.data_command == "teaching-set":
-        from facelab.teaching import build_teaching_set
+        from facelab.data.teaching import build_teaching_set
 
         out = build_teaching_set(args.out, lfw_root=args.root, min_images=args.min_images,
                                  per_identity=args.per_identity, seed=args.seed, overwrite=args.overwrite)
@@ -103,7 +103,7 @@ def run(args) -> int:
     if args.data_command == "fetch-lfw":
         from dataclasses import replace
 
-        from facelab.fetch import DEFAULT_SOURCE, fetch_lfw
+        from facelab.data.fetch import DEFAULT_SOURCE, fetch_lfw
 
         source = DEFAULT_SOURCE
         if args.base_url:

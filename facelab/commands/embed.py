@@ -40,12 +40,12 @@ def run(args) -> int:
     if args.out is not None and Path(args.out).suffix.lower() not in (".json", ".npz"):
         print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
         return 2
-    from facelab.pipeline import embed_folder
+    from facelab.engine.pipeline import embed_folder
 
     kw = embed_kwargs(args)
     if args.store:
-        from facelab.datasets import read_identity_folders
-        from facelab.store import embed_to_store
+        from facelab.data.datasets import read_identity_folders
+        from facelab.engine.store import embed_to_store
 
         # The store is the cache here (on a cluster too): only images it does not hold are computed.
         ds = read_identity_folders(args.dataset)

@@ -53,9 +53,9 @@ def run(args) -> int:
     import numpy as np
 
     from facelab.commands.verify import embed_kwargs, emit, skipped_list
-    from facelab.errors import EvaluationError
-    from facelab.identification import evaluate_identification, format_reference, identification_table
-    from facelab.pipeline import embed_folder
+    from facelab.core.errors import EvaluationError
+    from facelab.engine.pipeline import embed_folder
+    from facelab.identification.evaluate import evaluate_identification, format_reference, identification_table
 
     res = embed_folder(args.dataset, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
@@ -108,7 +108,7 @@ def run(args) -> int:
         text += f"\n\n{len(skipped)} images without an embedding (left out):\n" + "\n".join(
             f"  {x['image']}: {x['reason']}" for x in skipped)
     if args.distractors:
-        from facelab.identification_scale import distractor_report
+        from facelab.identification.distractors import distractor_report
 
         curve, curve_text = distractor_report(res.embeddings, ids, args.distractors, threshold=thr, k=args.gallery_size,
                                               seed=args.seed, distractor_fraction=args.distractor_fraction)

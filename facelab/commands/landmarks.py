@@ -36,7 +36,7 @@ def expand_paths(paths) -> tuple[list[str], list[tuple[str, str]]]:
     Returns ``(images, skipped)`` where ``skipped`` lists ``(path, reason)`` for non-image files
     found in folders. Named files are kept whatever they are: the detector reports their error.
     """
-    from facelab.imageio import find_images
+    from facelab.data.imageio import find_images
 
     images, skipped = [], []
     for p in map(Path, paths):
@@ -53,7 +53,7 @@ def results_table(results):
     """One row per image: status, face count, chosen face's box, score and five points."""
     import pandas as pd
 
-    from facelab.faces import Keypoint
+    from facelab.stages.faces import Keypoint
 
     rows = []
     for r in results:
@@ -69,8 +69,8 @@ def results_table(results):
 
 
 def run(args) -> int:
-    from facelab.detection import create_detector
-    from facelab.errors import FacelabError
+    from facelab.core.errors import FacelabError
+    from facelab.stages.detection import create_detector
 
     images, skipped = expand_paths(args.paths)
     for path, reason in skipped:
@@ -97,7 +97,7 @@ def run(args) -> int:
         with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 250):
             text = results_table(results).to_string(index=False) + "\n"
     if args.out:
-        from facelab.atomic import atomic_write_text
+        from facelab.core.atomic import atomic_write_text
 
         atomic_write_text(args.out, text)
     else:

@@ -74,9 +74,9 @@ def run(args) -> int:
     from facelab import verification as V
     from facelab.commands._args import embed_kwargs, model_list
     from facelab.commands.verify import emit, report_text
-    from facelab.datasets import LFW
-    from facelab.errors import EvaluationError
-    from facelab.pipeline import embed_images
+    from facelab.core.errors import EvaluationError
+    from facelab.data.datasets import LFW, pair_images
+    from facelab.engine.pipeline import embed_images
 
     lfw = LFW(args.root)
     pairs = lfw.pairs(args.pairs)
@@ -91,7 +91,7 @@ def run(args) -> int:
     args.model = models[0]
     if args.detector is None:
         args.detector = "mtcnn"
-    images = V.pair_images(pairs)
+    images = pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
     ok = res.embedded
@@ -164,8 +164,8 @@ def _embed_scores(args, model, pairs, images, on_missing):
 
     from facelab import verification as V
     from facelab.commands._args import embed_kwargs
-    from facelab.pipeline import embed_images
-    from facelab.weights import default_detector
+    from facelab.engine.pipeline import embed_images
+    from facelab.models.weights import default_detector
 
     kw = embed_kwargs(args)
     kw["model"] = model
@@ -183,8 +183,9 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
 
     from facelab import verification as V
     from facelab.commands.verify import emit
-    from facelab.comparison import fit_fusion, paired_bootstrap
-    from facelab.errors import EvaluationError
+    from facelab.core.errors import EvaluationError
+    from facelab.data.datasets import pair_images
+    from facelab.verification.comparison import fit_fusion, paired_bootstrap
 
     if args.weights:
         raise EvaluationError("--weights names one model's file: give it with a single --model")
@@ -197,7 +198,7 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
                 base.append(part)
     fused = [s for s in models if "+" in s]
 
-    images = V.pair_images(pairs)
+    images = pair_images(pairs)
     results, scored = {}, {}
     for m in base:
         results[m], scored[m] = _embed_scores(args, m, pairs, images, "worst")
@@ -220,7 +221,7 @@ def _run_multi(args, lfw, pairs, n_folds, models) -> int:
     fusions = {}
     if fused:
         train = lfw.pairs("devtrain")
-        timages = V.pair_images(train)
+        timages = pair_images(train)
         tcal, tok = {}, np.ones(len(train), bool)
         for m in sorted({p for s in fused for p in s.split("+")}, key=base.index):
             res, ls = _embed_scores(args, m, train, timages, "worst")

@@ -99,7 +99,7 @@ def run(args) -> int:
         for x in dis["not_computed"]:
             print(f"distractors ({x['model']}): no curve: {x['reason']}")
     if args.notebooks:
-        from facelab.notebooks import run_series
+        from facelab.course.notebooks import run_series
 
         params = {"DATASET": d["path"], "MODEL": models[0]}
         written = run_series(res.out_dir / "notebooks", parameters=params)

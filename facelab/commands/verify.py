@@ -38,11 +38,11 @@ def emit(args, result: dict, table_text: str) -> None:
     """Print ``result`` as JSON or ``table_text``; write JSON to ``--out`` when given."""
     import json
 
-    from facelab.jsonsafe import json_safe
+    from facelab.core.jsonsafe import json_safe
 
     text = json.dumps(json_safe(result), indent=2, allow_nan=False)
     if args.out:
-        from facelab.atomic import atomic_write_text
+        from facelab.core.atomic import atomic_write_text
 
         atomic_write_text(args.out, text + "\n")
     print(text if args.format == "json" else table_text)
@@ -105,8 +105,8 @@ def run(args) -> int:
     import numpy as np
 
     from facelab import verification as V
-    from facelab.errors import EvaluationError
-    from facelab.pipeline import embed_folder
+    from facelab.core.errors import EvaluationError
+    from facelab.engine.pipeline import embed_folder
 
     res = embed_folder(args.dataset, **embed_kwargs(args))
     if not args.quiet or args.format != "json":

@@ -25,7 +25,7 @@ def add_arguments(parser) -> None:
     p.add_argument("--weights", default=None, metavar="PATH", help="an explicit file or folder to check first")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p = sub.add_parser("fetch", help="download a model's weights (needs internet), verified")
-    from facelab.weights import KNOWN_WEIGHTS
+    from facelab.models.weights import KNOWN_WEIGHTS
 
     p.add_argument("name", choices=list(KNOWN_WEIGHTS), help="model name (see 'facelab weights list')")
     p.add_argument("--dest", default=None, metavar="DIR", help="folder (default $FACELAB_WEIGHTS, else weights/)")
@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 def weights_status(weights=None) -> list[dict]:
     """One dict per known model: its table entry plus ``found`` (path or None), ``size_ok``, ``sha256_ok``, ``looked``."""
-    from facelab.weights import KNOWN_WEIGHTS, cached_sha256, find_weights, weight_search_paths
+    from facelab.models.weights import KNOWN_WEIGHTS, cached_sha256, find_weights, weight_search_paths
 
     rows = []
     for name, info in KNOWN_WEIGHTS.items():
@@ -55,7 +55,7 @@ def weights_status(weights=None) -> list[dict]:
 def run(args) -> int:
     import json
 
-    from facelab.weights import fetch_command, fetch_weights, get_weights_info
+    from facelab.models.weights import fetch_command, fetch_weights, get_weights_info
 
     if args.weights_command == "fetch":
         info = get_weights_info(args.name)

@@ -9,7 +9,7 @@ Checkpoints come in many wrappings. :func:`load_checkpoint` accepts
 
 Files are read with ``torch.load(..., map_location="cpu", weights_only=True)``: a checkpoint can
 never run code on load. Anything that does not fit the model raises
-:class:`~facelab.errors.CheckpointError` naming the missing, unexpected and mis-shaped keys.
+:class:`~facelab.core.errors.CheckpointError` naming the missing, unexpected and mis-shaped keys.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from facelab.atomic import staged_file
-from facelab.errors import CheckpointError
-from facelab.hashing import file_sha256  # re-exported: callers key caches on weights
+from facelab.core.atomic import staged_file
+from facelab.core.errors import CheckpointError
+from facelab.core.hashing import file_sha256  # re-exported: callers key caches on weights
 
 __all__ = ["load_checkpoint", "read_state_dict", "save_checkpoint", "export_onnx", "file_sha256"]
 

@@ -19,7 +19,7 @@ zero-pads the smaller one at the end of each axis; :func:`_add_prev` does the sa
 
 :func:`read_dlib_resnet` parses the file (dlib's integer / float / tensor encodings) and checks
 that it holds exactly that layer sequence; anything else raises
-:class:`~facelab.errors.CheckpointError`. :class:`DlibResNet` folds each ``affine`` into the
+:class:`~facelab.core.errors.CheckpointError`. :class:`DlibResNet` folds each ``affine`` into the
 convolution before it (exact algebra, one op fewer per layer).
 """
 
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facelab.errors import CheckpointError
+from facelab.core.errors import CheckpointError
 
 __all__ = ["DlibResNet", "DlibNetFile", "read_dlib_resnet", "load_dlib_resnet"]
 

@@ -21,7 +21,7 @@ files load with ``torch.load(..., weights_only=True)`` and no extra safe globals
 tensors, ``torch.dtype`` and the packed-params tuple are on the default allow-list). PyTorch
 deprecates quantised tensor types; if a future release cannot read them, the error says so.
 
-Weights: research and teaching use only (CC BY-NC-SA 4.0; see :mod:`facelab.weights`).
+Weights: research and teaching use only (CC BY-NC-SA 4.0; see :mod:`facelab.models.weights`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from facelab.calibration import Calibration
-from facelab.devices import resolve_device
-from facelab.embedding import Embedder, register_embedder
-from facelab.errors import CheckpointError
+from facelab.core.calibration import Calibration
+from facelab.core.devices import resolve_device
+from facelab.core.errors import CheckpointError
+from facelab.embedders.embedding import Embedder, register_embedder
 
 __all__ = [
     "EDGEFACE_MODELS",
@@ -57,7 +57,7 @@ _PACKED = "._packed_params._packed_params"
 
 #: Fitted on LFW pairsDevTrain.txt only: 2199 of its 2200 pairs (1 image without a face), MTCNN
 #: box, central face, arcface112, one descriptor per face, squared distance of L2-normalised
-#: embeddings -- as dlib's (:data:`facelab.embedding.DLIB_CALIBRATION`). Fitted 2026-11-30 with
+#: embeddings -- as dlib's (:data:`facelab.embedders.embedding.DLIB_CALIBRATION`). Fitted 2026-11-30 with
 #: ``FACELAB_CACHE=... python benchmarks/fit_calibration.py --model edgeface_xs edgeface_xxs --workers 2``
 #: (XXS embedded from XS's MTCNN detections), which printed
 #:   edgeface_xs:  genuine mean d 0.7138, impostor mean d 1.9825, accuracy-best distance threshold
@@ -197,7 +197,7 @@ def load_edgeface(name: str, weights=None, *, verify: bool = True, device="cpu")
     name : {"edgeface_xs", "edgeface_xxs"}
     weights : path-like, optional
         The ``*_q.pt`` file (or a folder holding it). Default: looked up by
-        :func:`facelab.weights.locate_weights`.
+        :func:`facelab.models.weights.locate_weights`.
     verify : bool
         Refuse a file whose SHA-256 is not the published one (default). ``False`` is for files
         of your own (e.g. fine-tuned): they are still checked to fit the architecture.
@@ -211,7 +211,7 @@ def load_edgeface(name: str, weights=None, *, verify: bool = True, device="cpu")
     CheckpointError
         Wrong SHA-256, truncated, unreadable, or the weights of another architecture.
     """
-    from facelab.weights import cached_sha256, locate_weights
+    from facelab.models.weights import cached_sha256, locate_weights
 
     key = str(name).lower()
     if key not in EDGEFACE_MODELS:
@@ -241,11 +241,11 @@ class EdgeFaceEmbedder(Embedder):
     ----------
     name : {"edgeface_xs", "edgeface_xxs"}
     weights : path-like, optional
-        The weight file (default: looked up, see :mod:`facelab.weights`).
+        The weight file (default: looked up, see :mod:`facelab.models.weights`).
     flip : bool
         Average each chip's embedding with its mirror image's.
     device : str
-        ``"auto"`` (default: CUDA when available), ``"cpu"`` or ``"cuda"`` (:func:`facelab.devices.resolve_device`).
+        ``"auto"`` (default: CUDA when available), ``"cpu"`` or ``"cuda"`` (:func:`facelab.core.devices.resolve_device`).
     batch_size : int
     verify : bool
         Check the file's SHA-256 against the published one (default).
@@ -260,7 +260,7 @@ class EdgeFaceEmbedder(Embedder):
 
     def __init__(self, name: str = "edgeface_xs", *, weights=None, flip: bool = False, device: str = "auto",
                  batch_size: int = 64, verify: bool = True, calibration: Optional[Calibration] = None):
-        from facelab.weights import cached_sha256, get_weights_info, locate_weights
+        from facelab.models.weights import cached_sha256, get_weights_info, locate_weights
 
         key = str(name).lower()
         if key not in EDGEFACE_MODELS:
@@ -279,7 +279,7 @@ class EdgeFaceEmbedder(Embedder):
         elif key in EDGEFACE_CALIBRATIONS:
             self.calibration = EDGEFACE_CALIBRATIONS[key]
         else:
-            from facelab.embedding import GENERIC_ARCFACE_CALIBRATION
+            from facelab.embedders.embedding import GENERIC_ARCFACE_CALIBRATION
 
             self.calibration = GENERIC_ARCFACE_CALIBRATION
 

@@ -14,8 +14,8 @@ from typing import Optional
 
 from torch import nn
 
+from facelab.core.registry import Registry
 from facelab.models.irresnet import STAGE_UNITS, SUPPORTED_INPUT_SIZES, IRResNet
-from facelab.registry import Registry
 
 __all__ = ["MODELS", "create_model", "list_models", "register_model", "model_info", "REFERENCE_ARCH"]
 
@@ -76,7 +76,7 @@ def create_model(name: str, *, input_size: int = 112, embedding_size: int = 512,
 
     Raises
     ------
-    facelab.errors.UnknownNameError
+    facelab.core.errors.UnknownNameError
         For a name no module registered (the message lists the known models).
 
     Examples

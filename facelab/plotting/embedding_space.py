@@ -1,5 +1,5 @@
 """Embedding-space figures: 2-D maps coloured by identity (with thumbnails and misjudged pairs)
-and CMC curves. The numbers come from :mod:`facelab.projection` and :mod:`facelab.identification`.
+and CMC curves. The numbers come from :mod:`facelab.analysis.projection` and :mod:`facelab.identification.evaluate`.
 
 Examples
 --------
@@ -42,7 +42,7 @@ class EmbeddingMapDisplay:
     images : sequence, optional
         One image (array or path) per point, drawn as a thumbnail on it when ``thumbnails=True``.
     pairs : pandas.DataFrame, optional
-        From :func:`facelab.projection.misjudged_pairs`: drawn as lines (false accepts solid red,
+        From :func:`facelab.analysis.projection.misjudged_pairs`: drawn as lines (false accepts solid red,
         false rejects dashed orange).
     names : mapping, optional
         Display names of identities (e.g. ``FolderDataset.names``).
@@ -68,9 +68,9 @@ class EmbeddingMapDisplay:
     @classmethod
     def from_embeddings(cls, embeddings, identities, *, method="umap", threshold=None, images=None, names=None,
                         max_pairs: int = 30, ax=None, projection_kwargs=None, **plot_kwargs):
-        """Project (see :func:`facelab.projection.project`) and draw; with a ``threshold``, the
+        """Project (see :func:`facelab.analysis.projection.project`) and draw; with a ``threshold``, the
         ``max_pairs`` hardest misjudged pairs are drawn as lines."""
-        from facelab.projection import misjudged_pairs, project
+        from facelab.analysis.projection import misjudged_pairs, project
 
         proj = project(embeddings, method=method, **(projection_kwargs or {}))
         pairs = misjudged_pairs(embeddings, identities, threshold, max_pairs=max_pairs) if threshold is not None else None
@@ -139,7 +139,7 @@ class ProjectionGridDisplay:
     @classmethod
     def from_embeddings(cls, embeddings, identities, *, n_neighbors=(5, 15, 50), min_dist=(0.0, 0.5),
                         random_state=0, names=None, figure=None):
-        from facelab.projection import project
+        from facelab.analysis.projection import project
 
         projs = {(nn, md): project(embeddings, method="umap", n_neighbors=nn, min_dist=md, random_state=random_state)
                  for nn in n_neighbors for md in min_dist}
@@ -184,12 +184,12 @@ class CmcDisplay:
 
     @classmethod
     def from_result(cls, result, *, name=None, ax=None, **kwargs):
-        """From a :class:`~facelab.identification.ClosedSetResult` or ``IdentificationResult``."""
+        """From a :class:`~facelab.identification.evaluate.ClosedSetResult` or ``IdentificationResult``."""
         return cls(result.cmc, name=name, n_probes=getattr(result, "n_probes", None)).plot(ax=ax, **kwargs)
 
     @classmethod
     def from_embeddings(cls, embeddings, identities, *, k: int = 1, seed: int = 0, name=None, ax=None, **kwargs):
-        from facelab.identification import closed_set, gallery_probe_split
+        from facelab.identification.evaluate import closed_set, gallery_probe_split
 
         split = gallery_probe_split(identities, k=k, seed=seed)
         return cls.from_result(closed_set(embeddings, identities, split), name=name, ax=ax, **kwargs)

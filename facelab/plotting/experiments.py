@@ -1,4 +1,4 @@
-"""Figures of the course experiments (:mod:`facelab.experiments`), in scikit-learn's Display style.
+"""Figures of the course experiments (:mod:`facelab.analysis.experiments`), in scikit-learn's Display style.
 
 ``XDisplay.from_...`` computes and draws; ``XDisplay(...).plot(ax=None)`` draws precomputed
 values and returns the display (``ax_`` / ``axes_`` and ``figure_`` set).
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from facelab import experiments as X
+from facelab.analysis import experiments as X
 
 __all__ = [
     "AlignmentSensitivityDisplay",
@@ -56,7 +56,7 @@ def _new_axes(axes, n, figsize):
 def _thumb(image, size: int = 112) -> np.ndarray:
     from skimage.transform import resize
 
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
 
     im = load_image(image) if not isinstance(image, np.ndarray) else image
     out = resize(im, (size, size), preserve_range=True, anti_aliasing=True)
@@ -85,7 +85,7 @@ class AlignmentSensitivityDisplay:
     @classmethod
     def from_faces(cls, faces: X.FaceSet, embedders, *, kind: str = "rotation", levels=(0, 5, 10, 15, 20, 30),
                    pairs=None, mode: str = "one", metric: str = "accuracy", ax=None):
-        """Run :func:`facelab.experiments.alignment_sensitivity` for each embedder and draw."""
+        """Run :func:`facelab.analysis.experiments.alignment_sensitivity` for each embedder and draw."""
         if isinstance(embedders, (str,)) or not isinstance(embedders, (list, tuple)):
             embedders = [embedders]
         results = [X.alignment_sensitivity(faces, e, kind=kind, levels=levels, pairs=pairs, mode=mode) for e in embedders]

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from facelab.faces import DetectionResult, Face, Keypoint
+from facelab.stages.faces import DetectionResult, Face, Keypoint
 
 __all__ = [
     "KEYPOINT_LABELS",
@@ -69,9 +69,9 @@ class LandmarksDisplay:
 
     @classmethod
     def from_result(cls, result: DetectionResult, image=None, *, title=None, label=None) -> LandmarksDisplay:
-        """From a :class:`~facelab.faces.DetectionResult`; loads ``result.image`` if no image is given."""
+        """From a :class:`~facelab.stages.faces.DetectionResult`; loads ``result.image`` if no image is given."""
         if image is None and result.image and result.image != "<array>":
-            from facelab.imageio import ImageLoadError, load_image
+            from facelab.data.imageio import ImageLoadError, load_image
 
             try:
                 image = load_image(result.image)
@@ -169,8 +169,8 @@ class AlignedGridDisplay:
 
     @classmethod
     def from_table(cls, table, *, per_identity: int = 8, names=None) -> AlignedGridDisplay:
-        """From :func:`~facelab.alignment.align_dataset`'s table (reads the ``output`` files of ok rows)."""
-        from facelab.imageio import load_image
+        """From :func:`~facelab.stages.alignment.align_dataset`'s table (reads the ``output`` files of ok rows)."""
+        from facelab.data.imageio import load_image
 
         ok = table[table.status == "ok"]
         images = {

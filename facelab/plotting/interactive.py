@@ -3,9 +3,9 @@
 Each function returns Bokeh models; :func:`standalone_html` makes one offline page of them
 (BokehJS inlined with :data:`bokeh.resources.INLINE`, images as ``data:`` URIs: it opens from disk
 with no network). In JupyterLab, display them with ``jupyter_bokeh.BokehModel(model)`` (or
-:class:`facelab.explore.Explorer`, which does it for you).
+:class:`facelab.plotting.explorer.Explorer`, which does it for you).
 
-The numbers come from :mod:`facelab.explore` and :mod:`facelab.verification`; the only JavaScript
+The numbers come from :mod:`facelab.plotting.explorer` and :mod:`facelab.verification`; the only JavaScript
 is a few small ``CustomJS`` callbacks that look up precomputed values and copy rows between data
 sources.
 """
@@ -243,7 +243,7 @@ links.data = link;
 
 
 def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: float = 8, max_failures: int = 40):
-    """The explorer page of an :class:`facelab.explore.ExplorerData` (see :func:`facelab.explore.explore`).
+    """The explorer page of an :class:`facelab.plotting.explorer.ExplorerData` (see :func:`facelab.plotting.explorer.explore`).
 
     Map (hover: thumbnail, image id, identity, detection score, residual; click: nearest
     neighbours circled and listed; lasso / box: the selection table), a colour Select, the
@@ -268,7 +268,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     from bokeh.palettes import Cividis256, Viridis256
     from bokeh.plotting import figure
 
-    from facelab.explore import GRID_STEP
+    from facelab.plotting.explorer import GRID_STEP
 
     n = len(data.image_ids)
     p = data.pairs

@@ -33,7 +33,7 @@ class DistractorCurveDisplay:
 
     @classmethod
     def from_result(cls, curve, *, name=None, ax=None):
-        """Build from a :class:`facelab.identification_scale.DistractorCurve` and draw."""
+        """Build from a :class:`facelab.identification.distractors.DistractorCurve` and draw."""
         t = curve.table
         return cls(t.n_distractors, t.rank1, t.fnir, t.fpir, threshold=curve.threshold, name=name).plot(ax=ax)
 

@@ -311,7 +311,7 @@ def _thumb(img, size: int) -> np.ndarray:
     from PIL import Image
 
     if isinstance(img, (str, bytes)) or hasattr(img, "__fspath__"):
-        from facelab.imageio import ImageLoadError, load_image
+        from facelab.data.imageio import ImageLoadError, load_image
 
         try:
             img = load_image(img)
@@ -352,7 +352,7 @@ class FailureGalleryDisplay:
     @classmethod
     def from_pairs(cls, images1: Sequence, images2: Sequence, scores, same, threshold: float, *, n: int = 6,
                    captions: Optional[Sequence[str]] = None, thumb_size: int = 96, figure=None):
-        """``images1[k]``, ``images2[k]``: arrays or paths (read with :func:`facelab.imageio.load_image`)."""
+        """``images1[k]``, ``images2[k]``: arrays or paths (read with :func:`facelab.data.imageio.load_image`)."""
         s = np.asarray(scores, dtype=float)
         wrong = V.wrong_side_pairs(s, same, threshold)  # each kind ordered by score, hardest first
         fa = wrong["pair"].to_numpy()[wrong["kind"].to_numpy() == "false accept"]
@@ -441,7 +441,7 @@ def threshold_explorer(scores, same, *, labels=None, value: Optional[float] = No
         # The view is set as the widget's outputs, one state update from the kernel, instead of
         # printing inside `with out:`: that capture is the front end's job, and the stand-in of a
         # headless executor (nbclient, papermill) answers it over the shell channel in the middle
-        # of the cell, which can hide the cell's reply (see facelab.notebooks).
+        # of the cell, which can hide the cell's reply (see facelab.course.notebooks).
         text = V.threshold_view(s, same, t, labels=labels, calibration=calibration).text(max_rows)
         fig, ax = plt.subplots(figsize=(6, 2.8), layout="constrained")
         ScoreDistributionDisplay(s, same, threshold=t).plot(ax=ax)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from facelab.atomic import staged_directory
+from facelab.core.atomic import staged_directory
 from facelab.report import files, html
 from facelab.report.compute import compute_report
 
@@ -30,7 +30,7 @@ class ReportResult:
 
 def default_report_dir(dataset_root, model: str) -> Path:
     """``reports/<dataset>-<model>-<date>/`` in the checkout."""
-    from facelab.datasets import repo_root
+    from facelab.data.datasets import repo_root
 
     name = Path(dataset_root).resolve().name
     safe_model = Path(str(model)).stem.replace(os.sep, "_")
@@ -81,8 +81,8 @@ def build_report(
     dataset : path-like, optional
         ``<dataset>/<identity>/<images>``; default the two-ID set (built from LFW if missing).
     model, weights, detector :
-        See :func:`facelab.pipeline.embed_images`; ``detector=None`` (default): the model's own
-        (:func:`facelab.weights.default_detector`: dlib for dlib, MTCNN for EdgeFace).
+        See :func:`facelab.engine.pipeline.embed_images`; ``detector=None`` (default): the model's own
+        (:func:`facelab.models.weights.default_detector`: dlib for dlib, MTCNN for EdgeFace).
     models : sequence of str, optional
         Several models side by side on the same images (``model`` is then ignored).
     out : path-like, optional
@@ -103,7 +103,7 @@ def build_report(
         Which face of a photo with several is the photo's (default "central", as ``facelab lfw``:
         with MTCNN, "largest" picked a bystander in one two-ID photo).
     device, scheduler :
-        Where the embedding runs: see :func:`facelab.pipeline.embed_images`.
+        Where the embedding runs: see :func:`facelab.engine.pipeline.embed_images`.
     interactive : bool
         Bokeh views (explorer, ROC/DET, sortable tables) beside the static figures; False: static only.
     distractors : path-like, optional

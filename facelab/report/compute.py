@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 
 __all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
            "compare_models", "model_licence", "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS", "PAIRED_METRICS"]
@@ -43,7 +43,7 @@ class DatasetSummary:
     identities : list of str
         Identity folders with at least one image, in order.
     names : dict
-        identity -> display name (:attr:`facelab.datasets.FolderDataset.names`).
+        identity -> display name (:attr:`facelab.data.datasets.FolderDataset.names`).
     images_per_identity : dict
         identity -> number of images.
     empty_identities : list of str
@@ -91,7 +91,7 @@ class ModelReport:
         The model as asked for (``"dlib"``, a registry name, an ``.onnx`` path).
     weights, detector :
         As passed to :func:`compute_report`.
-    result : facelab.pipeline.EmbeddingResult
+    result : facelab.engine.pipeline.EmbeddingResult
         With typed ``faces`` and the aligned ``chips`` (embedding order).
     skipped : pandas.DataFrame
         ``image``, ``reason``: every image this model could not embed, every non-image file and
@@ -105,16 +105,16 @@ class ModelReport:
         The model's operating point: its calibrated score threshold, as a cosine.
     operating_point : facelab.verification.thresholds.Confusion
         The decisions at ``threshold``.
-    identification : facelab.identification.IdentificationResult
+    identification : facelab.identification.evaluate.IdentificationResult
         Computed once; ``identification_table`` is built from it.
     identification_set : str
         The set's name in the reference format, ``<dataset>(1:<identities>)``.
     identification_table : pandas.DataFrame
-    projection : facelab.projection.Projection
+    projection : facelab.analysis.projection.Projection
         UMAP (``random_state=0``) of the embeddings.
     map_pairs : pandas.DataFrame
         The :data:`MAX_MAP_PAIRS` hardest of all pairs misjudged at ``threshold``
-        (:func:`facelab.projection.misjudged_pairs`); ``n_map_pairs`` is how many there are.
+        (:func:`facelab.analysis.projection.misjudged_pairs`); ``n_map_pairs`` is how many there are.
     misjudged : pandas.DataFrame
         :func:`facelab.verification.wrong_side_pairs` of ``pairs`` at ``threshold``, hardest first.
     samples : pandas.DataFrame
@@ -172,7 +172,7 @@ class ModelReport:
         return self.result.settings.get("alignment")
 
     def sample_faces(self) -> list:
-        """The typed :class:`~facelab.faces.Face` of each sample (from the pipeline: no re-detection)."""
+        """The typed :class:`~facelab.stages.faces.Face` of each sample (from the pipeline: no re-detection)."""
         return [self.result.faces[i] for i in self.samples.index]
 
     def sample_chips(self) -> list:
@@ -186,7 +186,7 @@ PAIRED_METRICS = ("auc", "eer", "tar@1e-2", "tar@1e-3")
 
 def model_licence(name: str) -> str:
     """The licence line of a model's weights, as the report shows it."""
-    from facelab.weights import KNOWN_WEIGHTS
+    from facelab.models.weights import KNOWN_WEIGHTS
 
     w = KNOWN_WEIGHTS.get(str(name).lower())
     if w is not None:
@@ -218,8 +218,8 @@ class ModelComparison:
     scores_a, scores_b : numpy.ndarray
         Each model's cosine similarity of each pair.
     paired : dict
-        :func:`facelab.comparison.paired_bootstrap` of :data:`PAIRED_METRICS` (a - b).
-    mcnemar : facelab.comparison.McNemarResult
+        :func:`facelab.verification.comparison.paired_bootstrap` of :data:`PAIRED_METRICS` (a - b).
+    mcnemar : facelab.verification.comparison.McNemarResult
         At each model's accuracy-best threshold on these pairs.
     threshold_a, threshold_b : float
         Each model's own operating threshold (its calibrated threshold, as a cosine).
@@ -245,7 +245,7 @@ class ModelComparison:
     disagreements: pd.DataFrame
 
     def to_dict(self) -> dict:
-        from facelab.jsonsafe import json_safe
+        from facelab.core.jsonsafe import json_safe
 
         return json_safe({
             "a": self.a, "b": self.b, "images": int(len(self.image_ids)), "pairs": int(len(self.scores_a)),
@@ -262,7 +262,7 @@ class ModelComparison:
 def compare_models(a: ModelReport, b: ModelReport, settings: ReportSettings) -> ModelComparison:
     """Paired statistics of two models' results on the images both embedded."""
     from facelab import verification as V
-    from facelab.comparison import mcnemar, paired_bootstrap
+    from facelab.verification.comparison import mcnemar, paired_bootstrap
 
     ea, eb = a.result.embedded, b.result.embedded
     rows_b_of = dict(zip(eb.image_id.astype(str), eb.row.astype(int)))
@@ -321,9 +321,9 @@ class ReportData:
 def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
                   progress: bool, argv, device: str = "auto", scheduler=None, policy: str = "central") -> ModelReport:
     from facelab import verification as V
-    from facelab.identification import evaluate_identification, identification_table
-    from facelab.pipeline import embed_images
-    from facelab.projection import misjudged_pairs, project
+    from facelab.analysis.projection import misjudged_pairs, project
+    from facelab.engine.pipeline import embed_images
+    from facelab.identification.evaluate import evaluate_identification, identification_table
     from facelab.report.provenance import provenance
 
     # embed_folder's job, on the folder read once by compute_report.
@@ -394,7 +394,7 @@ def compute_report(
 
     Parameters are those of :func:`facelab.report.build_report` (which is this, then
     :func:`facelab.report.write_report`). ``models``: several models side by side (``model`` is
-    then ignored); ``detector=None``: each model's own (:func:`facelab.weights.default_detector`);
+    then ignored); ``detector=None``: each model's own (:func:`facelab.models.weights.default_detector`);
     ``policy``: which face of a photo with several is the photo's ("central", as ``facelab lfw``: with
     MTCNN, "largest" can pick a bystander of a portrait). ``distractors``: embeddings of people
     who are not enrolled (see :func:`facelab.report.distractors.compute_distractors`), read before
@@ -407,7 +407,7 @@ def compute_report(
     facelab.report.distractors.DistractorMismatchError
         Distractors made by another model (dimension, a store's settings), or of the dataset's images.
     """
-    from facelab import datasets
+    from facelab.data import datasets
 
     root = Path(dataset) if dataset is not None else datasets.ensure_two_id()
     folder = datasets.read_identity_folders(root)
@@ -419,7 +419,7 @@ def compute_report(
     )
     settings = ReportSettings(max_impostors=max_impostors, n_boot=n_boot, gallery_size=gallery_size,
                               repeats=repeats, thumbnails=thumbnails)
-    from facelab.weights import default_detector
+    from facelab.models.weights import default_detector
 
     read = None
     if distractors is not None:  # a missing or unreadable file fails now, before any embedding

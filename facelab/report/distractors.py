@@ -2,15 +2,15 @@
 
 ``compute_report(..., distractors=PATH)`` (``facelab report --distractors PATH``) reads PATH once
 -- a JSON / ``.npz`` embeddings file or a Parquet store folder, through the loader of
-``facelab identify --distractors`` (:func:`facelab.identification_scale.load_distractors`) -- and,
+``facelab identify --distractors`` (:func:`facelab.identification.distractors.load_distractors`) -- and,
 for each model of the report that made those embeddings, computes the MegaFace-style curve with
-:func:`facelab.identification_scale.distractor_curve_for_split`: rank-1, FNIR and FPIR at 0, 10,
+:func:`facelab.identification.distractors.distractor_curve_for_split`: rank-1, FNIR and FPIR at 0, 10,
 100, ... and all the distractors, on the first seeded gallery/probe split of the report's own
 identification (so the 0-distractor row is that split's open-set result).
 
 Which model made the file:
 
-* a store records each row's settings fingerprint (:func:`facelab.cache.settings_key`: model,
+* a store records each row's settings fingerprint (:func:`facelab.engine.cache.settings_key`: model,
   weights, flip, detector, policy, alignment). The model's own fingerprint is used when the store
   has it; otherwise the same model with another detector or policy (``facelab embed --store``
   picks the largest face by default, the report the central one) -- that is still the model's
@@ -41,7 +41,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.errors import FacelabError
+from facelab.core.errors import FacelabError
 
 __all__ = ["DistractorMismatchError", "DistractorFile", "ModelDistractors", "ReportDistractors",
            "compute_distractors", "add_distractors", "distractor_file", "DUPLICATE_COSINE", "CSV_NAME"]
@@ -96,7 +96,7 @@ class ModelDistractors:
     Attributes
     ----------
     model : str
-    curve : facelab.identification_scale.DistractorCurve
+    curve : facelab.identification.distractors.DistractorCurve
         ``table`` (one row per count: ``n_distractors``, ``gallery_size``, ``rank1``, ``fnir``,
         ``fpir``, ``n_mated``, ``n_nonmated``, ``search``), ``threshold`` (the model's operating
         cosine), ``n_enrolled``, ``recall`` (None when every search was exact).
@@ -134,7 +134,7 @@ class ModelDistractors:
         return int(self.table.n_nonmated.iloc[0])
 
     def to_dict(self) -> dict:
-        from facelab.jsonsafe import json_safe
+        from facelab.core.jsonsafe import json_safe
 
         rec = self.curve.recall
         return json_safe({
@@ -172,7 +172,7 @@ class ReportDistractors:
                          ignore_index=True)
 
     def to_dict(self) -> dict:
-        from facelab.jsonsafe import json_safe
+        from facelab.core.jsonsafe import json_safe
 
         return json_safe({"file": self.file.to_dict(), "csv": CSV_NAME,
                           "models": {m.model: m.to_dict() for m in self.models},
@@ -180,7 +180,7 @@ class ReportDistractors:
 
 
 def _hash_files(files: Sequence[Path], root: Path) -> tuple[str, int]:
-    from facelab.hashing import file_sha256
+    from facelab.core.hashing import file_sha256
 
     h, size = hashlib.sha256(), 0
     for f in files:
@@ -197,15 +197,15 @@ def distractor_file(path) -> tuple[DistractorFile, Optional[tuple[list, np.ndarr
 
     Raises
     ------
-    facelab.errors.FacelabError
+    facelab.core.errors.FacelabError
         A missing or unreadable file, an empty store (the loader's own messages).
     """
-    from facelab.hashing import file_sha256
-    from facelab.identification_scale import load_distractors
+    from facelab.core.hashing import file_sha256
+    from facelab.identification.distractors import load_distractors
 
     p = Path(path)
     if p.is_dir():
-        from facelab.store import EmbeddingStore
+        from facelab.engine.store import EmbeddingStore
 
         store = EmbeddingStore(p)
         keys = tuple(store.settings_keys()) if store.partitions() else ()
@@ -221,9 +221,9 @@ def distractor_file(path) -> tuple[DistractorFile, Optional[tuple[list, np.ndarr
 
 def _candidate_keys(result) -> dict:
     """``settings_key -> (detector, policy)`` of ``result``'s model with every detector and policy."""
-    from facelab.cache import settings_key
-    from facelab.detection import DETECTORS, DLIB_UPSAMPLE_LADDER, POLICIES
-    from facelab.store import SETTINGS_FIELDS
+    from facelab.engine.cache import settings_key
+    from facelab.engine.store import SETTINGS_FIELDS
+    from facelab.stages.detection import DETECTORS, DLIB_UPSAMPLE_LADDER, POLICIES
 
     base = {k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS}
     if base.get("embedder") is None:  # no fingerprint (random weights): nothing can match
@@ -242,7 +242,7 @@ def _candidate_keys(result) -> dict:
 def _store_match(m, keys: Sequence[str]) -> tuple[Optional[str], str]:
     """The store key holding ``m``'s embeddings (its own settings first) and how it was matched,
     or ``(None, reason)``."""
-    from facelab.store import result_settings_key
+    from facelab.engine.store import result_settings_key
 
     own = result_settings_key(m.result)
     if own in keys:
@@ -259,7 +259,7 @@ def _store_match(m, keys: Sequence[str]) -> tuple[Optional[str], str]:
 
 
 def _check_no_dataset_faces(m, ids, vecs, path) -> None:
-    from facelab.search import exact_search
+    from facelab.identification.search import exact_search
 
     score, row = exact_search(m.embeddings, vecs, k=1)
     dup = np.flatnonzero(score[:, 0] >= DUPLICATE_COSINE)
@@ -295,11 +295,11 @@ def compute_distractors(path, models: Sequence, *, gallery_size: int = 1, seed: 
         No model of the report made the file (another dimension, another model in a store's
         settings), a metadata-less file that fits several models, or dataset images among the
         distractors.
-    facelab.errors.FacelabError
+    facelab.core.errors.FacelabError
         A file that cannot be read (the loader's message).
     """
-    from facelab.identification import gallery_probe_split
-    from facelab.identification_scale import distractor_curve_for_split, load_distractors
+    from facelab.identification.distractors import distractor_curve_for_split, load_distractors
+    from facelab.identification.evaluate import gallery_probe_split
 
     info, loaded = read if read is not None else distractor_file(path)
     chosen, skipped = [], []

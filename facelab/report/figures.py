@@ -36,7 +36,7 @@ def landmarks(data, model=None):
 
     Only these few photos are read (to draw on); the faces are the pipeline's typed ones.
     """
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
     from facelab.plotting.faces import LandmarksDisplay
 
     m = model or data.model

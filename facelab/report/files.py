@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facelab.jsonsafe import json_safe
+from facelab.core.jsonsafe import json_safe
 
 __all__ = ["WrittenFigure", "report_metrics", "model_metrics", "write_metrics", "write_tables", "write_figures",
            "figure_png", "comparison_file"]
@@ -31,7 +31,7 @@ __all__ = ["WrittenFigure", "report_metrics", "model_metrics", "write_metrics", 
 
 def model_metrics(data, model) -> dict:
     """The ``model``, ``verification`` and ``identification`` blocks of one model."""
-    from facelab.identification import format_reference
+    from facelab.identification.evaluate import format_reference
 
     m = model
     cal, idr, op = m.calibration, m.identification, m.operating_point
@@ -93,8 +93,8 @@ def write_metrics(data, folder) -> dict:
 def write_tables(data, folder) -> None:
     """``pair_scores.csv``, ``face_embeddings.json``, ``images.csv``, ``skipped.csv`` (and the
     comparison and distractor CSVs when there are)."""
-    from facelab.calibration import cosine_to_distance
-    from facelab.embedding import write_embeddings
+    from facelab.core.calibration import cosine_to_distance
+    from facelab.embedders.embedding import write_embeddings
 
     folder = Path(folder)
     m = data.model

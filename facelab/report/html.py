@@ -207,7 +207,7 @@ def verification(data, figures: Mapping) -> Section:
 
 
 def identification(data, figures: Mapping) -> Section:
-    from facelab.identification import format_reference
+    from facelab.identification.evaluate import format_reference
 
     if len(data.models) > 1:
         return Section("identification", "Identification (1:N)",

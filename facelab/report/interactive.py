@@ -6,7 +6,7 @@ is recomputed that the report already has, and nothing is read from disk:
 ============  =================  ==========================================================
 section       view               what it does in the page
 ============  =================  ==========================================================
-embedding     the explorer       :func:`facelab.explore.explore` of the first model on the
+embedding     the explorer       :func:`facelab.plotting.explorer.explore` of the first model on the
 -space                           report's own UMAP, pairs and threshold: hover a face for its
                                  chip, id, identity, detection score and residual; click for
                                  its nearest neighbours; lasso / box-select to list faces;
@@ -25,7 +25,7 @@ which stays for print: ``@media print`` hides the interactive views), all in one
 
 Size: BokehJS is about 2.1 MB inlined (MathJax, which the report never uses, is left out);
 the explorer adds its thumbnails (64 px PNGs up to 1,000 faces, 32 px beyond, at most 2,000 of
-them: see :mod:`facelab.explore`) and its precomputed threshold grid.
+them: see :mod:`facelab.plotting.explorer`) and its precomputed threshold grid.
 """
 
 from __future__ import annotations
@@ -62,14 +62,14 @@ class InteractiveView:
 
 
 def report_explorer(data, model=None, **kwargs):
-    """The :class:`facelab.explore.Explorer` of one model of a report (default the first).
+    """The :class:`facelab.plotting.explorer.Explorer` of one model of a report (default the first).
 
     It reuses what the report computed: the pipeline's chips as thumbnails, the report's UMAP
     coordinates, its pairs and their scores (so the slider's FAR/FRR are those of the verification
     section) and the model's threshold as the slider's start. Keywords go to
-    :func:`facelab.explore.explore`.
+    :func:`facelab.plotting.explorer.explore`.
     """
-    from facelab.explore import explore
+    from facelab.plotting.explorer import explore
 
     m = data.model if model is None else model
     kw = dict(names=data.dataset.names, coords=np.asarray(m.projection.coords)[:, :2], pairs=m.pairs,

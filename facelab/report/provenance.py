@@ -11,7 +11,7 @@ from typing import Optional
 
 import pandas as pd
 
-from facelab.hashing import file_sha256
+from facelab.core.hashing import file_sha256
 
 __all__ = ["PACKAGES", "dataset_fingerprint", "versions", "provenance"]
 
@@ -25,7 +25,7 @@ PACKAGES = (
 def dataset_fingerprint(images: pd.DataFrame) -> str:
     """SHA-256 over ``image_id``, identity and content hash of every image, in order.
 
-    A ``sha256`` column (:attr:`facelab.pipeline.EmbeddingResult.table` has one) saves reading
+    A ``sha256`` column (:attr:`facelab.engine.pipeline.EmbeddingResult.table` has one) saves reading
     the files again; images without one are hashed here.
     """
     h = hashlib.sha256()

@@ -9,8 +9,8 @@ Conventions
 * ``same`` is a boolean array: True for genuine (same-person) pairs, False for impostor pairs.
 * Thresholds are reported on facelab's three scales: cosine similarity (higher = same), squared
   L2 distance of unit vectors ``d = 2 - 2 cos`` (lower = same) and the calibrated score
-  ``sigmoid((mean - d) / std)`` of :class:`facelab.calibration.Calibration` (higher = same);
-  the conversions live in :mod:`facelab.calibration`.
+  ``sigmoid((mean - d) / std)`` of :class:`facelab.core.calibration.Calibration` (higher = same);
+  the conversions live in :mod:`facelab.core.calibration`.
 
 Everything here returns numpy arrays, floats, DataFrames or frozen dataclasses; drawing lives in
 :mod:`facelab.plotting.verification`.
@@ -29,7 +29,8 @@ module                     job
                            wrong-side pairs, the threshold view
 ``bootstrap``              identity-level bootstrap CIs
 ``streaming``              all-pairs ROC/AUC/EER of large sets from score histograms
-``lfw``                    the LFW pairs protocol: the images a pairs table needs, pair scores
+``lfw``                    the LFW pairs protocol: pair scores (the images a pairs table needs:
+                           ``facelab.data.datasets.pair_images``)
 ``evaluate``               ``evaluate_verification`` -> ``VerificationReport``
 =========================  =========================================================================
 """
@@ -37,7 +38,7 @@ module                     job
 from facelab.verification.bootstrap import bootstrap_ci, bootstrap_cis
 from facelab.verification.curves import DEFAULT_FARS, det, eer, roc, tar_at_far
 from facelab.verification.evaluate import VerificationReport, evaluate_verification
-from facelab.verification.lfw import lfw_pair_scores, pair_images
+from facelab.verification.lfw import lfw_pair_scores
 from facelab.verification.pairs import PairSet, all_pair_scores, make_pairs, pair_scores, squared_distances
 from facelab.verification.streaming import streaming_roc
 from facelab.verification.thresholds import (
@@ -77,7 +78,6 @@ __all__ = [
     # streaming
     "streaming_roc",
     # lfw
-    "pair_images",
     "lfw_pair_scores",
     # evaluate
     "evaluate_verification",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 
 
 def check_scores(scores, same, *, need_both: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from facelab.errors import EvaluationError
-from facelab.jsonsafe import json_safe
+from facelab.core.errors import EvaluationError
+from facelab.core.jsonsafe import json_safe
 from facelab.verification._checks import check_scores
 from facelab.verification.curves import eer, far_key, tar_at_far
 from facelab.verification.thresholds import best_accuracy_threshold

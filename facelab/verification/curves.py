@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from facelab.jsonsafe import json_safe
+from facelab.core.jsonsafe import json_safe
 from facelab.verification._checks import check_scores
 
 __all__ = [

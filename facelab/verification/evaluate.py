@@ -11,8 +11,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.calibration import Calibration, threshold_scales
-from facelab.jsonsafe import json_safe
+from facelab.core.calibration import Calibration, threshold_scales
+from facelab.core.jsonsafe import json_safe
 from facelab.verification._checks import check_scores
 from facelab.verification.bootstrap import bootstrap_cis, tar_metric
 from facelab.verification.curves import DEFAULT_FARS, eer, far_key, roc, tar_at_far
@@ -45,11 +45,11 @@ class VerificationReport:
 
     def scales(self, cosine: float) -> dict:
         """A cosine threshold on the three scales: cosine, squared distance, calibrated score
-        (:func:`facelab.calibration.threshold_scales`)."""
+        (:func:`facelab.core.calibration.threshold_scales`)."""
         return threshold_scales(cosine, self.calibration)
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (NaN becomes ``None``, see :func:`facelab.jsonsafe.json_safe`)."""
+        """JSON-ready summary (NaN becomes ``None``, see :func:`facelab.core.jsonsafe.json_safe`)."""
         out = {
             "pairs": self.n_pairs,
             "genuine_pairs": self.n_genuine,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facelab.errors import EvaluationError
-from facelab.vectors import unit_rows
+from facelab.core.vectors import unit_rows
+from facelab.data.datasets import require_columns
 from facelab.verification.pairs import pair_scores
 
-__all__ = ["WORST_SCORE", "ON_MISSING", "pair_images", "LfwScores", "lfw_pair_scores"]
+__all__ = ["WORST_SCORE", "ON_MISSING", "LfwScores", "lfw_pair_scores"]
 
 #: Score given to a pair with an image without embedding under the "worst" policy: the lowest
 #: cosine, so the pair is always decided "different person" (a false reject when it is genuine).
@@ -24,34 +24,6 @@ WORST_SCORE = -1.0
 
 #: The policies for pairs with an image without embedding (see :func:`lfw_pair_scores`).
 ON_MISSING = ("worst", "drop")
-
-
-def _need(pairs: pd.DataFrame, columns) -> None:
-    lacking = sorted(set(columns) - set(pairs.columns))
-    if lacking:
-        raise EvaluationError(f"pairs table lacks columns {lacking}")
-
-
-def pair_images(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The distinct images of a pairs table, to embed once each.
-
-    Parameters
-    ----------
-    pairs : pandas.DataFrame
-        From :meth:`facelab.datasets.LFW.pairs` (or a slice of it): columns ``image_id1``,
-        ``path1``, ``name1``, ``image_id2``, ``path2``, ``name2``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``image_id``, ``path``, ``identity`` (the input of
-        :func:`facelab.pipeline.embed_images`), one row per image, sorted by ``image_id``.
-    """
-    cols = ["image_id", "path", "identity"]
-    _need(pairs, ["image_id1", "path1", "name1", "image_id2", "path2", "name2"])
-    a = pairs[["image_id1", "path1", "name1"]].set_axis(cols, axis=1)
-    b = pairs[["image_id2", "path2", "name2"]].set_axis(cols, axis=1)
-    return pd.concat([a, b]).drop_duplicates("image_id").sort_values("image_id", ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -113,7 +85,7 @@ def lfw_pair_scores(pairs: pd.DataFrame, embeddings, id_to_row: Mapping[str, int
     Parameters
     ----------
     pairs : pandas.DataFrame
-        From :meth:`facelab.datasets.LFW.pairs`: columns ``fold``, ``same``, ``image_id1``,
+        From :meth:`facelab.data.datasets.LFW.pairs`: columns ``fold``, ``same``, ``image_id1``,
         ``image_id2`` (``name1``/``name2`` used for identities when present).
     embeddings : (N, D) array
     id_to_row : mapping
@@ -127,7 +99,7 @@ def lfw_pair_scores(pairs: pd.DataFrame, embeddings, id_to_row: Mapping[str, int
     """
     if on_missing not in ON_MISSING:
         raise ValueError(f"on_missing must be 'worst' or 'drop', got {on_missing!r}")
-    _need(pairs, ["fold", "same", "image_id1", "image_id2"])
+    require_columns(pairs, ["fold", "same", "image_id1", "image_id2"])
     e = unit_rows(embeddings) if len(id_to_row) else np.zeros((0, 1))
     r1 = np.array([id_to_row.get(k, -1) for k in pairs["image_id1"]], dtype=np.int64)
     r2 = np.array([id_to_row.get(k, -1) for k in pairs["image_id2"]], dtype=np.int64)

@@ -2,7 +2,7 @@
 
 * A *score* is a similarity: higher means "more likely the same person". Facelab scores pairs
   with the cosine similarity of their embeddings (:func:`pair_scores`); the squared distance
-  ``2 - 2 cos`` is :func:`squared_distances` (conversions: :mod:`facelab.calibration`).
+  ``2 - 2 cos`` is :func:`squared_distances` (conversions: :mod:`facelab.core.calibration`).
 * ``same`` is a boolean array: True for genuine (same-person) pairs, False for impostor pairs.
 """
 
@@ -13,9 +13,9 @@ from typing import Optional
 
 import numpy as np
 
-from facelab.calibration import cosine_to_distance
-from facelab.errors import EvaluationError
-from facelab.vectors import unit_rows
+from facelab.core.calibration import cosine_to_distance
+from facelab.core.errors import EvaluationError
+from facelab.core.vectors import unit_rows
 from facelab.verification._checks import identity_codes
 
 __all__ = [

@@ -7,12 +7,13 @@ from typing import Optional
 
 import numpy as np
 
-from facelab.errors import EvaluationError
-from facelab.vectors import unit_rows
+from facelab.core.errors import EvaluationError
+from facelab.core.vectors import unit_rows
 from facelab.verification._checks import identity_codes
 from facelab.verification.curves import RocResult, eer_from_curve
 
-__all__ = ["StreamingRoc", "score_histograms", "pair_block_counts", "roc_from_histograms", "streaming_roc"]
+__all__ = ["StreamingRoc", "score_histograms", "pair_block_counts", "roc_from_histograms", "streaming_roc",
+           "streaming_roc_distributed"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def pair_block_counts(e: np.ndarray, codes: np.ndarray, start: int, stop: int, *
     ``e`` is the unit-row float32 matrix and ``codes`` the integer identity codes of
     :func:`score_histograms`; returns ``2 * bins`` counts, ``[impostor bins | genuine bins]``.
     One block of :func:`score_histograms` (and one task of
-    :func:`facelab.distributed.streaming_roc_distributed`): the same block gives the same counts.
+    :func:`facelab.verification.streaming.streaming_roc_distributed`): the same block gives the same counts.
     """
     n = e.shape[0]
     block = e[start:stop] @ e[start:].T  # rows start..stop against columns start..n
@@ -168,3 +169,64 @@ def roc_from_histograms(g: np.ndarray, imp: np.ndarray, edges: np.ndarray) -> St
     e_rate, e_thr = eer_from_curve(fpr, tpr, t_fin)
     return StreamingRoc(fpr=fpr, tpr=tpr, thresholds=thr, auc=auc, eer=e_rate, eer_threshold=e_thr,
                         n_genuine=n_g, n_impostor=n_i, genuine_hist=g, impostor_hist=imp, edges=edges)
+
+
+# The same row blocks as Dask tasks (a cluster past one machine).
+
+def _roc_task(e, codes, starts: list, step: int, bins: int) -> np.ndarray:
+    counts = np.zeros(2 * bins, dtype=np.int64)
+    for s in starts:
+        counts += pair_block_counts(e, codes, s, min(e.shape[0], s + step), bins=bins)
+    return counts
+
+
+def streaming_roc_distributed(
+    embeddings,
+    identities,
+    *,
+    client_or_address=None,
+    bins: int = 65536,
+    chunk_size: Optional[int] = None,
+    blocks_per_task: int = 4,
+):
+    """:func:`facelab.verification.streaming_roc` with the row blocks as Dask tasks.
+
+    The embeddings are sent to every worker once; each task bins ``blocks_per_task`` row blocks
+    of ``chunk_size`` rows against the rows after them (the same blocks as the single-machine
+    function, so the histograms are identical) and returns ``2 * bins`` counts; the client sums
+    them. A worker holds the embeddings plus one block of scores (``chunk_size * N`` floats).
+
+    Returns
+    -------
+    facelab.verification.StreamingRoc
+    """
+    from distributed import as_completed
+
+    from facelab.engine.dask import connect
+
+
+    # The single-machine preparation (unit rows in float32, integer identity codes), so each
+    # block is the very same matrix product as in score_histograms.
+    e = unit_rows(embeddings).astype(np.float32)
+    ids = np.asarray(identities)
+    if ids.ndim != 1 or ids.size != e.shape[0]:
+        raise EvaluationError(f"{e.shape[0]} embeddings but identities of shape {ids.shape}")
+    codes = np.unique(ids, return_inverse=True)[1].ravel()
+    n = e.shape[0]
+    bins = int(bins)
+    if bins < 2:
+        raise ValueError(f"bins must be >= 2, got {bins}")
+    step = int(chunk_size) if chunk_size else max(1, 4_000_000 // max(n, 1))  # score_histograms' default
+    starts = list(range(0, n - 1, step))
+    groups = [starts[k : k + blocks_per_task] for k in range(0, len(starts), max(1, blocks_per_task))]
+    counts = np.zeros(2 * bins, dtype=np.int64)
+    with connect(client_or_address) as client:
+        e_f, c_f = client.scatter([e, codes], broadcast=True, hash=False)  # own keys: released below
+        futures = client.map(_roc_task, [e_f] * len(groups), [c_f] * len(groups), groups, step=step, bins=bins,
+                             pure=False, retries=3)
+        for fut in as_completed(futures, loop=client.loop):
+            counts += fut.result()
+            fut.release()
+        e_f.release()
+        c_f.release()
+    return roc_from_histograms(counts[bins:], counts[:bins], np.linspace(-1.0, 1.0, bins + 1))

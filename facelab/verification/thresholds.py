@@ -2,7 +2,7 @@
 one threshold, sweeps, the pairs on the wrong side and the notebook's threshold view.
 
 A pair is called "same person" when ``score >= threshold`` (cosine scale; the other two scales
-come from :mod:`facelab.calibration`).
+come from :mod:`facelab.core.calibration`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.calibration import Calibration, threshold_scales
-from facelab.errors import EvaluationError
-from facelab.jsonsafe import json_safe
+from facelab.core.calibration import Calibration, threshold_scales
+from facelab.core.errors import EvaluationError
+from facelab.core.jsonsafe import json_safe
 from facelab.verification._checks import check_scores, div
 from facelab.verification.curves import roc_points
 
@@ -219,7 +219,7 @@ def wrong_side_pairs(scores, same, threshold: float, *, labels=None) -> pd.DataF
     """Pairs decided wrongly at ``threshold``, hardest first.
 
     The one definition of "on the wrong side" in facelab: the threshold view, the misjudged pairs
-    drawn on embedding maps (:func:`facelab.projection.misjudged_pairs`), the failure gallery
+    drawn on embedding maps (:func:`facelab.analysis.projection.misjudged_pairs`), the failure gallery
     (:class:`facelab.plotting.verification.FailureGalleryDisplay`) and the report all use it.
 
     Returns

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab import pipeline
-from facelab.calibration import REFERENCE_CALIBRATION
+from facelab.core.calibration import REFERENCE_CALIBRATION
+from facelab.engine import pipeline
 
 
 def _fake_embed_images(no_face=(), dim=16, noise=0.5):
@@ -44,7 +44,7 @@ def stub_embeddings(monkeypatch):
         fake = _fake_embed_images(no_face=no_face, dim=dim, noise=noise)
 
         def embed_folder(root, **kw):
-            from facelab.datasets import read_identity_folders
+            from facelab.data.datasets import read_identity_folders
 
             ds = read_identity_folders(root)
             res = fake(ds.images, **kw)

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from facelab.cli import main
-from facelab.datasets import read_identity_folders
-from facelab.imageio import load_image
+from facelab.data.datasets import read_identity_folders
+from facelab.data.imageio import load_image
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from facelab.cli import build_parser
-from facelab.detection import DETECTORS
+from facelab.stages.detection import DETECTORS
 
 # The positional arguments each subcommand needs to parse.
 POSITIONAL = {

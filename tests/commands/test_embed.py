@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 from facelab.cli import main
-from facelab.embedding import read_embeddings
+from facelab.embedders.embedding import read_embeddings
 
 
 def _dataset(lfw, root):
@@ -73,8 +73,8 @@ def test_unknown_detector_is_one_line_not_a_traceback(make_folder, tmp_path, cap
     err = capsys.readouterr().err
     assert "invalid choice: 'nosuch'" in err and "Traceback" not in err
     # Past the parser (a name given to the API), the registry's error, before any work.
-    from facelab.errors import UnknownNameError
-    from facelab.pipeline import embed_folder
+    from facelab.core.errors import UnknownNameError
+    from facelab.engine.pipeline import embed_folder
 
     with pytest.raises(UnknownNameError, match="unknown detector 'nosuch'; choose from dlib, mtcnn"):
         embed_folder(ds, detector="nosuch", progress=False)

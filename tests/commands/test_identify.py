@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from facelab import pipeline
-from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.cli import main
-from facelab.identification import evaluate_identification
+from facelab.core.calibration import REFERENCE_CALIBRATION
+from facelab.engine import pipeline
+from facelab.identification.evaluate import evaluate_identification
 
 
 def test_identify_json_and_reference_line(tmp_path, stub_embeddings, make_folder, capsys):

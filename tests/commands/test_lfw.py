@@ -8,7 +8,7 @@ import pytest
 
 from facelab import verification as V
 from facelab.cli import main
-from facelab.datasets import LFW
+from facelab.data.datasets import LFW, pair_images
 
 NAMES = {"Ann_A": 4, "Bob_B": 4, "Cid_C": 3, "Dee_D": 2}
 # Two folds of 3 matched + 3 mismatched pairs.
@@ -45,7 +45,7 @@ def _expected(root, fake, missing="worst", folds=None):
     pairs = LFW(root).pairs()
     if folds is not None:
         pairs = pairs[pairs.fold < folds].reset_index(drop=True)
-    res = fake(V.pair_images(pairs))
+    res = fake(pair_images(pairs))
     rows = dict(zip(res.embedded.image_id, res.embedded.row))
     return V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing=missing)
 

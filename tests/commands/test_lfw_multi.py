@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from facelab import pipeline
 from facelab import verification as V
 from facelab.cli import main
-from facelab.comparison import fit_fusion, paired_bootstrap
-from facelab.datasets import LFW
+from facelab.data.datasets import LFW, pair_images
+from facelab.engine import pipeline
+from facelab.verification.comparison import fit_fusion, paired_bootstrap
 
 from .test_lfw import fake_lfw  # noqa: F401  (the fixture)
 
@@ -47,7 +47,7 @@ class SimpleCalls:
 
 def _scores(root, fn, model, which="pairs"):
     pairs = LFW(root).pairs(which)
-    res = fn(V.pair_images(pairs), model=model, detector="mtcnn")
+    res = fn(pair_images(pairs), model=model, detector="mtcnn")
     rows = dict(zip(res.embedded.image_id, res.embedded.row))
     return res, V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing="worst")
 
@@ -92,7 +92,7 @@ def test_fusion_fitted_on_devtrain_only(fake_lfw, two_models, capsys):  # noqa: 
     d = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in d["models"]] == ["good", "poor", "good+poor"]
     trained = {c[2] for c in two_models.calls}
-    assert tuple(V.pair_images(LFW(fake_lfw).pairs("devtrain")).image_id) in trained
+    assert tuple(pair_images(LFW(fake_lfw).pairs("devtrain")).image_id) in trained
     # The fusion, recomputed: fitted on devtrain calibrated scores, applied to pairs.txt.
     tr = {m: _scores(fake_lfw, two_models.fn, m, "devtrain") for m in ("good", "poor")}
     fus = fit_fusion({m: r.calibration.score_for_cosine(ls.scores) for m, (r, ls) in tr.items()},

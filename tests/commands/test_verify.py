@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from facelab import pipeline
 from facelab import verification as V
-from facelab.calibration import REFERENCE_CALIBRATION
 from facelab.cli import main
+from facelab.core.calibration import REFERENCE_CALIBRATION
+from facelab.engine import pipeline
 
 
 @pytest.fixture

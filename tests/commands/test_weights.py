@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from facelab import weights as W
 from facelab.cli import main
+from facelab.models import weights as W
 
 
 def test_list_not_found_lists_places_fetch_and_licence(capsys, no_weights_checkout):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from facelab.errors import CheckpointError
+from facelab.core.errors import CheckpointError
 from facelab.models import create_model, export_onnx, load_checkpoint, read_state_dict, save_checkpoint
 
 torch.set_num_threads(1)

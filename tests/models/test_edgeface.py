@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from facelab.errors import CheckpointError
+from facelab.core.errors import CheckpointError
 
 PHOTOS = [("Colin_Powell", 1), ("Colin_Powell", 2), ("Colin_Powell", 3), ("Tony_Blair", 1), ("Tony_Blair", 2),
           ("Tony_Blair", 3), ("George_W_Bush", 1), ("George_W_Bush", 2)]
@@ -22,9 +22,9 @@ NAMES = ("edgeface_xs", "edgeface_xxs")
 @pytest.fixture(scope="module")
 def faces(edgeface_weights, lfw):
     """``(chips (8, 112, 112, 3) uint8, identities)``: LFW photos, MTCNN box (central face) + arcface112."""
-    from facelab.alignment import get_preset
-    from facelab.detection import create_detector
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
+    from facelab.stages.alignment import get_preset
+    from facelab.stages.detection import create_detector
 
     det, preset = create_detector("mtcnn"), get_preset("arcface112")
     chips = []
@@ -38,7 +38,7 @@ def faces(edgeface_weights, lfw):
 
 @pytest.fixture(scope="module")
 def embedders(edgeface_weights):
-    from facelab.embedding import create_embedder
+    from facelab.embedders.embedding import create_embedder
 
     return {n: create_embedder(n) for n in NAMES}
 
@@ -107,8 +107,8 @@ def test_preprocessing_is_minus_one_to_one(embedders):
 
 
 def test_fingerprint_spec_describe(embedders, edgeface_weights):
-    from facelab.embedding import create_embedder
-    from facelab.weights import KNOWN_WEIGHTS
+    from facelab.embedders.embedding import create_embedder
+    from facelab.models.weights import KNOWN_WEIGHTS
 
     e = embedders["edgeface_xxs"]
     assert KNOWN_WEIGHTS["edgeface_xxs"].sha256 in e.fingerprint()
@@ -125,8 +125,8 @@ def test_fingerprint_spec_describe(embedders, edgeface_weights):
 
 
 def test_refuses_wrong_sha_truncated_and_other_architecture(tmp_path, edgeface_weights):
-    from facelab.detection import dlib_model_path
     from facelab.models.edgeface import EdgeFaceEmbedder, load_edgeface
+    from facelab.stages.detection import dlib_model_path
 
     xs, xxs = edgeface_weights["edgeface_xs"], edgeface_weights["edgeface_xxs"]
     data = xs.read_bytes()
@@ -159,7 +159,7 @@ def test_refuses_wrong_sha_truncated_and_other_architecture(tmp_path, edgeface_w
 def test_pipeline_caches_edgeface(tmp_path, faces, edgeface_weights, lfw):
     import pandas as pd
 
-    from facelab.pipeline import embed_images
+    from facelab.engine.pipeline import embed_images
 
     images = pd.DataFrame({"image_id": [f"{n}_{k}" for n, k in PHOTOS[:4]],
                            "path": [str(lfw.image_path(n, k)) for n, k in PHOTOS[:4]],

@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from facelab.identification import closed_set, gallery_probe_split  # noqa: E402
+from facelab.analysis.projection import misjudged_pairs, project  # noqa: E402
+from facelab.identification.evaluate import closed_set, gallery_probe_split  # noqa: E402
 from facelab.plotting.embedding_space import CmcDisplay, EmbeddingMapDisplay  # noqa: E402
-from facelab.projection import misjudged_pairs, project  # noqa: E402
 
 
 def clusters(n_id=2, per=15, noise=0.35, seed=0, dim=32):

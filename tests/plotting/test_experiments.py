@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from facelab import experiments as X
+from facelab.analysis import experiments as X
 from facelab.plotting.experiments import (
     AlignmentSensitivityDisplay,
     BiasCurveDisplay,
@@ -26,8 +26,8 @@ from facelab.plotting.experiments import (
 
 @pytest.fixture(scope="module")
 def small(lfw):
-    from facelab.embedding import DlibEmbedder
-    from facelab.verification import pair_images
+    from facelab.data.datasets import pair_images
+    from facelab.embedders.embedding import DlibEmbedder
 
     pairs = X.lfw_pairs_subset(lfw, n_pairs=12)
     faces = X.detect_faces(pair_images(pairs))

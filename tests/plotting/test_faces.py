@@ -10,8 +10,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from facelab.alignment import align_face, template
-from facelab.faces import DetectionResult, DetectionStatus, Face
 from facelab.plotting.faces import (
     AlignedGridDisplay,
     LandmarksDisplay,
@@ -19,6 +17,8 @@ from facelab.plotting.faces import (
     mean_face,
     plot_residuals,
 )
+from facelab.stages.alignment import align_face, template
+from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def _close():
 
 @pytest.fixture(scope="module")
 def result(lfw):
-    from facelab.detection import create_detector
+    from facelab.stages.detection import create_detector
 
     return create_detector("dlib").detect_paths([lfw.image_path("Colin_Powell", 1)], progress=False)[0]
 
@@ -88,7 +88,7 @@ def test_grid_from_align_table(tmp_path):
 
 
 def test_mean_face_and_template(result, lfw):
-    from facelab.imageio import load_image
+    from facelab.data.imageio import load_image
 
     a = align_face(load_image(result.image), result.face.landmarks)
     chips = [a.image, np.zeros_like(a.image)]

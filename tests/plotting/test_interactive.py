@@ -72,7 +72,7 @@ def test_standalone_page_is_offline(tmp_path):
 def test_explorer_layout_links_slider_select_and_selection():
     from bokeh.models import CustomJS, Div, Select, Slider
 
-    from facelab.explore import explore_embeddings
+    from facelab.plotting.explorer import explore_embeddings
 
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 3, 30)

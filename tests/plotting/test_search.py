@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab.identification import gallery_probe_split
-from facelab.identification_scale import distractor_curve_for_split
+from facelab.identification.distractors import distractor_curve_for_split
+from facelab.identification.evaluate import gallery_probe_split
 from facelab.plotting.search import DistractorCurveDisplay
 
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from facelab import verification as V  # noqa: E402
-from facelab.calibration import REFERENCE_CALIBRATION, cosine_to_distance, fit_calibration  # noqa: E402
+from facelab.core.calibration import REFERENCE_CALIBRATION, cosine_to_distance, fit_calibration  # noqa: E402
 from facelab.plotting.verification import (  # noqa: E402
     DetDisplay,
     FailureGalleryDisplay,
@@ -113,7 +113,7 @@ def test_failure_gallery(tmp_path, outdir):
     s = np.concatenate([rng.normal(0.6, 0.15, n // 2), rng.normal(0.2, 0.15, n // 2)])
     y = np.arange(n) < n // 2
     imgs1 = [_face(k) for k in range(n)]
-    # Half the second images as files: paths are loaded with facelab.imageio.
+    # Half the second images as files: paths are loaded with facelab.data.imageio.
     imgs2 = []
     for k in range(n):
         if k % 2:
@@ -188,5 +188,5 @@ def test_threshold_explorer_builds_headless(scored, capsys):
     assert text == V.threshold_view(s[pick], y[pick], 0.5, labels=labels).text(8) + "\n"
     assert "threshold: cosine 0.5000" in text and png_05 != png
     # Set from the kernel side, nothing captured: a headless executor's stand-in for that capture
-    # answers over the shell channel mid-cell, which stalled notebook 04 (facelab.notebooks).
+    # answers over the shell channel mid-cell, which stalled notebook 04 (facelab.course.notebooks).
     assert capsys.readouterr().out == ""

@@ -17,15 +17,15 @@ def two_id_build(tmp_path_factory, two_id_dir):
     """
     import matplotlib
 
-    import facelab.identification
-    import facelab.imageio
+    import facelab.data.imageio
+    import facelab.identification.evaluate
     from facelab.cli import main
     from facelab.report import build as B
 
     out = tmp_path_factory.mktemp("reports") / "two_id"
     seen = SimpleNamespace(data=[], identification_runs=0, loads_while_writing=[], writing=False)
     real_compute, real_write = B.compute_report, B.write_report
-    real_eval, real_load = facelab.identification.evaluate_identification, facelab.imageio.load_image
+    real_eval, real_load = facelab.identification.evaluate.evaluate_identification, facelab.data.imageio.load_image
 
     def compute(*a, **k):
         seen.data.append(real_compute(*a, **k))
@@ -51,8 +51,8 @@ def two_id_build(tmp_path_factory, two_id_dir):
     mp = pytest.MonkeyPatch()
     mp.setattr(B, "compute_report", compute)
     mp.setattr(B, "write_report", write)
-    mp.setattr(facelab.identification, "evaluate_identification", evaluate)
-    mp.setattr(facelab.imageio, "load_image", load)
+    mp.setattr(facelab.identification.evaluate, "evaluate_identification", evaluate)
+    mp.setattr(facelab.data.imageio, "load_image", load)
     matplotlib.use("svg")
     try:
         rc = main(["report", str(two_id_dir), "--out", str(out), "--quiet", "--bootstrap", "200"])

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from facelab.cli import main
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 from facelab.report import build_report
 
 
@@ -79,7 +79,7 @@ def test_two_id_report(two_id_report, capsys):
     assert m["model"]["name"] == "dlib" and m["model"]["embedding_size"] == 128
     assert m["provenance"]["versions"]["torch"]
     # The fingerprint reuses the pipeline's content hashes: the same as hashing every file again.
-    from facelab.datasets import read_identity_folders
+    from facelab.data.datasets import read_identity_folders
     from facelab.report import dataset_fingerprint
 
     images = read_identity_folders(m["dataset"]["path"]).images

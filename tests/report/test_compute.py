@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from facelab.errors import EvaluationError
-from facelab.faces import Face
+from facelab.core.errors import EvaluationError
 from facelab.report import DatasetSummary, ModelReport, ReportData, compute_report
 from facelab.report.compute import MAX_MAP_PAIRS, SAMPLES_PER_IDENTITY
+from facelab.stages.faces import Face
 
 
 def test_one_model_block_and_the_dataset(two_id_data):

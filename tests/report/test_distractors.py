@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab.errors import FacelabError
+from facelab.core.errors import FacelabError
 from facelab.report.distractors import CSV_NAME, DistractorMismatchError, add_distractors, compute_distractors
 
 #: LFW people taken as distractors (one photo each): enough for the 0, 10, N counts.
@@ -27,8 +27,8 @@ def faces(lfw, two_id_data):
     """Embedded as the report's model embeds (dlib, its detector and face policy), in one run:
     one LFW photo each of N_STRANGERS people outside the two-ID set, and N_TWINS other LFW photos
     of each of its two people (not among its images)."""
-    from facelab.hashing import file_sha256
-    from facelab.pipeline import embed_images
+    from facelab.core.hashing import file_sha256
+    from facelab.engine.pipeline import embed_images
 
     m = two_id_data.model
     enrolled = {"Colin_Powell", "Tony_Blair"}
@@ -55,7 +55,7 @@ def strangers(faces):
 
 @pytest.fixture(scope="module")
 def npz(strangers, tmp_path_factory):
-    from facelab.embedding import write_embeddings
+    from facelab.embedders.embedding import write_embeddings
 
     _, ids, vecs = strangers
     return write_embeddings(tmp_path_factory.mktemp("distractors") / "strangers.npz", ids, vecs)
@@ -69,8 +69,8 @@ def _unit(x):
 def test_curve_equals_brute_force_search(two_id_data, faces, tmp_path):
     """Strangers, and other photos of the enrolled people filed as distractors (what MegaFace had to
     clean out of its distractor set): their best matches take rank-1 away, exactly as brute force says."""
-    from facelab.embedding import write_embeddings
-    from facelab.identification import gallery_probe_split
+    from facelab.embedders.embedding import write_embeddings
+    from facelab.identification.evaluate import gallery_probe_split
 
     m = two_id_data.model
     (_, ids_s, vec_s), (_, ids_t, vec_t) = faces["strangers"], faces["twins"]
@@ -125,7 +125,7 @@ class _Page(HTMLParser):
 
 
 def test_report_page_metrics_and_csv(two_id_data, npz, tmp_path):
-    from facelab.hashing import file_sha256
+    from facelab.core.hashing import file_sha256
     from facelab.report import write_report
 
     data = add_distractors(two_id_data, npz)
@@ -156,7 +156,7 @@ def test_report_page_metrics_and_csv(two_id_data, npz, tmp_path):
 
 
 def test_another_dimension_is_a_clear_error(two_id_data, strangers, tmp_path):
-    from facelab.embedding import write_embeddings
+    from facelab.embedders.embedding import write_embeddings
 
     _, ids, vecs = strangers
     bad = write_embeddings(tmp_path / "wide.json", ids, np.hstack([vecs, vecs]))  # 256-d: not this model's
@@ -172,8 +172,8 @@ def test_the_datasets_own_faces_are_refused(two_id_data, two_id_report):
 
 
 def test_a_store_records_the_model(two_id_data, strangers, npz, tmp_path):
-    from facelab.cache import settings_key
-    from facelab.store import SETTINGS_FIELDS, EmbeddingStore
+    from facelab.engine.cache import settings_key
+    from facelab.engine.store import SETTINGS_FIELDS, EmbeddingStore
 
     res, ids, vecs = strangers
     m = two_id_data.model
@@ -218,7 +218,7 @@ def test_several_models(two_id_data, npz):
 
 def test_cli_report_with_distractors(copy_two_id, npz, tmp_path, capsys):
     from facelab.cli import main
-    from facelab.hashing import file_sha256
+    from facelab.core.hashing import file_sha256
 
     src = copy_two_id(tmp_path / "two_id", 8)
     out = tmp_path / "report"

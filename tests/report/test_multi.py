@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab.comparison import paired_bootstrap
+from facelab.verification.comparison import paired_bootstrap
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 from facelab.verification.curves import det, eer, eer_from_curve, far_key, roc, roc_points, tar_at_far
 
 

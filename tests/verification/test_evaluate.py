@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from facelab.calibration import REFERENCE_CALIBRATION
+from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.verification.evaluate import evaluate_verification
 from facelab.verification.thresholds import confusion_at, kfold_accuracy
 

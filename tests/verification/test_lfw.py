@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab.errors import EvaluationError
-from facelab.verification.lfw import WORST_SCORE, lfw_pair_scores, pair_images
+from facelab.core.errors import EvaluationError
+from facelab.data.datasets import pair_images
+from facelab.verification.lfw import WORST_SCORE, lfw_pair_scores
 
 
 def _lfw_table():

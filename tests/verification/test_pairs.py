@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 from facelab.verification.pairs import (
     all_pair_scores,
     genuine_pairs,

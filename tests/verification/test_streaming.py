@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facelab.errors import EvaluationError
+from facelab.core.errors import EvaluationError
 from facelab.verification.curves import RocResult, eer, eer_from_curve, roc
 from facelab.verification.pairs import all_pair_scores
 from facelab.verification.streaming import score_histograms, streaming_roc

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from facelab.calibration import REFERENCE_CALIBRATION
-from facelab.errors import EvaluationError
+from facelab.core.calibration import REFERENCE_CALIBRATION
+from facelab.core.errors import EvaluationError
 from facelab.verification.thresholds import (
     best_accuracy_threshold,
     confusion_at,

@@ -1,0 +1,2 @@
+"""The course: the notebook series executed headless and rendered as static HTML.
+"""

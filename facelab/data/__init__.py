@@ -1,0 +1,3 @@
+"""Images and datasets: reading real-world image files, finding and fetching LFW, folder-per-identity
+sets, the two-ID and teaching sets.
+"""

@@ -1,0 +1,507 @@
+"""An embedding store that scales: a partitioned Parquet dataset, appended atomically.
+
+One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
+content hash), ``settings_key`` (:func:`facelab.engine.cache.settings_key` of
+:func:`facelab.engine.cache.embedding_settings`: the pipeline cache's own key -- model, weights, flip,
+detector, policy, alignment), and what a :class:`facelab.engine.cache.CacheEntry` holds: ``status``,
+``reason``, ``stage`` (the stage that failed), ``n_faces``, the chosen face (``box``, ``score``,
+``landmarks``, ``landmarks68``), ``residual`` and ``vector`` (a fixed-size ``list<float32>``,
+null without a face). Like the cache, the store keeps only outcomes the file's content decides
+(:attr:`facelab.stages.prepare.PreparedImage.cacheable`); failures of our own stages are retried.
+
+The store is a folder of ``part-<seq>-<random>.parquet`` files, one per appended partition. A
+partition is written to a hidden temporary file in the folder and renamed into place
+(``os.replace``), so a reader (or a run that is killed) sees it whole or not at all; hidden
+(``.``) and ``_``-prefixed files are ignored by pandas, pyarrow and Dask, so the folder is read
+directly by any of them::
+
+    pandas.read_parquet("store/")                  # or pyarrow.dataset.dataset("store/")
+    dask.dataframe.read_parquet("store/")
+
+Used as the cache, the store answers ``(sha256, settings_key)``: a run that was interrupted
+resumes by computing only the images it does not hold yet (:func:`embed_to_store`). A damaged
+partition (a truncated file, a bad page checksum, a foreign schema) is found by
+:meth:`EmbeddingStore.check`, moved aside by :meth:`EmbeddingStore.quarantine` (to a ``_damaged-``
+name that readers skip) and its images are then simply recomputed by the next run.
+
+JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`EmbeddingStore.export`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from facelab.core.errors import FacelabError
+from facelab.engine.cache import CACHE_VERSION, CacheEntry, embedding_settings, settings_key
+from facelab.stages.faces import Face
+
+__all__ = [
+    "SETTINGS_FIELDS",
+    "result_settings_key",
+    "EmbeddingStore",
+    "StoreError",
+    "DamagedPartition",
+    "settings_key",
+    "embed_to_store",
+    "STORE_COLUMNS",
+]
+
+#: Columns of every partition, in order.
+STORE_COLUMNS = [
+    "image_id", "path", "identity", "sha256", "settings_key", "status", "reason", "stage",
+    "n_faces", "box", "score", "landmarks", "landmarks68", "residual", "vector",
+]
+_META_KEY = b"facelab.engine.store"
+#: 2: rows carry the cache entry's stage and whole face (score, 68 points). Partitions of
+#: format 1 fail :meth:`EmbeddingStore.check` (other columns): quarantined and recomputed.
+_FORMAT = 2
+
+
+class StoreError(FacelabError):
+    """An embedding store cannot be used as asked (dimension mismatch, not a store, ...)."""
+
+
+@dataclass(frozen=True)
+class DamagedPartition:
+    """A partition file that cannot be read back: ``path`` and why."""
+
+    path: Path
+    reason: str
+
+
+def _schema(dim: int):
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("image_id", pa.string()),
+            ("path", pa.string()),
+            ("identity", pa.string()),
+            ("sha256", pa.string()),
+            ("settings_key", pa.string()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("stage", pa.string()),
+            ("n_faces", pa.int32()),
+            ("box", pa.list_(pa.float64(), 4)),
+            ("score", pa.float64()),
+            ("landmarks", pa.list_(pa.float64(), 10)),  # 5 (x, y) points, flattened
+            ("landmarks68", pa.list_(pa.float64(), 136)),  # dlib's 68 points, flattened (null otherwise)
+            ("residual", pa.float64()),
+            ("vector", pa.list_(pa.float32(), int(dim))),
+        ],
+        metadata={_META_KEY: json.dumps({"format": _FORMAT, "dim": int(dim)}).encode()},
+    )
+
+
+def _text(x) -> Optional[str]:
+    """A string cell, None for missing (None, NaN, pandas' NA)."""
+    return None if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def _flat(v, n: int):
+    if v is None:
+        return None
+    a = np.asarray(v, dtype=np.float64).reshape(-1)
+    if a.size != n:
+        raise StoreError(f"expected {n} numbers, got {a.size}")
+    return a.tolist()
+
+
+class EmbeddingStore:
+    """A folder of Parquet partitions holding embeddings and what happened to each image.
+
+    Parameters
+    ----------
+    path : path-like
+        The dataset folder (created on the first append).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path} is a file, not an embedding store folder")
+
+    def __repr__(self) -> str:
+        return f"EmbeddingStore({str(self.path)!r}, {len(self.partitions())} partitions)"
+
+    # -- files ---------------------------------------------------------------------------
+
+    def partitions(self) -> list[Path]:
+        """Partition files in append order (hidden and quarantined files excluded)."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.glob("part-*.parquet") if p.is_file())
+
+    def _next_name(self) -> str:
+        parts = self.partitions()
+        seq = int(parts[-1].name.split("-")[1]) + 1 if parts else 0
+        # The random suffix keeps two writers that race for the same number from clobbering each other.
+        return f"part-{seq:08d}-{uuid.uuid4().hex[:8]}.parquet"
+
+    def dim(self) -> Optional[int]:
+        """Vector length recorded in the partitions (None for an empty store)."""
+        import pyarrow.parquet as pq
+
+        for p in self.partitions():
+            try:
+                meta = pq.read_schema(p).metadata or {}
+                return int(json.loads(meta[_META_KEY])["dim"])
+            except Exception:
+                continue
+        return None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(self, table: pd.DataFrame, vectors: Iterable, *, settings_key: str, dim: Optional[int] = None) -> Optional[Path]:
+        """Append one partition atomically.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            One row per image with (at least) ``image_id``, ``path``, ``status`` and optionally
+            ``identity``, ``sha256``, ``reason``, ``stage``, ``n_faces``, ``box``, ``score``,
+            ``landmarks``, ``landmarks68``, ``residual`` (:meth:`append_result` adds ``stage``
+            and the face's ``score`` and ``landmarks68`` to an
+            :attr:`facelab.engine.pipeline.EmbeddingResult.table`).
+        vectors : iterable
+            One entry per row: the embedding, or None for a row without one.
+        settings_key : str
+            The settings fingerprint (:func:`settings_key`).
+        dim : int, optional
+            Vector length, needed only when neither the store nor ``vectors`` tells it.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The new partition (None when ``table`` is empty).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        vecs = list(vectors)
+        if len(vecs) != len(table):
+            raise StoreError(f"{len(table)} rows but {len(vecs)} vectors")
+        if len(table) == 0:
+            return None
+        dims = {int(np.asarray(v).size) for v in vecs if v is not None}
+        have = self.dim()
+        for d in (have, dim):
+            if d is not None:
+                dims.add(int(d))
+        if len(dims) > 1:
+            raise StoreError(f"{self.path}: vectors of different lengths {sorted(dims)} cannot share a store")
+        dim = dims.pop() if dims else 0
+        if dim == 0:
+            raise StoreError("a store's first partition needs an embedding or dim= (the vector length fixes the schema)")
+        t = table.reset_index(drop=True)
+
+        def col(name, default=None):
+            return list(t[name]) if name in t else [default] * len(t)
+
+        data = {
+            "image_id": [str(x) for x in t["image_id"]],
+            "path": [str(x) for x in t["path"]],
+            "identity": [None if x is None else str(x) for x in col("identity")],
+            "sha256": [_text(x) for x in col("sha256")],
+            "settings_key": [str(settings_key)] * len(t),
+            "status": [str(x) for x in t["status"]],
+            "reason": [_text(x) for x in col("reason")],
+            "stage": [_text(x) for x in col("stage")],
+            "n_faces": [int(x) for x in col("n_faces", 0)],
+            "box": [_flat(x, 4) for x in col("box")],
+            "score": [float(x) if x is not None else float("nan") for x in col("score", float("nan"))],
+            "landmarks": [_flat(x, 10) for x in col("landmarks")],
+            "landmarks68": [_flat(x, 136) for x in col("landmarks68")],
+            "residual": [float(x) if x is not None else float("nan") for x in col("residual", float("nan"))],
+            "vector": [None if v is None else np.asarray(v, dtype=np.float32).reshape(-1) for v in vecs],
+        }
+        schema = _schema(dim)
+        arrays = [pa.array(data[f.name], type=f.type) for f in schema]
+        at = pa.Table.from_arrays(arrays, schema=schema)
+        self.path.mkdir(parents=True, exist_ok=True)
+        final = self.path / self._next_name()
+        tmp = self.path / f".{final.name}.{os.getpid()}.tmp"
+        try:
+            # Page checksums let a reader tell a damaged page from data.
+            pq.write_table(at, tmp, write_page_checksum=True, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return final
+
+    def append_result(self, result, *, settings_key: Optional[str] = None, dim: Optional[int] = None) -> Optional[Path]:
+        """Append the rows of an :class:`~facelab.engine.pipeline.EmbeddingResult` that its content
+        decides (``result.cacheable``) as one partition, with their stage and typed face."""
+        key = settings_key or result_settings_key(result)
+        t = result.table.assign(
+            stage=result.stages,
+            score=[None if f is None else float(f.score) for f in result.faces],
+            landmarks68=[None if f is None else f.landmarks68 for f in result.faces],
+        )
+        vecs = [result.embeddings[int(r)] if s == "ok" else None for s, r in zip(t.status, t.row)]
+        keep = list(result.cacheable)
+        return self.append(t[keep], [v for v, k in zip(vecs, keep) if k], settings_key=key, dim=dim)
+
+    # -- checking ------------------------------------------------------------------------
+
+    def check(self, *, full: bool = True) -> list[DamagedPartition]:
+        """Partitions that cannot be read back, with the reason.
+
+        ``full=False`` reads each footer only (finds truncated files and foreign schemas);
+        ``full=True`` also reads every page with its checksum verified.
+        """
+        import pyarrow.parquet as pq
+
+        bad = []
+        for p in self.partitions():
+            try:
+                md = pq.read_metadata(p)
+                meta = md.schema.to_arrow_schema().metadata or {}
+                if _META_KEY not in meta:
+                    raise StoreError("not a facelab store partition (no store metadata)")
+                names = md.schema.to_arrow_schema().names
+                if names != STORE_COLUMNS:
+                    raise StoreError(f"columns {names} differ from the store's")
+                if full:
+                    t = pq.read_table(p, page_checksum_verification=True)
+                    if t.num_rows != md.num_rows:
+                        raise StoreError(f"{t.num_rows} rows read, footer says {md.num_rows}")
+            except Exception as exc:  # any failure to read back is damage, whatever pyarrow calls it
+                bad.append(DamagedPartition(p, f"{type(exc).__name__}: {exc}"))
+        return bad
+
+    def quarantine(self, damaged: Optional[Iterable[DamagedPartition]] = None) -> list[Path]:
+        """Move damaged partitions aside (``_damaged-<name>``, skipped by every reader).
+
+        Their images are missing from the store afterwards, so the next :func:`embed_to_store`
+        recomputes them. Returns the new paths.
+        """
+        damaged = self.check() if damaged is None else list(damaged)
+        moved = []
+        for d in damaged:
+            dest = d.path.with_name(f"_damaged-{int(time.time())}-{d.path.name}")
+            os.replace(d.path, dest)
+            moved.append(dest)
+        return moved
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, *, settings_key: Optional[str] = None, columns: Optional[list] = None, latest: bool = True) -> pd.DataFrame:
+        """Rows of the store as a DataFrame (``vector`` holds float32 arrays, or None).
+
+        Parameters
+        ----------
+        settings_key : str, optional
+            Only rows computed with these settings.
+        columns : list, optional
+        latest : bool
+            Keep the last appended row of each ``(settings_key, image_id)``.
+        """
+        import pyarrow.dataset as ds
+
+        parts = self.partitions()
+        cols = list(columns) if columns else list(STORE_COLUMNS)
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        need = list(dict.fromkeys(cols + (["settings_key", "image_id"] if latest else [])))
+        dset = ds.dataset([str(p) for p in parts], format="parquet")
+        filt = ds.field("settings_key") == settings_key if settings_key is not None else None
+        df = dset.to_table(columns=need, filter=filt).to_pandas()
+        if latest and len(df):
+            df = df.drop_duplicates(["settings_key", "image_id"], keep="last")
+        return df[cols].reset_index(drop=True)
+
+    def settings_keys(self) -> list[str]:
+        return sorted(self.read(columns=["settings_key"], latest=False).settings_key.unique())
+
+    def lookup(self, digests: Iterable[str], *, settings_key: str) -> dict[str, CacheEntry]:
+        """``{sha256: CacheEntry}`` for the digests the store already holds (what the pipeline's
+        cache would answer: status, reason, stage, face count, typed face, residual, vector)."""
+        want = {d for d in digests if d}
+        if not want:
+            return {}
+        df = self.read(settings_key=settings_key, latest=False)
+        df = df[df.sha256.isin(want)].drop_duplicates("sha256", keep="last")
+        out = {}
+        for r in df.itertuples(index=False):
+            face = None
+            if r.box is not None and r.landmarks is not None:
+                face = Face(box=r.box, score=r.score, landmarks=r.landmarks,
+                            landmarks68=None if r.landmarks68 is None else np.asarray(r.landmarks68, float))
+            out[r.sha256] = CacheEntry(
+                status=r.status, reason=_text(r.reason), stage=_text(r.stage), n_faces=int(r.n_faces), face=face,
+                residual=float(r.residual), vector=None if r.vector is None else np.asarray(r.vector, dtype=np.float32),
+            )
+        return out
+
+    def embeddings(self, *, settings_key: Optional[str] = None) -> tuple[list[str], np.ndarray, list[str]]:
+        """``(image_ids, (N, D) float32 vectors, identities)`` of the rows with an embedding."""
+        keys = self.settings_keys() if settings_key is None else [settings_key]
+        if len(keys) > 1:
+            raise StoreError(f"{self.path} holds embeddings of {len(keys)} settings; pick one with settings_key ({', '.join(keys)})")
+        df = self.read(settings_key=keys[0] if keys else None)
+        df = df[df.status == "ok"]
+        vecs = np.stack([np.asarray(v, np.float32) for v in df.vector]) if len(df) else np.zeros((0, self.dim() or 0), np.float32)
+        return [str(i) for i in df.image_id], vecs, [str(i) for i in df.identity]
+
+    def export(self, path, *, settings_key: Optional[str] = None) -> Path:
+        """Write the embeddings in a seed format (``.json`` ``{image_id: [floats]}`` or ``.npz``)."""
+        from facelab.embedders.embedding import write_embeddings
+
+        ids, vecs, _ = self.embeddings(settings_key=settings_key)
+        return write_embeddings(path, ids, vecs)
+
+
+#: The keys of :func:`facelab.engine.cache.embedding_settings` that identify an embedding space and its faces.
+SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")
+
+
+def result_settings_key(result) -> str:
+    """The store's settings key of an :class:`~facelab.engine.pipeline.EmbeddingResult` (model, weights,
+    flip, detector, policy, alignment)."""
+    if "settings_key" in result.settings:  # a result of embed_to_store
+        return str(result.settings["settings_key"])
+    return settings_key({k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS})
+
+
+# ------------------------------------------------------------------------------------------
+# The store as a cache: compute only what it does not hold
+# ------------------------------------------------------------------------------------------
+
+
+def embed_to_store(
+    images_df: pd.DataFrame,
+    store,
+    *,
+    model="dlib",
+    weights=None,
+    detector: str = "dlib",
+    policy: str = "largest",
+    flip: bool = False,
+    upsample=None,
+    partition_size: int = 256,
+    client=None,
+    progress: bool = True,
+    **kwargs,
+):
+    """Embed a table of images into a store, computing only the images it does not hold yet.
+
+    Each image's content hash and the settings key are looked up first; the rest is embedded in
+    partitions of ``partition_size`` images, each appended atomically as soon as it is done, so a
+    run that is interrupted keeps every finished partition and the next run resumes from there.
+
+    Parameters
+    ----------
+    images_df : pandas.DataFrame
+        ``image_id``, ``path`` and optionally ``identity``.
+    store : EmbeddingStore or path-like
+    model, weights, detector, policy, flip, upsample
+        As :func:`facelab.engine.pipeline.embed_images`.
+    partition_size : int
+        Images per appended partition (and per cluster task).
+    client : dask.distributed.Client or str, optional
+        Run the partitions on this cluster (:func:`facelab.engine.dask.embed_images_distributed`);
+        default: this machine (:func:`facelab.engine.pipeline.embed_images`).
+    **kwargs
+        Passed to the engine (``workers=``, ``retries=`` ...).
+
+    Returns
+    -------
+    facelab.engine.pipeline.EmbeddingResult
+        Every input image, in input order (``n_cached`` of them answered by the store).
+    """
+    from facelab.core.hashing import file_sha256
+    from facelab.embedders.embedding import Embedder, create_embedder
+    from facelab.engine.pipeline import build_result, image_columns
+
+    store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)
+    t0 = time.perf_counter()
+    df = images_df.reset_index(drop=True).copy()
+    if "identity" not in df:
+        df["identity"] = ""
+    # On this machine the embedder runs here (on device=); a cluster's workers rebuild it on theirs.
+    device = kwargs.get("device") if client is None else None
+    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip,
+                                                                           device=device)
+    if embedder.fingerprint() is None:
+        raise StoreError(f"{embedder.name}: embeddings of this model are not reproducible (random weights?), nothing to store")
+    settings = embedding_settings(embedder, detector=detector, policy=policy, upsample=upsample)
+    key = settings_key(settings)
+
+    damaged = store.check(full=False)
+    if damaged:
+        store.quarantine(damaged)  # their images are recomputed below
+    digests = []
+    for p in df.path:
+        try:
+            digests.append(file_sha256(p))
+        except OSError:
+            digests.append(None)
+    df["sha256"] = digests
+    hits = store.lookup(digests, settings_key=key)
+    todo = df[[d is None or d not in hits for d in digests]]
+
+    entries: dict = {}  # image_id -> CacheEntry of the images computed in this run
+    n_computed = 0
+    timings: dict = {}
+    engine_kw = dict(model=embedder, detector=detector, policy=policy, upsample=upsample, **kwargs)
+
+    def take(res):
+        nonlocal n_computed
+        # What the file's content decides is stored (res.cacheable); failures of our own stages are retried next run.
+        res.cacheable = [c and bool(h) for c, h in zip(res.cacheable, res.table.sha256)]
+        if any(res.cacheable):
+            store.append_result(res, settings_key=key, dim=embedder.embedding_size)
+        for r, face, stage in zip(res.table.itertuples(index=False), res.faces, res.stages):
+            vec = res.embeddings[int(r.row)] if r.status == "ok" else None
+            entries[r.image_id] = CacheEntry(r.status, r.reason, stage, int(r.n_faces), face, r.residual, vec)
+        n_computed += len(res.table)
+        for k, v in res.timings.items():
+            if isinstance(v, (int, float)):  # stage seconds (a cluster result also names its worker)
+                timings[k] = timings.get(k, 0.0) + v
+
+    if len(todo):
+        if client is not None:
+            from facelab.engine.dask import iter_embed_partitions
+
+            for res in iter_embed_partitions(todo, client_or_address=client, partition_size=partition_size,
+                                             progress=progress, **engine_kw):
+                take(res)
+        else:
+            from facelab.engine.pipeline import embed_images
+
+            for k in range(0, len(todo), partition_size):
+                part = todo.iloc[k : k + partition_size]
+                res = embed_images(part, cache=False, progress=progress, **engine_kw)
+                res.table["sha256"] = list(part.sha256)
+                take(res)
+
+    # Every input image, from this run or from the store, through the pipeline's one result builder.
+    ids, paths, identities = image_columns(df)
+    found = [entries[i] if i in entries else hits[d] for i, d in zip(ids, df.sha256)]
+    from facelab.stages.alignment import get_preset
+    from facelab.stages.prepare import fill_residual
+
+    preset = get_preset(embedder.alignment)
+    prepared = [fill_residual(e.prepared(p), preset) for e, p in zip(found, paths)]
+    return build_result(
+        ids, paths, identities, prepared, [e.vector for e in found],
+        list(df.sha256), embedder, keep_chips=False,
+        settings=dict(settings, version=CACHE_VERSION, embedder_description=embedder.describe(), store=str(store.path),
+                      settings_key=key, quarantined=[str(d.path) for d in damaged]),
+        n_cached=len(df) - len(todo), n_computed=n_computed, timings=dict(timings, wall=time.perf_counter() - t0),
+    )

@@ -1,0 +1,205 @@
+"""One image, start to finish before the network: load -> detect -> align.
+
+:func:`prepare_image` is the single implementation of these three stages, used by
+:func:`facelab.engine.pipeline.embed_images` (in its pool workers too), :func:`facelab.stages.alignment.align_dataset`
+(``facelab align``) and, through :class:`~facelab.engine.pipeline.EmbeddingResult`'s ``faces`` and
+``chips``, by everything that shows faces. The image is decoded once; every image gets a
+:class:`PreparedImage`, whatever happens, with the stage that failed and why.
+
+>>> from facelab.stages.detection import create_detector
+>>> from facelab.stages.alignment import get_preset
+>>> p = prepare_image("a.jpg", create_detector("dlib"), get_preset("arcface112"))  # doctest: +SKIP
+>>> p.status, p.face.box, p.aligned.image.shape                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from facelab.stages.faces import DetectionResult, DetectionStatus, Face
+
+__all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual",
+           "STAGES"]
+
+#: The stages :func:`prepare_image` times, and the embedding after them.
+STAGES = ("load", "detect", "align", "embed")
+
+
+#: What happened to one image (the values are the ``status`` strings of result tables): the
+#: three outcomes of a detection (``ok``, ``no_face``, ``error``), so one enum serves both.
+PrepareStatus = DetectionStatus
+
+
+@dataclass
+class PreparedImage:
+    """One image loaded, detected and aligned (as far as it got).
+
+    Attributes
+    ----------
+    path : str
+    status : PrepareStatus
+    reason : str or None
+        Why the status is not ``ok``.
+    stage : {"load", "detect", "align", "embed"} or None
+        The stage that failed (None when ok; ``no_face`` comes from ``detect``). ``embed`` is set
+        by :func:`embed_prepared` when the network fails on the chip.
+    detection : DetectionResult or None
+        Every face found (None when the image could not be loaded or the detector failed).
+    face : Face or None
+        The face the multi-face policy chose.
+    aligned : AlignedFace or None
+        The chip (``aligned.image``), the image-to-chip ``matrix`` and the ``residual``.
+    n_faces : int
+        How many faces the detector found.
+    residual : float
+        Alignment residual (RMS px to the template; NaN without a chip; for
+        ``dlib150`` the five points' fit to the ArcFace template, see :meth:`~facelab.stages.alignment.Preset.residual`).
+    content_decided : bool
+        Whether the outcome follows from the file's bytes alone (see :attr:`cacheable`).
+    image : ndarray or None
+        The decoded ``(H, W, 3)`` uint8 image, kept only with ``prepare_image(..., keep_image=True)``
+        (for callers that re-align the same face many times).
+    """
+
+    path: str
+    status: PrepareStatus
+    reason: Optional[str] = None
+    stage: Optional[str] = None
+    detection: Optional[DetectionResult] = None
+    face: Optional[Face] = None
+    aligned: Optional[object] = None
+    n_faces: int = 0
+    residual: float = float("nan")
+    content_decided: bool = True
+    image: Optional[np.ndarray] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PrepareStatus.OK
+
+    @property
+    def chip(self) -> Optional[np.ndarray]:
+        """The aligned chip, ``(S, S, 3)`` uint8, or None."""
+        return None if self.aligned is None else self.aligned.image
+
+    @property
+    def cacheable(self) -> bool:
+        """True when the file's content decides the outcome: a face, no face, undecodable bytes.
+
+        False for failures of our own stages (a detector, alignment or network error, a file that
+        could not be opened), which a fix or a retry may change: those are never cached.
+        """
+        if self.status == PrepareStatus.ERROR:
+            return self.stage == "load" and self.content_decided
+        return True
+
+    def failed(self, stage: str, reason: str, *, content_decided: bool = False) -> PreparedImage:
+        """Mark this image as failed at ``stage`` (returns self)."""
+        self.status, self.stage, self.reason, self.content_decided = PrepareStatus.ERROR, stage, reason, content_decided
+        return self
+
+
+@contextmanager
+def stage_timer(times: Optional[dict], name: str):
+    """Add the seconds the block takes (also when it raises) to ``times[name]``."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        if times is not None:
+            times[name] = times.get(name, 0.0) + (time.perf_counter() - t0)
+
+
+def prepare_image(path, detector, preset=None, *, policy: str = "largest", times: Optional[dict] = None,
+                  keep_image: bool = False) -> PreparedImage:
+    """Load, detect and align one image; never raises for a bad image.
+
+    Parameters
+    ----------
+    path : path-like
+    detector : Detector
+        From :func:`facelab.stages.detection.create_detector`.
+    preset : Preset, optional
+        From :func:`facelab.stages.alignment.get_preset`; None stops after detection (``aligned`` stays
+        None and an image with a face is ``ok``).
+    policy : {"largest", "central"}
+        Which face is aligned when there are several.
+    times : dict, optional
+        Seconds spent in ``load`` / ``detect`` / ``align`` are added to it.
+    keep_image : bool
+        Keep the decoded image in :attr:`PreparedImage.image`.
+
+    Returns
+    -------
+    PreparedImage
+    """
+    from facelab.data.imageio import ImageLoadError, load_image
+
+    path = str(path)
+    out = PreparedImage(path, PrepareStatus.ERROR)
+    try:
+        with stage_timer(times, "load"):
+            image = load_image(path)
+    except ImageLoadError as exc:
+        return out.failed("load", exc.reason, content_decided=exc.content)
+    except OSError as exc:
+        return out.failed("load", f"cannot read ({exc.strerror or exc})")
+    if keep_image:
+        out.image = image
+    try:
+        with stage_timer(times, "detect"):
+            det = detector.detect(image, path=path, policy=policy)
+    except Exception as exc:
+        return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
+    out.detection, out.n_faces = det, len(det.faces)
+    if not det.ok or det.face is None:
+        if det.ok or det.status is PrepareStatus.NO_FACE:
+            out.status, out.stage, out.reason = PrepareStatus.NO_FACE, "detect", det.reason or "no face found"
+            return out
+        return out.failed("detect", det.reason or "detector failed")
+    out.face = det.face
+    if preset is None:
+        out.status = PrepareStatus.OK
+        return out
+    try:
+        with stage_timer(times, "align"):
+            out.aligned = preset(image, det.face)
+    except Exception as exc:
+        return out.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
+    out.residual = float(out.aligned.residual)
+    out.status, out.stage, out.reason = PrepareStatus.OK, None, None
+    return out
+
+
+def fill_residual(prepared: PreparedImage, preset) -> PreparedImage:
+    """Give a face read back from a cache or store the residual ``preset`` gives it, when the entry
+    has none (written before dlib's chip had one); it needs only the landmarks. Returns ``prepared``."""
+    if prepared.face is not None and np.isnan(prepared.residual):
+        prepared.residual = preset.residual(prepared.face)
+    return prepared
+
+
+def embed_prepared(prepared: list, embedder, times: Optional[dict] = None) -> list:
+    """Vectors for a list of :class:`PreparedImage` with one embedder call.
+
+    Returns one ``(D,)`` float32 vector per ok image and None for the others. If the network
+    fails, those images are marked ``error`` at stage ``embed`` (not cacheable) and get None.
+    """
+    where = [k for k, p in enumerate(prepared) if p.ok]
+    vecs: list = [None] * len(prepared)
+    if not where:
+        return vecs
+    try:
+        with stage_timer(times, "embed"):
+            emb = embedder.embed(np.stack([prepared[k].chip for k in where]))
+        for j, k in enumerate(where):
+            vecs[k] = emb[j]
+    except Exception as exc:
+        for k in where:
+            prepared[k].failed("embed", f"embedding failed ({type(exc).__name__}: {exc})")
+    return vecs

@@ -1,0 +1,90 @@
+"""prepare_image: load -> detect -> align in one place, with a typed outcome for every image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelab.stages.alignment import get_preset
+from facelab.stages.detection import Detector, create_detector
+from facelab.stages.prepare import PreparedImage, PrepareStatus, embed_prepared, prepare_image
+
+
+@pytest.fixture(scope="module")
+def dlib_det():
+    return create_detector("dlib", upsample=0)
+
+
+@pytest.fixture(scope="module")
+def photo(lfw):
+    return str(lfw.image_path("Colin_Powell", 1))
+
+
+def test_a_photo_is_loaded_detected_and_aligned(photo, dlib_det):
+    times = {}
+    p = prepare_image(photo, dlib_det, get_preset("arcface112"), times=times)
+    assert p.status is PrepareStatus.OK and p.ok and p.stage is None and p.reason is None and p.cacheable
+    assert p.n_faces == 1 and p.detection.face is p.face and p.face.landmarks68.shape == (68, 2)
+    assert p.chip.shape == (112, 112, 3) and p.chip.dtype == np.uint8
+    assert p.aligned.matrix.shape == (3, 3) and p.residual == p.aligned.residual < 5
+    assert set(times) == {"load", "detect", "align"} and all(v > 0 for v in times.values())
+    # The chip is the face: the eyes land on the template.
+    np.testing.assert_allclose(p.aligned.transform_points(p.face.landmarks), p.aligned.landmarks)
+
+
+def test_every_failure_has_its_stage_and_only_content_decided_ones_are_cacheable(tmp_path, photo, dlib_det):
+    preset = get_preset("arcface112")
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((120, 100, 3), 200, np.uint8)).save(blank)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+
+    no_face = prepare_image(blank, dlib_det, preset)
+    assert (no_face.status, no_face.stage, no_face.n_faces, no_face.cacheable) == (PrepareStatus.NO_FACE, "detect", 0, True)
+    assert "no face" in no_face.reason and no_face.face is None and no_face.aligned is None
+
+    bad = prepare_image(broken, dlib_det, preset)
+    assert (bad.status, bad.stage, bad.cacheable) == (PrepareStatus.ERROR, "load", True)  # the bytes decide
+    missing = prepare_image(tmp_path / "gone.jpg", dlib_det, preset)
+    assert (missing.status, missing.stage, missing.cacheable) == (PrepareStatus.ERROR, "load", False)
+    assert missing.reason == "file not found"
+
+    class Broken(Detector):
+        name = "broken"
+
+        def find_faces(self, image):
+            raise RuntimeError("model not loaded")
+
+    failed = prepare_image(photo, Broken(), preset)
+    assert (failed.status, failed.stage, failed.cacheable) == (PrepareStatus.ERROR, "detect", False)
+    assert failed.reason == "detector failed (RuntimeError: model not loaded)"
+
+    def bad_preset(image, face):
+        raise ValueError("degenerate landmarks")
+
+    unaligned = prepare_image(photo, dlib_det, bad_preset)
+    assert (unaligned.status, unaligned.stage, unaligned.cacheable) == (PrepareStatus.ERROR, "align", False)
+    assert unaligned.face is not None and unaligned.n_faces == 1  # what was found is kept
+
+
+def test_embed_prepared_batches_and_marks_a_network_failure(photo, dlib_det):
+    preset = get_preset("dlib150")
+    ok = prepare_image(photo, dlib_det, preset)
+    none = PreparedImage("x", PrepareStatus.NO_FACE, reason="no face", stage="detect")
+
+    class Net:
+        def embed(self, chips):
+            assert chips.shape == (1, 150, 150, 3)
+            return np.ones((1, 4), np.float32)
+
+    vecs = embed_prepared([none, ok], Net())
+    assert vecs[0] is None and vecs[1].shape == (4,)
+
+    class Failing:
+        def embed(self, chips):
+            raise MemoryError("out of memory")
+
+    assert embed_prepared([ok], Failing()) == [None]
+    assert (ok.status, ok.stage, ok.cacheable) == (PrepareStatus.ERROR, "embed", False)
+    assert ok.reason == "embedding failed (MemoryError: out of memory)"
