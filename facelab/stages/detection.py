@@ -34,7 +34,6 @@ from facelab.models.dlib_files import dlib_model_path, dlib_object  # noqa: F401
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
 __all__ = [
-    "BACKENDS",
     "POLICIES",
     "DETECTORS",
     "DLIB_UPSAMPLE_LADDER",
@@ -49,8 +48,15 @@ __all__ = [
     "create_detector",
 ]
 
-#: Detector classes by name: ``@register_detector("name")`` on a :class:`Detector` subclass.
-DETECTORS = Registry("detector")
+def _discover():
+    from facelab.stages.detectors import discover
+
+    discover()
+
+
+#: Detector classes by name: ``@register_detector("name")`` on a :class:`Detector` subclass (those
+#: of :mod:`facelab.stages.detectors` register when the registry is first asked for its names).
+DETECTORS = Registry("detector", discover=_discover)
 register_detector = DETECTORS.register
 #: dlib HOG upsampling tried in turn by :class:`LadderDetector`: the next unless exactly one face was found.
 DLIB_UPSAMPLE_LADDER = (0, 1)
@@ -420,10 +426,6 @@ class FallbackDetector(Detector):
         faces = self.fallback.find_faces(image)
         self.fallback_found += bool(faces)
         return faces
-
-
-#: Names accepted by :func:`create_detector`.
-BACKENDS = tuple(DETECTORS.names())
 
 
 def create_detector(backend: str = "dlib", **options) -> Detector:
