@@ -204,6 +204,18 @@ def edgeface_weights():
                     "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")
 
 
+@pytest.fixture(scope="session")
+def yunet_weights():
+    """``{name: path}`` of the YuNet files (SHA-256 verified); skips with where it looked when they are not found."""
+    from facelab.models.weights import WeightsNotFoundError, locate_weights
+
+    try:
+        return {n: locate_weights(n) for n in ("yunet_n", "yunet_s")}
+    except WeightsNotFoundError as exc:
+        pytest.skip(f"YuNet weights not found ({str(exc).splitlines()[0].removesuffix(' Looked in:')}; "
+                    "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")
+
+
 @pytest.fixture
 def no_weights_checkout(tmp_path, monkeypatch):
     """A checkout in tmp with no ``$FACELAB_WEIGHTS``, no ``../shared`` and no ``weights/`` beside it
@@ -213,6 +225,7 @@ def no_weights_checkout(tmp_path, monkeypatch):
     checkout = tmp_path / "work" / "checkout"
     checkout.mkdir(parents=True)
     monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.delenv("FACELAB_NO_SHARED", raising=False)  # the tmp checkout decides what ../shared holds
     monkeypatch.setattr("facelab.data.datasets.repo_root", lambda: checkout)
     monkeypatch.chdir(checkout)
     return checkout
