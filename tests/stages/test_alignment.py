@@ -220,3 +220,33 @@ def test_align_dataset(copy_two_id, tmp_path):
     assert not list(out.rglob(".*tmp"))
     saved = pd.read_csv(out / "alignment.csv")
     assert list(saved.status) == list(table.status)
+
+
+def test_warp_reads_only_the_footprint_and_averages_when_reducing(lfw):
+    """A chip from a huge image equals the chip from the part it covers; a face many times the chip's
+    size is averaged first (a 4x enlarged photo gives nearly the chip of the original)."""
+    from facelab.data.imageio import load_image
+    from facelab.stages.alignment import fit_template, warp_affine
+
+    small = load_image(lfw.image_path("Colin_Powell", 1))
+    lm = create_detector("dlib").detect(small).face.landmarks
+    matrix = fit_template(lm)[0]
+    chip = warp_affine(small, matrix, 112)
+    # At LFW's scale nothing is averaged: the chip is skimage's bilinear warp of the whole image.
+    from skimage.transform import warp
+
+    ref = warp(small, np.linalg.inv(matrix), output_shape=(112, 112), order=1, mode="constant", cval=0,
+               preserve_range=True)
+    np.testing.assert_array_equal(chip, np.clip(ref + 0.5, 0, 255).astype(np.uint8))
+    # Placed in a big canvas, 8x enlarged, with pixel-level noise (what a sensor adds): averaged, the chip is
+    # the original's again; sampled point by point (as the warp alone would) it keeps the noise.
+    k, off = 8, np.array([3000.0, 1000.0])
+    enlarged = np.repeat(np.repeat(small.astype(float), k, axis=0), k, axis=1)
+    noise = np.random.default_rng(0).normal(0, 40, enlarged.shape)
+    canvas = np.zeros((4000, 5000, 3), np.uint8)
+    canvas[1000:1000 + 250 * k, 3000:3000 + 250 * k] = np.clip(enlarged + noise, 0, 255).astype(np.uint8)
+    big_m = fit_template((lm + 0.5) * k - 0.5 + off)[0]
+    big = warp_affine(canvas, big_m, 112)
+    sampled = warp(canvas, np.linalg.inv(big_m), output_shape=(112, 112), order=1, preserve_range=True)
+    err, aliased = np.abs(big.astype(float) - chip).mean(), np.abs(sampled - chip).mean()
+    assert err < 8 and aliased > 2 * err, (err, aliased)
