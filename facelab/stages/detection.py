@@ -32,6 +32,7 @@ import numpy as np
 from facelab.core.registry import Registry
 from facelab.models.dlib_files import dlib_model_path, dlib_object  # noqa: F401  (old home of these names)
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
+from facelab.stages.working import WORKING_SIDE, faces_to_full, result_to_full, working_image
 
 __all__ = [
     "POLICIES",
@@ -108,9 +109,14 @@ class Detector(ABC):
     ----------
     name : str
         The backend name (``"dlib"``, ``"mtcnn"``).
+    max_side : int or None
+        Longest side (pixels) of the image the detector looks at: a larger image is reduced to it
+        and the faces mapped back to the image (:mod:`facelab.stages.working`); None: every image
+        at its own size. Set it on an instance to change it.
     """
 
     name: str = "?"
+    max_side: Optional[int] = WORKING_SIDE
 
     @abstractmethod
     def find_faces(self, image: np.ndarray) -> list[Face]:
@@ -140,7 +146,8 @@ class Detector(ABC):
             Which face is ``chosen`` when there are several.
         """
         choose_face([], (1, 1), policy)  # validate the policy before the work
-        faces = self.find_faces(_as_rgb_uint8(image))
+        small, sx, sy = working_image(_as_rgb_uint8(image), self.max_side)
+        faces = faces_to_full(self.find_faces(small), sx, sy)
         return self._result(faces, image, path, policy)
 
     def detect_batch(self, images: Sequence[np.ndarray], *, paths=None, policy: str = "largest") -> list[DetectionResult]:
@@ -150,7 +157,9 @@ class Detector(ABC):
         paths = list(paths) if paths is not None else [None] * len(images)
         if len(paths) != len(images):
             raise ValueError(f"{len(images)} images but {len(paths)} paths")
-        found = self.find_faces_batch(images)
+        work = [working_image(im, self.max_side) for im in images]
+        found = self.find_faces_batch([w[0] for w in work])
+        found = [faces_to_full(f, sx, sy) for f, (_, sx, sy) in zip(found, work)]
         return [self._result(f, im, p, policy) for f, im, p in zip(found, images, paths)]
 
     def detect_paths(
@@ -164,7 +173,9 @@ class Detector(ABC):
         """Load and detect every image file; never drops one.
 
         Unreadable files get status ``error`` with the :class:`~facelab.data.imageio.ImageLoadError`
-        reason; a failure inside the detector for one image is also recorded as ``error``.
+        reason; a failure inside the detector for one image is also recorded as ``error``. Large
+        JPEGs are decoded reduced (:func:`~facelab.data.imageio.load_image_reduced`); faces are
+        given in the photo's full-resolution coordinates.
 
         Parameters
         ----------
@@ -177,12 +188,13 @@ class Detector(ABC):
         """
         from tqdm.auto import tqdm
 
-        from facelab.data.imageio import ImageLoadError, load_image
+        from facelab.data.imageio import ImageLoadError, load_image_reduced
 
         choose_face([], (1, 1), policy)
         paths = [str(p) for p in paths]
         results: list[Optional[DetectionResult]] = [None] * len(paths)
         pending: list[tuple[int, np.ndarray]] = []
+        decoded: dict[int, tuple] = {}  # index -> (full size, decode scale)
 
         def flush():
             if not pending:
@@ -202,14 +214,15 @@ class Detector(ABC):
                                             image_size=tuple(im.shape[:2]))
                         )
             for i, r in zip(idx, out):
-                results[i] = r
+                results[i] = result_to_full(r, *decoded.pop(i))
             pending.clear()
 
         bar = tqdm(total=len(paths), desc=f"detect ({self.name})", unit="img", disable=not progress)
         try:
             for i, p in enumerate(paths):
                 try:
-                    im = load_image(p)
+                    im, full_size, scale = load_image_reduced(p, self.max_side)
+                    decoded[i] = (full_size, scale)
                 except ImageLoadError as exc:
                     results[i] = DetectionResult(p, DetectionStatus.ERROR, exc.reason)
                     bar.update(1)
