@@ -14,6 +14,8 @@ Presets name a whole preparation recipe, as each embedder expects its own input:
   ``Resize(73)`` (bilinear, as torchvision does on a PIL image) and ``CenterCrop(64)``.
 * ``"dlib150"``: dlib's own 150x150 chip (5-point predictor + ``get_face_chip``, padding 0.25),
   the input of dlib's ResNet embedder.
+* ``"dlib150_five"``: the same chip cut from the face's own five points (any detector's), without
+  dlib's 5-point predictor.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ __all__ = [
     "ArcFacePreset",
     "Seed64Preset",
     "Dlib150Preset",
+    "Dlib150FivePreset",
+    "DLIB150_FIVE_TEMPLATE",
     "PRESETS",
     "register_preset",
     "get_preset",
@@ -372,6 +376,38 @@ class Dlib150Preset(Preset):
 
     def __call__(self, image: np.ndarray, face: Face) -> AlignedFace:
         return dlib_chip(image, face, size=self.size, padding=0.25)
+
+
+#: Where dlib's own 150 px chip (padding 0.25) puts the five ArcFace points, on average over LFW's
+#: pairsDevTrain faces (``python benchmarks/dlib_five_template.py``: 3,427 faces; the eyes vary by
+#: 1.6 px around these, the nose and mouth corners by 5-7 px).
+DLIB150_FIVE_TEMPLATE = np.array(
+    [[47.0020, 46.2760], [100.0762, 46.2525], [73.3579, 75.2406], [49.4728, 104.3535], [97.7350, 104.4002]],
+)
+DLIB150_FIVE_TEMPLATE.setflags(write=False)
+
+
+@register_preset("dlib150_five", size=150)
+class Dlib150FivePreset(Preset):
+    """dlib's 150x150 chip cut from the face's own five points, without dlib's 5-point predictor.
+
+    The least-squares similarity of the five ArcFace points onto :data:`DLIB150_FIVE_TEMPLATE`
+    (where dlib's chip puts them on average), so a detector that gives five points (YuNet, MTCNN)
+    feeds dlib's ResNet without running dlib's predictor inside its box.
+    """
+
+    name = "dlib150_five"
+    size = 150
+
+    def __call__(self, image: np.ndarray, face: Face) -> AlignedFace:
+        landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2)
+        matrix = np.asarray(estimate_transform(landmarks, DLIB150_FIVE_TEMPLATE).params, dtype=np.float64)
+        return AlignedFace(image=warp_affine(image, matrix, self.size), matrix=matrix,
+                           residual=fit_template(landmarks, size=ARCFACE_SIZE)[2],
+                           landmarks=apply_transform(matrix, landmarks))
+
+    def residual(self, face: Face) -> float:
+        return fit_template(face.landmarks, size=ARCFACE_SIZE)[2]
 
 
 def get_preset(name: str, *, size: Optional[int] = None) -> Preset:

@@ -250,3 +250,23 @@ def test_warp_reads_only_the_footprint_and_averages_when_reducing(lfw):
     sampled = warp(canvas, np.linalg.inv(big_m), output_shape=(112, 112), order=1, preserve_range=True)
     err, aliased = np.abs(big.astype(float) - chip).mean(), np.abs(sampled - chip).mean()
     assert err < 8 and aliased > 2 * err, (err, aliased)
+
+
+def test_dlib150_five_cuts_dlibs_chip_from_the_five_points(lfw):
+    """From a face's own five points, nearly the chip dlib's predictor cuts (same place, size and turn)."""
+    from facelab.stages.alignment import DLIB150_FIVE_TEMPLATE, apply_transform
+
+    det = create_detector("dlib")
+    for name in ("Colin_Powell", "Tony_Blair", "George_W_Bush"):
+        image = load_image(lfw.image_path(name, 1))
+        face = det.detect(image).face
+        own, five = get_preset("dlib150")(image, face), get_preset("dlib150_five")(image, face)
+        assert five.image.shape == (150, 150, 3) and five.residual == own.residual
+        np.testing.assert_allclose(five.landmarks, apply_transform(five.matrix, face.landmarks))
+        # The least-squares fit puts the points nearer the template than dlib's own chip does, and that
+        # chip is near it too: the two chips show the same face in about the same place.
+        def rms(p):
+            return np.sqrt(((p - DLIB150_FIVE_TEMPLATE) ** 2).sum(axis=1).mean())
+
+        assert rms(five.landmarks) <= rms(own.landmarks) < 12
+        assert np.abs(five.image.astype(float) - own.image).mean() < 30
