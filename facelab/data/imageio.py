@@ -125,7 +125,9 @@ def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.array(img, dtype=np.uint8)  # a writable copy of the pixels
 
 
 def _too_large(path, w: int, h: int, max_pixels: int) -> ImageLoadError:
@@ -165,7 +167,8 @@ def _decoded(path: os.PathLike | str, *, max_pixels: int, draft_side: Optional[i
                     scale = got[1][2] / w
             orientation = img.getexif().get(0x0112, 1)
             img.load()  # decode now so truncation surfaces here
-            upright = ImageOps.exif_transpose(img)
+            # exif_transpose copies even an upright image: a second full copy of a big photo.
+            upright = ImageOps.exif_transpose(img) if orientation in (2, 3, 4, 5, 6, 7, 8) else img
             yield upright, ((w, h) if orientation in (5, 6, 7, 8) else (h, w)), scale
     except ImageLoadError:
         raise
