@@ -52,7 +52,7 @@ def main(argv=None) -> int:
            for w, h in ((640, 480), (1280, 960), (4000, 3000))}
 
     print(f"{'model':8} {'runtime':12} {'LFW 250x250':>12} " + " ".join(f"{k:>10}" for k in big))
-    for model in ("yunet_n", "yunet_s"):
+    for model in ("yunet_n",):
         ours = YuNetDetector(model=model, threads=1)
         ours.max_side = None
         for name, fn in (("onnxruntime", ours.raw), ("cv2", _opencv(cv2, str(locate_weights(model))))):

@@ -210,7 +210,7 @@ def yunet_weights():
     from facelab.models.weights import WeightsNotFoundError, locate_weights
 
     try:
-        return {n: locate_weights(n) for n in ("yunet_n", "yunet_s")}
+        return {"yunet_n": locate_weights("yunet_n")}
     except WeightsNotFoundError as exc:
         pytest.skip(f"YuNet weights not found ({str(exc).splitlines()[0].removesuffix(' Looked in:')}; "
                     "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")

@@ -67,8 +67,8 @@ _EDGEFACE_PAPER = (
 )
 _YUNET_REPO = "https://github.com/ShiqiYu/libfacedetection.train/raw/0047ac24afb1a50a0c6105001c89d1b5b805dbf1"
 _YUNET_LICENCE = (
-    "Apache-2.0 (libfacedetection.train's LICENSE, fetched beside the file as LICENSE-yunet.txt; "
-    "OpenCV Zoo ships yunet_s under MIT); trained on WIDER FACE (non-commercial research terms)"
+    "Apache-2.0 (libfacedetection.train's LICENSE, fetched beside the file as LICENSE-yunet.txt); "
+    "trained on WIDER FACE (non-commercial research terms)"
 )
 _YUNET_INPUT = (
     "[1, 3, H, W] float32 BGR 0-255, H and W padded to a multiple of 32; outputs cls/obj/bbox/kps "
@@ -223,22 +223,6 @@ KNOWN_WEIGHTS: dict[str, PretrainedWeights] = {
             published_lfw="WIDER FACE val AP 0.892 / 0.883 / 0.811 (easy / medium / hard; the authors' README)",
             measured_lfw="EdgeFace-XS on its five points: 99.50 +- 0.29 (pairs.txt, 10 folds, score >= 0.6; "
             "PROVENANCE.txt)",
-            reference=_YUNET_PAPER,
-            kind="detector",
-            companions=(_YUNET_LICENCE_FILE,),
-        ),
-        PretrainedWeights(
-            name="yunet_s",
-            title="YuNet-s face detector (libfacedetection, any input size, OpenCV Zoo's 2023mar model; --detector yunet_s)",
-            architecture="yunet_s (54,608 parameters)",
-            filename="yunet_s_dynamic.onnx",
-            sha256="daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3",
-            size=237823,
-            urls=(f"{_YUNET_REPO}/onnx/yunet_s_dynamic.onnx",),
-            licence=_YUNET_LICENCE,
-            input_spec=_YUNET_INPUT,
-            published_lfw="WIDER FACE val AP 0.887 / 0.871 / 0.768 (easy / medium / hard; the authors' README)",
-            measured_lfw="not measured yet",
             reference=_YUNET_PAPER,
             kind="detector",
             companions=(_YUNET_LICENCE_FILE,),

@@ -22,7 +22,7 @@ def _put(path, data=b"x"):
 
 
 def test_table_entries_are_complete():
-    assert W.list_weights() == ["edgeface_xs", "edgeface_xxs", "yunet_n", "yunet_s"]
+    assert W.list_weights() == ["edgeface_xs", "edgeface_xxs", "yunet_n"]
     for w in W.KNOWN_WEIGHTS.values():
         assert len(w.sha256) == 64 and int(w.sha256, 16) >= 0
         assert w.urls and all(u.startswith("https://") and u.endswith(w.filename) for u in w.urls)
@@ -38,7 +38,7 @@ def test_table_entries_are_complete():
             assert licence.filename == "LICENSE-yunet.txt" and licence.urls[0].endswith("/LICENSE")
         assert w.files[0].filename == w.filename and w.files[0].sha256 == w.sha256
     assert W.get_weights_info("EdgeFace_XS").architecture == "edgenext_x_small"
-    with pytest.raises(ValueError, match="known: edgeface_xs, edgeface_xxs, yunet_n, yunet_s"):
+    with pytest.raises(ValueError, match="known: edgeface_xs, edgeface_xxs, yunet_n"):
         W.get_weights_info("arcface_r100")
 
 

@@ -3,7 +3,7 @@
 Each module registers its detector(s) with ``@register_detector`` (from
 :mod:`facelab.stages.detection`); :func:`discover` imports them all the first time the detector
 registry is asked for a name it does not hold or for its list, so a new detector is one file
-here and nothing else. ``yunet``: libfacedetection's YuNet (``--detector yunet``, ``yunet_s``).
+here and nothing else. ``yunet``: libfacedetection's YuNet (``--detector yunet``).
 """
 
 from __future__ import annotations

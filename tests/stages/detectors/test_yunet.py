@@ -29,17 +29,16 @@ def _cv2_detector(path, size, threshold):
     return cv2.FaceDetectorYN.create(str(path), "", size, threshold, 0.3, 5000)
 
 
-@pytest.mark.parametrize("model", ["yunet_n", "yunet_s"])
 @pytest.mark.parametrize("threshold", [0.6, 0.3])
-def test_decoder_equals_opencv_facedetectoryn(photos, yunet_weights, model, threshold):
+def test_decoder_equals_opencv_facedetectoryn(photos, yunet_weights, threshold):
     """Boxes, five points and scores equal cv2.FaceDetectorYN's (same weights, same photos), to float tolerance;
     a low threshold gives NMS overlapping candidates to settle."""
-    det = create_detector("yunet" if model == "yunet_n" else "yunet_s", score_threshold=threshold)
+    det = create_detector("yunet", score_threshold=threshold)
     n_faces = 0
     for path in photos:
         rgb = load_image(path)
         ours = det.raw(rgb)
-        ref = _cv2_detector(yunet_weights[model], (rgb.shape[1], rgb.shape[0]), threshold)
+        ref = _cv2_detector(yunet_weights["yunet_n"], (rgb.shape[1], rgb.shape[0]), threshold)
         _, theirs = ref.detect(np.ascontiguousarray(rgb[:, :, ::-1]))
         theirs = np.zeros((0, 15), np.float32) if theirs is None else theirs
         assert ours.shape == theirs.shape, path
@@ -82,7 +81,7 @@ def test_five_points_in_arcface_order_near_dlibs(photos, yunet_weights):
 
 
 def test_registered_and_threshold(yunet_weights, lfw):
-    assert {"yunet", "yunet_s"} <= set(DETECTORS.names())
+    assert "yunet" in DETECTORS.names()
     rgb = load_image(lfw.image_path("Colin_Powell", 68))
     low, high = create_detector("yunet", score_threshold=0.3), create_detector("yunet", score_threshold=0.99)
     assert len(low.find_faces(rgb)) >= 2 and high.find_faces(rgb) == []
