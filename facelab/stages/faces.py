@@ -89,7 +89,8 @@ class Face:
 
 class DetectionStatus(str, enum.Enum):
     """What happened to one image: ``ok``, ``no_face`` or ``error`` (the ``status`` strings of
-    result tables; :data:`facelab.stages.prepare.PrepareStatus` is this enum)."""
+    result tables). The one status enum: a detection's and a
+    :class:`~facelab.stages.prepare.PreparedImage`'s (where ``error`` may come from a later stage)."""
 
     OK = "ok"
     NO_FACE = "no_face"
