@@ -92,11 +92,6 @@ class BottleneckIRSE(BottleneckIR):
         return BottleneckIR._res_modules(in_channel, depth, stride) + [SEModule(depth, 16)]
 
 
-# face.evoLVe's class names, for readers coming from that code.
-bottleneck_IR = BottleneckIR
-bottleneck_IR_SE = BottleneckIRSE
-
-
 @dataclass(frozen=True)
 class ArchSpec:
     """What :func:`facelab.models.create_model` needs to rebuild a model (saved in checkpoints)."""

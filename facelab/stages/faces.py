@@ -73,10 +73,6 @@ class Face:
         x1, y1, x2, y2 = self.box
         return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0])
 
-    def keypoint(self, which: Keypoint) -> np.ndarray:
-        """The ``(x, y)`` of one named keypoint."""
-        return self.landmarks[int(which)]
-
     def to_dict(self) -> dict:
         """JSON-ready dict: ``box``, ``score``, ``landmarks`` (5 points)."""
         out = {

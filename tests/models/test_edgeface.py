@@ -174,7 +174,8 @@ def test_pipeline_caches_edgeface(tmp_path, faces, edgeface_weights, lfw):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU path is not exercised here")
 def test_gpu_matches_cpu(faces, embedders, edgeface_weights):
-    from facelab.models.edgeface import EdgeFaceEmbedder, resolve_device
+    from facelab.core.devices import resolve_device
+    from facelab.models.edgeface import EdgeFaceEmbedder
 
     assert resolve_device("auto").type == "cuda"
     chips, _ = faces
