@@ -27,13 +27,19 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Helpers the tests share with benchmarks/ (tests/browser.py: headless Chromium) are imported as
+# ``tests.<module>``; the suite runs with --import-mode=importlib, which puts nothing on sys.path,
+# so the repository root goes there (the benchmarks do the same).
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``browser`` skip, with the reason, where Chromium, its driver or selenium is missing."""
     marked = [item for item in items if item.get_closest_marker("browser")]
     if not marked:
         return
-    from facelab.browser import find_chromium
+    from tests.browser import find_chromium
 
     _, _, missing = find_chromium()
     if missing:
