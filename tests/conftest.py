@@ -81,6 +81,35 @@ def _isolated_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def serve_folder():
+    """``serve(folder) -> base URL``: a quiet HTTP server on 127.0.0.1 (a free port) serving
+    ``folder``, for fetch tests (weights, LFW) that must not touch the internet. Each call starts
+    one; all are stopped at the session's end."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    servers = []
+
+    def serve(folder) -> str:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        servers.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield serve
+    for httpd, thread in servers:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
 def copy_two_id(two_id_dir):
     """``copy(dest, per_identity)``: the first photos of each two-ID identity, copied to ``dest/<identity>/``."""
     import shutil
