@@ -36,6 +36,7 @@ def add_arguments(parser) -> None:
         non_negative_int,
         positive_int,
     )
+    from facelab.core.calibration import SCALES
 
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
     add_embedding_arguments(parser)
@@ -43,7 +44,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--gallery-size", type=positive_int, default=1, metavar="K", help="enrolment images per identity (default 1)")
     parser.add_argument("--threshold", type=finite_float, default=None, metavar="T",
                         help="open-set threshold (default: the model calibration's, as cosine)")
-    parser.add_argument("--threshold-scale", default="cosine", choices=["cosine", "distance", "score"],
+    parser.add_argument("--threshold-scale", default="cosine", choices=list(SCALES),
                         help="scale of --threshold: cosine similarity (default), squared distance, calibrated score")
     parser.add_argument("--repeats", type=positive_int, default=5, metavar="R", help="seeded splits to average (default 5)")
     parser.add_argument("--distractor-fraction", type=fraction, default=0.0, metavar="F",

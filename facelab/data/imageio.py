@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "load_image", "is_image_file", "find_images", "unopenable_reason"]
+__all__ = ["ImageLoadError", "load_image", "find_images", "unopenable_reason"]
 
 # Leading bytes of the formats recognised as images by content (names are never looked at).
 _MAGIC = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["TEACHING_ENV_VAR", "build_teaching_set", "default_teaching_dir", "teaching_identities"]
+__all__ = ["build_teaching_set"]
 
 TEACHING_ENV_VAR = "FACELAB_TEACHING"
 MIN_IMAGES = 20

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["IRResNet", "BottleneckIR", "BottleneckIRSE", "SEModule", "Flatten", "STAGE_UNITS", "SUPPORTED_INPUT_SIZES"]
+__all__ = ["IRResNet", "STAGE_UNITS", "SUPPORTED_INPUT_SIZES"]
 
 #: Units per stage for each depth (stage widths are 64, 128, 256, 512).
 STAGE_UNITS = {

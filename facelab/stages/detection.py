@@ -39,7 +39,6 @@ __all__ = [
     "DLIB_UPSAMPLE_LADDER",
     "register_detector",
     "hog_detector",
-    "five_from_68",
     "choose_face",
     "Detector",
     "DlibDetector",

@@ -20,8 +20,6 @@ from facelab.verification._checks import identity_codes
 
 __all__ = [
     "PairSet",
-    "genuine_pairs",
-    "impostor_pairs",
     "make_pairs",
     "pair_scores",
     "squared_distances",
