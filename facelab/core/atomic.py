@@ -49,7 +49,7 @@ def _output_problem(path: Path, *, folder: bool) -> str | None:
     """Why ``path`` cannot become a file (``folder=False``) or a folder, or None when nothing says so."""
     if path.is_dir() and not folder:
         return f"{path} is a folder, not a file"
-    if path.exists() and not path.is_dir() and folder:
+    if folder and path.exists() and not path.is_dir():
         return f"{path} is a file, not a folder"
     # The staging file or folder goes beside the result: the nearest existing folder above it must take it.
     for above in (path.parent, *path.parent.parents):

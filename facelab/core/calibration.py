@@ -168,7 +168,7 @@ def check_threshold(value, scale: str = "cosine") -> float:
     Raises
     ------
     EvaluationError
-        Off the scale (such a threshold would accept or reject every pair), or not a number.
+        Off the scale, NaN included (such a threshold would accept or reject every pair).
     ValueError
         An unknown scale.
     """
