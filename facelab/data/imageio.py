@@ -21,8 +21,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "MAX_PIXELS", "load_image", "load_image_reduced", "load_image_region", "is_image_file",
-           "find_images"]
+__all__ = ["ImageLoadError", "MAX_PIXELS", "load_image", "load_image_reduced", "load_image_region", "find_images",
+           "unopenable_reason"]
 
 # Leading bytes of the formats recognised as images by content (names are never looked at).
 _MAGIC = (
@@ -106,6 +106,18 @@ def find_images(folder: os.PathLike | str) -> tuple[list[Path], list[tuple[str, 
     return images, skipped
 
 
+def unopenable_reason(path: os.PathLike | str) -> str | None:
+    """Why ``path`` cannot be opened as an image file at all (``"file not found"``, ``"is a folder,
+    not an image"``), or None. :func:`load_image` gives these reasons too; a command that takes a
+    single photo checks with it before loading any model."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder, not an image"
+    if not path.exists():
+        return "file not found"
+    return None
+
+
 def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to an ``(H, W, 3)`` uint8 RGB array."""
     mode = img.mode
@@ -144,10 +156,9 @@ def _decoded(path: os.PathLike | str, *, max_pixels: int, draft_side: Optional[i
     time and memory of a full decode. Every failure becomes an :class:`ImageLoadError`.
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageLoadError(path, "file not found", content=False)
-    if path.is_dir():
-        raise ImageLoadError(path, "is a directory, not an image", content=False)
+    reason = unopenable_reason(path)
+    if reason:
+        raise ImageLoadError(path, reason, content=False)
     try:
         with warnings.catch_warnings():
             # Pillow warns from half its limit on; facelab's limit is the one that refuses.

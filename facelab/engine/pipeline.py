@@ -33,16 +33,12 @@ import pandas as pd
 
 from facelab.core.calibration import Calibration
 from facelab.core.devices import torch_threads
-from facelab.engine.cache import CACHE_VERSION, CacheEntry, EmbeddingCache, cache_dir, content_hash, embedding_settings
+from facelab.engine.cache import CacheEntry, EmbeddingCache, content_hash, embedding_settings
 from facelab.engine.pool import MIN_POOL_IMAGES, POOL_TASK_SIZE, _worker_chunk, make_detector, open_pool
-from facelab.stages.detection import DLIB_UPSAMPLE_LADDER
 from facelab.stages.faces import Face
 from facelab.stages.prepare import STAGES, PreparedImage, embed_prepared, fill_residual, prepare_image
 
 __all__ = ["EmbeddingResult", "embed_images", "embed_folder", "TABLE_COLUMNS"]
-
-# Re-exported for callers of their old home.
-__all__ += ["cache_dir", "CACHE_VERSION", "DLIB_UPSAMPLE_LADDER", "MIN_POOL_IMAGES", "POOL_TASK_SIZE", "STAGES"]
 
 #: Columns of :attr:`EmbeddingResult.table`.
 TABLE_COLUMNS = [
@@ -307,7 +303,7 @@ def embed_images(
         Faces per embedding batch; pool tasks take at most :data:`POOL_TASK_SIZE` images.
     upsample : int, optional
         dlib HOG upsampling. None (default): the image's own scale first, then
-        :data:`DLIB_UPSAMPLE_LADDER` upward for images without exactly one face there (see
+        :data:`facelab.stages.detection.DLIB_UPSAMPLE_LADDER` upward for images without exactly one face there (see
         :class:`~facelab.stages.detection.LadderDetector`); an int fixes it (``1`` is dlib's and
         face_recognition's default).
     keep_chips : bool

@@ -33,7 +33,7 @@ from facelab.stages.faces import Face
 
 __all__ = [
     "ARCFACE_TEMPLATE",
-    "ARCFACE_SIZE",
+    "DLIB150_FIVE_TEMPLATE",
     "template",
     "estimate_transform",
     "warp_affine",
@@ -42,16 +42,9 @@ __all__ = [
     "AlignedFace",
     "align_face",
     "Preset",
-    "ArcFacePreset",
-    "Seed64Preset",
-    "Dlib150Preset",
-    "Dlib150FivePreset",
-    "DLIB150_FIVE_TEMPLATE",
     "PRESETS",
     "register_preset",
     "get_preset",
-    "dlib_shape5",
-    "dlib_chip",
     "align_dataset",
 ]
 

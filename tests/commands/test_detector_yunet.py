@@ -37,7 +37,7 @@ def test_landmarks(lfw, capsys):
     photo = str(lfw.image_path("Colin_Powell", 1))
     assert main(["landmarks", photo, "--detector", "yunet"]) == 0
     (r,) = json.loads(capsys.readouterr().out)
-    assert r["status"] == "ok" and r["backend"] == "yunet" and len(r["faces"]) == 1
+    assert r["status"] == "ok" and r["detector"] == "yunet" and len(r["faces"]) == 1
     f = r["faces"][0]
     assert 0.85 < f["score"] <= 1 and np.shape(f["landmarks"]) == (5, 2)
     (lx, ly), (rx, ry) = f["landmarks"][:2]

@@ -11,6 +11,7 @@ from PIL import Image
 
 import facelab.engine.pipeline as pipeline
 from facelab.engine.pipeline import embed_folder, embed_images
+from facelab.stages.prepare import STAGES
 
 
 @pytest.fixture(scope="module")
@@ -272,8 +273,8 @@ def test_timings_and_cache_key_follow_the_detection_scale(images, tmp_path, monk
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
     res = embed_images(images.head(2), progress=False)
     t = res.timings
-    assert set(pipeline.STAGES) <= set(t) and {"wall", "pool_start", "worker_init"} <= set(t)
-    assert all(t[k] > 0 for k in pipeline.STAGES) and t["wall"] >= t["embed"]
+    assert set(STAGES) <= set(t) and {"wall", "pool_start", "worker_init"} <= set(t)
+    assert all(t[k] > 0 for k in STAGES) and t["wall"] >= t["embed"]
     # A fixed upsample is another cache entry (its box, hence its chip, may differ).
     other = embed_images(images.head(2), progress=False, upsample=1)
     assert other.n_computed == 2 and other.settings["cache"] != res.settings["cache"]
