@@ -446,10 +446,11 @@ def create_detector(detector: str = "dlib", **options) -> Detector:
     Parameters
     ----------
     detector : str or Detector
-        ``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"`` or any other registered name.
+        ``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"``, ``"yunet"`` or any other registered name.
     **options
-        Passed to :class:`DlibDetector` (``kind``, ``upsample``, ``threshold``) or
-        :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``).
+        Passed to :class:`DlibDetector` (``kind``, ``upsample``, ``threshold``),
+        :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``) or
+        :class:`~facelab.stages.detectors.yunet.YuNetDetector` (``score_threshold``, ``weights``, ``threads``).
 
     Raises
     ------
