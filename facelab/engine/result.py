@@ -56,7 +56,10 @@ class EmbeddingResult:
         (:attr:`facelab.stages.prepare.PreparedImage.cacheable`); the cache and the store keep only
         those rows. Default (a result built by hand): ``ok`` and ``no_face`` rows, not ``error``.
     settings : dict
-        Detector, policy, alignment, embedder description and fingerprint.
+        What the run used: the cache settings (embedder fingerprint, detector, policy, alignment,
+        upsample), ``version``, ``embedder_description``, and where the entries are kept
+        (``cache``: the file cache's folder or None; a store's ``store``, ``settings_key`` and
+        ``quarantined``), plus ``engine="dask"`` for a run on a cluster.
     folder_skipped : pandas.DataFrame
         Files a dataset reader skipped before embedding (``image``, ``reason``).
     n_cached, n_computed : int
@@ -67,8 +70,8 @@ class EmbeddingResult:
         network calls: in the calling process, or summed over the workers for a single-threaded
         embedder such as dlib's own engine),
         ``pool_start`` (the ``Pool`` call), ``worker_init`` (imports and set-up in the workers,
-        summed; 0 without a pool), ``realign`` (re-aligning cached faces for ``keep_chips``) and
-        ``wall`` (the whole call).
+        summed; 0 without a pool), ``realign`` (re-aligning cached faces for ``keep_chips``),
+        ``wall`` (the whole call) and, on a cluster, ``workers`` (partitions each worker ran).
     """
 
     table: pd.DataFrame
