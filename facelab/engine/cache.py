@@ -94,9 +94,10 @@ class CacheEntry:
 
     def prepared(self, path: str):
         """The :class:`~facelab.stages.prepare.PreparedImage` this entry stands for (without the chip)."""
-        from facelab.stages.prepare import PreparedImage, PrepareStatus
+        from facelab.stages.faces import DetectionStatus
+        from facelab.stages.prepare import PreparedImage
 
-        return PreparedImage(str(path), PrepareStatus(self.status), reason=self.reason, stage=self.stage,
+        return PreparedImage(str(path), DetectionStatus(self.status), reason=self.reason, stage=self.stage,
                              face=self.face, n_faces=self.n_faces, residual=self.residual, content_decided=True)
 
 

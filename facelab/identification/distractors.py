@@ -28,8 +28,7 @@ import pandas as pd
 
 from facelab.core.errors import EvaluationError
 
-__all__ = ["DistractorCurve", "distractor_counts", "distractor_curve", "distractor_curve_for_split",
-           "load_distractors", "format_curve"]
+__all__ = ["DistractorCurve", "distractor_curve", "distractor_curve_for_split", "load_distractors", "format_curve"]
 
 
 @dataclass(frozen=True)

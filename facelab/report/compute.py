@@ -23,7 +23,7 @@ import pandas as pd
 from facelab.core.errors import EvaluationError
 
 __all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
-           "compare_models", "model_licence", "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS", "PAIRED_METRICS"]
+           "compare_models", "model_licence", "MAX_MAP_PAIRS", "PAIRED_METRICS"]
 
 #: Faces per identity shown with their landmarks and aligned.
 SAMPLES_PER_IDENTITY = 3

@@ -43,8 +43,8 @@ import pandas as pd
 
 from facelab.core.errors import FacelabError
 
-__all__ = ["DistractorMismatchError", "DistractorFile", "ModelDistractors", "ReportDistractors",
-           "compute_distractors", "add_distractors", "distractor_file", "DUPLICATE_COSINE", "CSV_NAME"]
+__all__ = ["DistractorMismatchError", "DistractorFile", "ModelDistractors", "ReportDistractors", "compute_distractors",
+           "add_distractors", "distractor_file", "CSV_NAME"]
 
 #: A distractor at least this close to one of the dataset's faces is the same photo.
 DUPLICATE_COSINE = 0.9999

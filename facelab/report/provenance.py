@@ -13,7 +13,7 @@ import pandas as pd
 
 from facelab.core.hashing import file_sha256
 
-__all__ = ["PACKAGES", "dataset_fingerprint", "versions", "provenance"]
+__all__ = ["dataset_fingerprint", "versions", "provenance"]
 
 #: Packages whose versions go into the provenance block.
 PACKAGES = (

@@ -12,8 +12,7 @@ from facelab.core.vectors import unit_rows
 from facelab.verification._checks import identity_codes
 from facelab.verification.curves import RocResult, eer_from_curve
 
-__all__ = ["StreamingRoc", "score_histograms", "pair_block_counts", "roc_from_histograms", "streaming_roc",
-           "streaming_roc_distributed"]
+__all__ = ["StreamingRoc", "streaming_roc", "streaming_roc_distributed"]
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,8 @@ def test_fingerprint_spec_describe(embedders, edgeface_weights):
 
 
 def test_refuses_wrong_sha_truncated_and_other_architecture(tmp_path, edgeface_weights):
+    from facelab.models.dlib_files import dlib_model_path
     from facelab.models.edgeface import EdgeFaceEmbedder, load_edgeface
-    from facelab.stages.detection import dlib_model_path
 
     xs, xxs = edgeface_weights["edgeface_xs"], edgeface_weights["edgeface_xxs"]
     data = xs.read_bytes()
@@ -174,7 +174,8 @@ def test_pipeline_caches_edgeface(tmp_path, faces, edgeface_weights, lfw):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU path is not exercised here")
 def test_gpu_matches_cpu(faces, embedders, edgeface_weights):
-    from facelab.models.edgeface import EdgeFaceEmbedder, resolve_device
+    from facelab.core.devices import resolve_device
+    from facelab.models.edgeface import EdgeFaceEmbedder
 
     assert resolve_device("auto").type == "cuda"
     chips, _ = faces
