@@ -39,7 +39,7 @@ import pandas as pd
 from facelab.engine.cache import CacheEntry, CacheError, CacheRecord, EmbeddingCache, EntryCache, content_hash
 from facelab.engine.executors import Executor, Job
 from facelab.engine.result import EmbeddingResult, build_result, image_columns
-from facelab.engine.settings import CACHE_VERSION, EmbedSettings
+from facelab.engine.settings import CACHE_VERSION, EmbedSettings, settings_key
 from facelab.stages.prepare import STAGES, PreparedImage, fill_residual
 
 __all__ = ["embed_images", "embed_folder"]
@@ -148,7 +148,7 @@ def embed_images(
     # On a cluster the network runs on the workers: built here only for its spec and fingerprint.
     embedder = settings.build_embedder(remote=not executor.embeds_here)
     base = settings.cache_settings(embedder)
-    key = settings.key(embedder)
+    key = settings_key(base)
     if cache is not None and (embedder.fingerprint() is None or not settings.by_name):
         if cache.required:
             why = ("its embeddings are not reproducible (random weights?)" if embedder.fingerprint() is None
@@ -192,7 +192,8 @@ def embed_images(
             if cache is not None:
                 # Keep what the file's content decides (a face, no face, undecodable bytes); not
                 # failures of our own stages, which a fix or a retry may change.
-                done = [CacheRecord(ids[i], paths[i], identities[i], digests[i], CacheEntry.from_prepared(prepared[i], vecs[i]))
+                done = [CacheRecord(ids[i], paths[i], identities[i], digests[i],
+                                    CacheEntry.from_prepared(prepared[i], vecs[i]))
                         for i in part.positions if digests[i] and prepared[i].cacheable]
                 if done:
                     cache.put(done, settings_key=key, dim=embedder.embedding_size)
