@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from facelab.data.datasets import LFW
-    from facelab.engine.pool import make_detector
+    from facelab.engine.settings import make_detector
     from facelab.stages.prepare import prepare_image
 
     lfw = LFW()

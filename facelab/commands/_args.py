@@ -282,11 +282,17 @@ def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = 
 def embed_kwargs(args) -> dict:
     """Keyword arguments for :func:`facelab.engine.pipeline.embed_images` from :func:`add_embedding_arguments`' flags.
 
-    With :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
-    ``embed_images`` then runs on that cluster.
+    ``settings`` (an :class:`~facelab.engine.settings.EmbedSettings` of model, weights, detector,
+    policy, flip and device), ``cache``, ``progress`` and ``workers``; with
+    :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
+    ``embed_images`` then runs on that cluster. A setting given beside (``model=``) replaces the
+    one in ``settings``.
     """
-    kw = dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
-              cache=not args.no_cache, progress=not args.quiet, workers=args.workers, device=args.device)
+    from facelab.engine.settings import EmbedSettings
+
+    settings = EmbedSettings(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
+                             flip=args.flip, device=args.device)
+    kw = dict(settings=settings, cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
     scheduler = scheduler_of(args)
     if scheduler:
         kw["scheduler"] = scheduler

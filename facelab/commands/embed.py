@@ -50,19 +50,11 @@ def run(args) -> int:
 
     kw = embed_kwargs(args)
     if args.store:
-        from facelab.data.datasets import read_identity_folders
-        from facelab.engine.store import embed_to_store
+        from facelab.engine.store import EmbeddingStore
 
         # The store is the cache here (on a cluster too): only images it does not hold are computed.
-        ds = read_identity_folders(args.dataset)
-        scheduler = kw.pop("scheduler", None)
-        kw.pop("cache")
-        if scheduler:
-            kw.pop("workers")
-        res = embed_to_store(ds.images, args.store, client=scheduler, **kw)
-        res.folder_skipped = ds.skipped.reset_index(drop=True)
-    else:
-        res = embed_folder(args.dataset, **kw)
+        kw["cache"] = EmbeddingStore(args.store)
+    res = embed_folder(args.dataset, **kw)
     print(res.summary())
     skipped = res.skipped
     if len(skipped):

@@ -93,10 +93,8 @@ def run(args) -> int:
     images = pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
-    ok = res.embedded
-    id_to_row = dict(zip(ok["image_id"].astype(str), ok["row"].astype(int)))
     emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    ls = V.lfw_pair_scores(pairs, emb, id_to_row, on_missing=args.missing)
+    ls = V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=args.missing)
     folds = ls.folds if np.unique(ls.folds).size >= 2 else None
     report = V.evaluate_verification(ls.scores, ls.same, folds=folds, id1=ls.name1, id2=ls.name2,
                                      calibration=res.calibration, n_boot=args.n_boot, seed=args.seed)
@@ -171,10 +169,8 @@ def _embed_scores(args, model, pairs, images, on_missing):
     kw["detector"] = args.detector or default_detector(model)
     res = embed_images(images, **kw)
     print(res.summary(), file=sys.stderr)
-    ok = res.embedded
-    id_to_row = dict(zip(ok["image_id"].astype(str), ok["row"].astype(int)))
     emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    return res, V.lfw_pair_scores(pairs, emb, id_to_row, on_missing=on_missing)
+    return res, V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=on_missing)
 
 
 def _run_multi(args, lfw, pairs, n_folds, models) -> int:

@@ -152,7 +152,7 @@ def load_distractors(path, *, settings_key: Optional[str] = None) -> tuple[list[
     """Distractor embeddings from a JSON / ``.npz`` embeddings file or a Parquet store folder.
 
     ``settings_key`` (a store only): the rows embedded with these settings
-    (:func:`facelab.engine.cache.settings_key`), for a store that holds several.
+    (:func:`facelab.engine.settings.settings_key`), for a store that holds several.
     """
     from pathlib import Path
 

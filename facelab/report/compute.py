@@ -91,7 +91,7 @@ class ModelReport:
         The model as asked for (``"dlib"``, a registry name, an ``.onnx`` path).
     weights, detector :
         As passed to :func:`compute_report`.
-    result : facelab.engine.pipeline.EmbeddingResult
+    result : facelab.engine.result.EmbeddingResult
         With typed ``faces`` and the aligned ``chips`` (embedding order).
     skipped : pandas.DataFrame
         ``image``, ``reason``: every image this model could not embed, every non-image file and
@@ -264,8 +264,8 @@ def compare_models(a: ModelReport, b: ModelReport, settings: ReportSettings) -> 
     from facelab import verification as V
     from facelab.verification.comparison import mcnemar, paired_bootstrap
 
-    ea, eb = a.result.embedded, b.result.embedded
-    rows_b_of = dict(zip(eb.image_id.astype(str), eb.row.astype(int)))
+    ea = a.result.embedded
+    rows_b_of = b.result.rows_of()
     common = ea[ea.image_id.astype(str).isin(rows_b_of)]
     ids = common.image_id.astype(str).to_numpy()
     identities = common.identity.astype(str).to_numpy()
@@ -323,12 +323,13 @@ def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights
     from facelab import verification as V
     from facelab.analysis.projection import misjudged_pairs, project
     from facelab.engine.pipeline import embed_images
+    from facelab.engine.settings import EmbedSettings
     from facelab.identification.evaluate import evaluate_identification, identification_table
     from facelab.report.provenance import provenance
 
     # embed_folder's job, on the folder read once by compute_report.
-    result = embed_images(folder.images, model=model, weights=weights, detector=detector, policy=policy, progress=progress,
-                          keep_chips=True, device=device, scheduler=scheduler)
+    embed_settings = EmbedSettings(model=model, weights=weights, detector=detector, policy=policy, device=device)
+    result = embed_images(folder.images, embed_settings, progress=progress, keep_chips=True, scheduler=scheduler)
     result.folder_skipped = folder.skipped.reset_index(drop=True)
     skipped = result.skipped.copy()
     for ident in dataset.empty_identities:

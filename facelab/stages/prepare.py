@@ -1,8 +1,8 @@
 """One image, start to finish before the network: load -> detect -> align.
 
 :func:`prepare_image` is the single implementation of these three stages, used by
-:func:`facelab.engine.pipeline.embed_images` (in its pool workers too), :func:`facelab.stages.alignment.align_dataset`
-(``facelab align``) and, through :class:`~facelab.engine.pipeline.EmbeddingResult`'s ``faces`` and
+:func:`facelab.engine.pipeline.embed_images` (in its executors), :func:`facelab.stages.alignment.align_dataset`
+(``facelab align``) and, through :class:`~facelab.engine.result.EmbeddingResult`'s ``faces`` and
 ``chips``, by everything that shows faces. The image is decoded once; every image gets a
 :class:`PreparedImage`, whatever happens, with the stage that failed and why.
 

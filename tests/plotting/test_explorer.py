@@ -15,7 +15,7 @@ from PIL import Image
 from facelab import verification as V
 from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.core.errors import EvaluationError
-from facelab.engine.pipeline import TABLE_COLUMNS, EmbeddingResult
+from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
 from facelab.plotting.explorer import (
     BLANK_URI,
     explore,

@@ -101,7 +101,7 @@ AWKWARD_DETECTORS = ["dlib", "mtcnn", "yunet"]
 def _detector(name, request):
     if name.startswith("yunet"):
         request.getfixturevalue("yunet_weights")  # skips, saying where it looked, without the files
-    from facelab.engine.pool import make_detector
+    from facelab.engine.settings import make_detector
 
     return make_detector(name)
 
