@@ -23,7 +23,6 @@ on the image's right.
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 import numpy as np
 
@@ -153,9 +152,7 @@ class YuNetDetector(Detector):
     top_k : int
         At most this many candidates enter NMS (OpenCV's default).
     threads : int
-        onnxruntime threads (default 1: the pipeline's pool is the parallelism).
-    device : str
-        Accepted for the pipeline's common detector options; YuNet runs on the CPU.
+        onnxruntime threads (default 1: the pipeline's pool is the parallelism). YuNet runs on the CPU.
 
     Raises
     ------
@@ -168,7 +165,7 @@ class YuNetDetector(Detector):
     name = "yunet"
 
     def __init__(self, *, model: str = "yunet_n", weights=None, score_threshold: float = SCORE_THRESHOLD,
-                 nms_threshold: float = 0.3, top_k: int = 5000, threads: int = 1, device: Optional[str] = None):
+                 nms_threshold: float = 0.3, top_k: int = 5000, threads: int = 1):
         from facelab.models.weights import locate_weights
 
         if model not in YUNET_MODELS:
