@@ -37,7 +37,7 @@ def main() -> None:
 
     from facelab.analysis import experiments as X
     from facelab.data.datasets import LFW
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.plotting.experiments import AlignmentSensitivityDisplay
     from facelab.verification import pair_images
 

@@ -43,7 +43,7 @@ def exercise_3(dataset, *, model: str = "dlib") -> dict:
 def exercise_4(faces, *, model: str = "dlib") -> np.ndarray:
     """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.experiments.FaceSet`."""
     from facelab.analysis import experiments as X
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
 
     emb = create_embedder(model)

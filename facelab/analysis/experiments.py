@@ -340,7 +340,7 @@ def alignment_sensitivity(
     -------
     SensitivityResult
     """
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
 
     if mode not in ("one", "both"):
@@ -615,7 +615,7 @@ class EmbeddingAnatomy:
 
 def embedding_anatomy(faces: FaceSet, embedder) -> EmbeddingAnatomy:
     """Raw norms against face quality, and flip averaging, for every face of ``faces``."""
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
 
     emb = create_embedder(embedder) if isinstance(embedder, str) else embedder

@@ -91,7 +91,7 @@ def _worker_objects(spec_json: str):
         return hit
     import warnings
 
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.pool import make_detector
     from facelab.stages.alignment import get_preset
 
@@ -202,7 +202,8 @@ class _Run:
     """One embedding run on a cluster: the checked inputs, the settings and the partition payloads."""
 
     def __init__(self, images_df, *, model, weights, detector, policy, flip, upsample, device):
-        from facelab.embedders.embedding import Embedder, create_embedder
+        from facelab.embedders import create_embedder
+        from facelab.embedders.base import Embedder
         from facelab.engine.cache import EmbeddingCache, embedding_settings
         from facelab.engine.pipeline import image_columns
 

@@ -168,7 +168,7 @@ class EmbeddingResult:
 
     def write(self, path):
         """Write the embeddings (``.json`` reference layout or ``.npz``)."""
-        from facelab.embedders.embedding import write_embeddings
+        from facelab.embedders.files import write_embeddings
 
         return write_embeddings(path, self.ids, self.embeddings)
 
@@ -285,8 +285,8 @@ def embed_images(
     images_df : pandas.DataFrame
         Columns ``image_id``, ``path`` and (optionally) ``identity``.
     model : str or Embedder
-        ``"dlib"``, a registered name, an ``.onnx`` path (see :func:`facelab.embedders.embedding.create_embedder`),
-        or a ready :class:`~facelab.embedders.embedding.Embedder`.
+        ``"dlib"``, a registered name, an ``.onnx`` path (see :func:`facelab.embedders.create_embedder`),
+        or a ready :class:`~facelab.embedders.base.Embedder`.
     weights : path-like, optional
         Checkpoint for a registry model.
     detector : str or Detector
@@ -320,7 +320,8 @@ def embed_images(
     """
     from tqdm.auto import tqdm
 
-    from facelab.embedders.embedding import Embedder, create_embedder
+    from facelab.embedders import create_embedder
+    from facelab.embedders.base import Embedder
     from facelab.stages.alignment import get_preset
     from facelab.stages.detection import DETECTORS, create_detector
 

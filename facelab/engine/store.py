@@ -360,7 +360,7 @@ class EmbeddingStore:
 
     def export(self, path, *, settings_key: Optional[str] = None) -> Path:
         """Write the embeddings in a seed format (``.json`` ``{image_id: [floats]}`` or ``.npz``)."""
-        from facelab.embedders.embedding import write_embeddings
+        from facelab.embedders.files import write_embeddings
 
         ids, vecs, _ = self.embeddings(settings_key=settings_key)
         return write_embeddings(path, ids, vecs)
@@ -425,7 +425,8 @@ def embed_to_store(
         Every input image, in input order (``n_cached`` of them answered by the store).
     """
     from facelab.core.hashing import file_sha256
-    from facelab.embedders.embedding import Embedder, create_embedder
+    from facelab.embedders import create_embedder
+    from facelab.embedders.base import Embedder
     from facelab.engine.pipeline import build_result, image_columns
 
     store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)

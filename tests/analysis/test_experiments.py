@@ -24,7 +24,7 @@ def faces(lfw_pairs):
 
 @pytest.fixture(scope="module")
 def dlib_embedder():
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     return DlibEmbedder()
 
@@ -120,7 +120,7 @@ def test_nearest_neighbours_of_real_faces_are_mostly_the_same_person(faces, anat
 
 
 def test_embedding_anatomy_raw_norms_and_flip_average_are_the_embedders(faces, anatomy, dlib_embedder):
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     a = anatomy
     t = a.table

@@ -36,7 +36,7 @@ def embedded(small_set):
 
 @pytest.fixture(scope="module")
 def dlib():
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     return DlibEmbedder()
 

@@ -64,7 +64,7 @@ def test_cluster_embedding_equals_local_run(client, small_lfw, local_result):
 
 def test_cli_embed_with_scheduler_writes_the_local_vectors(cluster, small_lfw, local_result, tmp_path, capsys):
     from facelab.cli import main
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     out = tmp_path / "e.json"
     assert main(["embed", str(small_lfw), "--out", str(out), "--scheduler", cluster.address, "--quiet"]) == 0

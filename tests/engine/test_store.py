@@ -95,7 +95,7 @@ def test_vector_length_is_fixed_and_checked(tmp_path):
 
 
 def test_export_seed_formats(tmp_path):
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     store = EmbeddingStore(tmp_path / "s")
     t, v = _synthetic_table(4)

@@ -27,7 +27,7 @@ from facelab.plotting.experiments import (
 @pytest.fixture(scope="module")
 def small(lfw):
     from facelab.data.datasets import pair_images
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     pairs = X.lfw_pairs_subset(lfw, n_pairs=12)
     faces = X.detect_faces(pair_images(pairs))
