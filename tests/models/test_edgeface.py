@@ -64,8 +64,8 @@ def test_dequantised_matches_the_shipped_quantised_model(chips, edgeface_weights
 
 
 def test_refuses_wrong_sha_truncated_and_other_architecture(tmp_path, edgeface_weights):
+    from facelab.models.dlib_files import dlib_model_path
     from facelab.models.edgeface import load_edgeface
-    from facelab.stages.detection import dlib_model_path
 
     xs, xxs = edgeface_weights["edgeface_xs"], edgeface_weights["edgeface_xxs"]
     data = xs.read_bytes()
