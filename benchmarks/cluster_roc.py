@@ -47,7 +47,7 @@ def main(argv=None):
             Client(lc) as client:
         base = client.run(_peak_mb)
         t0 = time.perf_counter()
-        r = streaming_roc_distributed(e, ids, client_or_address=client, bins=a.bins, blocks_per_task=a.blocks_per_task)
+        r = streaming_roc_distributed(e, ids, scheduler=client, bins=a.bins, blocks_per_task=a.blocks_per_task)
         wall = time.perf_counter() - t0
         peaks = client.run(_peak_mb)
     print(f"N={a.n:,} ({pairs:,} pairs) on a LocalCluster of {a.workers} x 1 thread: {wall:.1f} s, "

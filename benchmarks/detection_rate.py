@@ -1,13 +1,13 @@
-"""Detection rate of each backend over the LFW images used by ``pairs.txt``.
+"""Detection rate of each detector over the LFW images used by ``pairs.txt``.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/detection_rate.py [--backend dlib mtcnn] [--limit N] [--out results.csv]
+    OMP_NUM_THREADS=1 python benchmarks/detection_rate.py [--detector dlib mtcnn] [--limit N] [--out results.csv]
 
-For each backend, prints the number of images, how many got a face (status ``ok``), how many
+For each detector, prints the number of images, how many got a face (status ``ok``), how many
 got none, how many errors, the rate, the share with more than one face, how many images the
 "largest" and "central" multi-face policies disagree on, and the time taken.
-With ``--out``, writes one row per (backend, image) with status and face count.
+With ``--out``, writes one row per (detector, image) with status and face count.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", nargs="+", default=["dlib", "mtcnn"], choices=["dlib", "mtcnn"])
+    parser.add_argument("--detector", nargs="+", default=["dlib", "mtcnn"], choices=["dlib", "mtcnn"])
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (a quick check)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (share the cores)")
     parser.add_argument("--out", default=None, help="per-image CSV")
@@ -36,8 +36,8 @@ def main(argv=None) -> int:
     if args.limit:
         images = images.head(args.limit)
     rows, summary = [], []
-    for backend in args.backend:
-        det = create_detector(backend)
+    for detector in args.detector:
+        det = create_detector(detector)
         t0 = time.perf_counter()
         results = det.detect_paths(list(images.path), progress=True)
         elapsed = time.perf_counter() - t0
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         differ = pd.Series([r.ok and choose_face(r.faces, r.image_size, "central") != r.chosen for r in results])
         summary.append(
             {
-                "backend": backend,
+                "detector": detector,
                 "images": len(results),
                 "ok": int((status == "ok").sum()),
                 "no_face": int((status == "no_face").sum()),
@@ -61,9 +61,9 @@ def main(argv=None) -> int:
         )
         print(pd.DataFrame(summary[-1:]).to_string(index=False), flush=True)
         missed = [r.image for r in results if not r.ok]
-        print(f"{backend}: {len(missed)} images without a face, e.g. {missed[:5]}", flush=True)
+        print(f"{detector}: {len(missed)} images without a face, e.g. {missed[:5]}", flush=True)
         rows += [
-            {"backend": backend, "image": r.image, "status": r.status.value, "faces": len(r.faces), "reason": r.reason}
+            {"detector": detector, "image": r.image, "status": r.status.value, "faces": len(r.faces), "reason": r.reason}
             for r in results
         ]
     print()

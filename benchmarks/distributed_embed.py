@@ -4,7 +4,7 @@
 
 1. ``local``: :func:`facelab.engine.pipeline.embed_images` (process pool for load/detect/align, batched
    PyTorch ResNet in the parent; no cache);
-2. ``localcluster``: :func:`facelab.engine.dask.embed_images_distributed` on a
+2. ``localcluster``: the same driver with ``scheduler=`` (:class:`facelab.engine.dask.DaskExecutor`) on a
    ``distributed.LocalCluster`` of 2 worker processes, 1 thread each;
 3. ``scheduler``: the same on a ``dask scheduler`` + 2 ``dask worker`` processes started here on
    127.0.0.1 (as a user would by hand), 1 thread each.
@@ -58,7 +58,6 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from distributed import Client, LocalCluster
 
-    from facelab.engine.dask import embed_images_distributed
     from facelab.engine.pipeline import embed_images
 
     images = photos(a.n, a.seed)
@@ -67,9 +66,8 @@ def main(argv=None):
     ref = timed(lambda df: embed_images(df, cache=False, progress=False), images, "local")
 
     def on(client):
-        embed_images_distributed(warm, client_or_address=client, partition_size=2, progress=False)  # models loaded
-        return lambda df: embed_images_distributed(df, client_or_address=client, partition_size=a.partition_size,
-                                                   progress=False)
+        embed_images(warm, scheduler=client, partition_size=2, progress=False)  # models loaded
+        return lambda df: embed_images(df, scheduler=client, partition_size=a.partition_size, progress=False)
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as c:
         timed(on(c), images, "LocalCluster", ref)

@@ -48,7 +48,7 @@ def main() -> None:
     t0 = time.perf_counter()
     res = embed_images(pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
     print(res.summary(), f"({time.perf_counter() - t0:.0f} s)")
-    ls = V.lfw_pair_scores(pairs, res.embeddings, dict(zip(res.embedded.image_id, res.embedded.row.astype(int))))
+    ls = V.lfw_pair_scores(pairs, res.embeddings, res.rows_of())
     b = protocol_bias(ls.scores, ls.same, ls.folds)
     print(f"{len(pairs)} pairs; images without a face: {ls.summary()['count']}")
     print(b.table().round(4).to_string(index=False))

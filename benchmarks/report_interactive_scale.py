@@ -12,12 +12,16 @@ writes the views with BokehJS inlined into one page (the rest of a report page i
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+
+# The browser helpers live with the tests (tests/browser.py): import them from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def stand_in(n: int, n_ids: int, seed: int = 0):
@@ -75,7 +79,7 @@ def main(argv=None):
     del ex_n
     if args.no_browser:
         return
-    from facelab.browser import chromium, console_errors, map_ink, open_explorer_page
+    from tests.browser import chromium, console_errors, map_ink, open_explorer_page
 
     with chromium() as driver:
         t3 = time.perf_counter()

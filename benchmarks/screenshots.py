@@ -20,15 +20,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+# The browser helpers live with the tests (tests/browser.py): import them from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def _interact(driver, coords, *, hover_row: int, click_row: int, slider_dx: int = 0):
-    from facelab.browser import BOKEH_JS, drag_threshold, map_point, move_pointer
+    from tests.browser import BOKEH_JS, drag_threshold, map_point, move_pointer
 
     driver.execute_script(BOKEH_JS)
     x, y, _ = map_point(driver, click_row)
@@ -60,11 +64,11 @@ def main(argv=None):
 
     import nbformat
 
-    from facelab.browser import chromium, jupyter_lab, lab_run_all
     from facelab.course.notebooks import NOTEBOOK_DIR, inject_parameters
     from facelab.data.datasets import ensure_two_id, read_identity_folders
     from facelab.engine.pipeline import embed_folder
     from facelab.plotting.explorer import explore
+    from tests.browser import chromium, jupyter_lab, lab_run_all
 
     dataset = Path(args.dataset) if args.dataset else ensure_two_id()
     names = read_identity_folders(dataset).names
@@ -110,7 +114,7 @@ def main(argv=None):
 
 def report_screenshot(out: Path, *, dataset=None, report=None) -> Path:
     """``report_explorer.png``: the report's explorer section in headless Chromium."""
-    from facelab.browser import chromium
+    from tests.browser import chromium
 
     tmp = None
     if report is None:
@@ -122,7 +126,7 @@ def report_screenshot(out: Path, *, dataset=None, report=None) -> Path:
         with chromium(width=1300, height=1150) as driver:
             driver.get((Path(report) / "index.html").resolve().as_uri())
             time.sleep(3)
-            from facelab.browser import BOKEH_JS
+            from tests.browser import BOKEH_JS
 
             driver.execute_script(BOKEH_JS)
             coords = np.asarray(driver.execute_script(

@@ -11,10 +11,10 @@ from facelab.stages.detection import create_detector
 from facelab.stages.faces import Keypoint
 
 
-def exercise_1(dataset, *, backend: str = "dlib") -> float:
+def exercise_1(dataset, *, detector: str = "dlib") -> float:
     """Median inter-ocular distance (pixels) of the faces found in ``dataset``."""
     paths = list(read_identity_folders(dataset).images.path)
-    results = create_detector(backend).detect_paths(paths, progress=False)
+    results = create_detector(detector).detect_paths(paths, progress=False)
     iod = [np.linalg.norm(r.face.landmarks[Keypoint.RIGHT_EYE] - r.face.landmarks[Keypoint.LEFT_EYE])
            for r in results if r.ok]
     return float(np.median(iod))
@@ -39,12 +39,12 @@ def eye_line_angle(landmarks) -> float:
     return float(np.degrees(np.arctan2(dy, dx)))
 
 
-def exercise_3(dataset, *, backend: str = "dlib"):
+def exercise_3(dataset, *, detector: str = "dlib"):
     """Roll angle of every face found: a pandas Series indexed by image id, most tilted first."""
     import pandas as pd
 
     images = read_identity_folders(dataset).images
-    results = create_detector(backend).detect_paths(list(images.path), progress=False)
+    results = create_detector(detector).detect_paths(list(images.path), progress=False)
     angles = {i: eye_line_angle(r.face.landmarks) for i, r in zip(images.image_id, results) if r.ok}
     s = pd.Series(angles, name="roll (degrees)")
     return s.reindex(s.abs().sort_values(ascending=False).index)

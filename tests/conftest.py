@@ -27,13 +27,19 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Helpers the tests share with benchmarks/ (tests/browser.py: headless Chromium) are imported as
+# ``tests.<module>``; the suite runs with --import-mode=importlib, which puts nothing on sys.path,
+# so the repository root goes there (the benchmarks do the same).
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``browser`` skip, with the reason, where Chromium, its driver or selenium is missing."""
     marked = [item for item in items if item.get_closest_marker("browser")]
     if not marked:
         return
-    from facelab.browser import find_chromium
+    from tests.browser import find_chromium
 
     _, _, missing = find_chromium()
     if missing:
@@ -72,6 +78,35 @@ def _isolated_cache(tmp_path_factory):
     mp.setenv("FACELAB_CACHE", str(tmp_path_factory.getbasetemp() / "facelab-cache"))
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def serve_folder():
+    """``serve(folder) -> base URL``: a quiet HTTP server on 127.0.0.1 (a free port) serving
+    ``folder``, for fetch tests (weights, LFW) that must not touch the internet. Each call starts
+    one; all are stopped at the session's end."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    servers = []
+
+    def serve(folder) -> str:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        servers.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield serve
+    for httpd, thread in servers:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

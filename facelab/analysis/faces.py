@@ -73,7 +73,7 @@ def detect_faces(images_df: pd.DataFrame, *, detector="dlib", policy: str = "cen
     policy : {"central", "largest"}
         Which face of a photo with several (LFW centres the labelled person: ``"central"``).
     """
-    from facelab.engine.pool import make_detector
+    from facelab.engine.settings import make_detector
     from facelab.stages.detection import create_detector
     from facelab.stages.prepare import prepare_image
 

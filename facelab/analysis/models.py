@@ -60,7 +60,7 @@ def embed_models(images, models: Sequence[str], *, detector: Optional[str] = Non
 
     Returns
     -------
-    dict of str to facelab.engine.pipeline.EmbeddingResult
+    dict of str to facelab.engine.result.EmbeddingResult
         In the order of ``models``.
     """
     from facelab.engine import pipeline
@@ -111,10 +111,8 @@ def lfw_scores(result, pairs: pd.DataFrame, *, on_missing: str = "worst"):
     """One model's cosine scores of LFW ``pairs`` (:func:`facelab.verification.lfw_pair_scores`)."""
     from facelab import verification as V
 
-    ok = result.embedded
-    id_to_row = dict(zip(ok["image_id"].astype(str), ok["row"].astype(int)))
     emb = result.embeddings if len(result.embeddings) else np.zeros((0, 1), np.float32)
-    return V.lfw_pair_scores(pairs, emb, id_to_row, on_missing=on_missing)
+    return V.lfw_pair_scores(pairs, emb, result.rows_of(), on_missing=on_missing)
 
 
 @dataclass
@@ -202,7 +200,7 @@ class LfwComparison:
     comparisons : list of ModelDifference
         For each two of ``models``, in order.
     results : dict
-        Each embedded model's :class:`~facelab.engine.pipeline.EmbeddingResult` on the pairs' images,
+        Each embedded model's :class:`~facelab.engine.result.EmbeddingResult` on the pairs' images,
         and ``train_results`` those on the fusion's training pairs.
     """
 

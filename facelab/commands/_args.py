@@ -5,22 +5,36 @@ with the same spelling and help, wherever it appears (the README's flag table li
 Older spellings stay accepted as hidden aliases (:func:`add_alias`): they parse to the same
 ``dest`` and do not show in ``--help``.
 
+Every value a user types is checked when the command line is parsed, by the ``type=``
+functions below: numbers against their range (:func:`positive_int`, :func:`non_negative_int`,
+:class:`IntAtLeast`, :func:`finite_float`, :func:`positive_float`, :func:`probability`,
+:func:`fraction`), output paths against the file system (:func:`output_file`,
+:func:`output_folder`). A bad value is argparse's one-line error (exit 2) before anything runs.
+
 Only light imports here: ``facelab --help`` builds every parser.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 __all__ = [
     "add_alias",
-    "detector_names",
+    "IntAtLeast",
+    "positive_int",
+    "non_negative_int",
+    "finite_float",
+    "positive_float",
+    "probability",
+    "fraction",
+    "output_file",
+    "output_folder",
     "add_model_arguments",
     "model_list",
     "add_detector_arguments",
     "add_flip_argument",
     "add_cache_argument",
-    "add_workers_argument",
     "add_quiet_argument",
     "add_output_arguments",
     "add_n_boot_argument",
@@ -31,6 +45,92 @@ __all__ = [
     "embed_kwargs",
     "scheduler_of",
 ]
+
+
+# --- checked values: argparse ``type=`` functions ----------------------------------------------------
+
+
+class IntAtLeast:
+    """``type=`` for an integer ``>= minimum`` (``IntAtLeast(16)``: "must be an integer >= 16")."""
+
+    def __init__(self, minimum: int, what: str | None = None):
+        self.minimum = minimum
+        self.what = what or f"an integer >= {minimum}"
+
+    def __call__(self, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < self.minimum:
+            raise argparse.ArgumentTypeError(f"must be {self.what}, got {text!r}")
+        return value
+
+    def __repr__(self) -> str:
+        return f"IntAtLeast({self.minimum})"
+
+
+#: ``type=`` for counts that must be at least 1 (``--gallery-size``, ``--repeats``, ``--workers`` ...).
+positive_int = IntAtLeast(1, "a positive integer")
+#: ``type=`` for counts where 0 means none or all (``--n-boot``, ``--max-impostors``) and seeds.
+non_negative_int = IntAtLeast(0, "a non-negative integer")
+
+
+def _number(text: str, what: str, ok) -> float:
+    """``float(text)`` when it is finite and ``ok(value)``; otherwise argparse's error naming ``what``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """``type=`` for any finite number (not nan, not inf)."""
+    return _number(text, "a finite number", lambda v: True)
+
+
+def positive_float(text: str) -> float:
+    """``type=`` for a finite number > 0 (a calibration's std)."""
+    return _number(text, "a positive number", lambda v: v > 0)
+
+
+def probability(text: str) -> float:
+    """``type=`` for a number strictly between 0 and 1 (a calibrated-score threshold)."""
+    return _number(text, "a number in (0, 1)", lambda v: 0 < v < 1)
+
+
+def fraction(text: str) -> float:
+    """``type=`` for a fraction in [0, 1) (a share of identities held out)."""
+    return _number(text, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _output(text: str, *, folder: bool) -> str:
+    from facelab.core.atomic import check_output_path
+    from facelab.core.errors import OutputPathError
+
+    try:
+        check_output_path(text, folder=folder)
+    except OutputPathError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def output_file(text: str) -> str:
+    """``type=`` for a file facelab writes: refused when a file stands where a folder of its path
+    should be, a folder is already there, or the nearest folder is not writable
+    (:func:`facelab.core.atomic.check_output_path`; nothing is created)."""
+    return _output(text, folder=False)
+
+
+def output_folder(text: str) -> str:
+    """``type=`` for a folder facelab writes or fills: as :func:`output_file`, a file already there refused."""
+    return _output(text, folder=True)
+
+
+# --- shared flags -----------------------------------------------------------------------------------
 
 
 def add_alias(parser, *old: str, dest: str, **kwargs) -> None:
@@ -108,7 +208,7 @@ def add_cache_argument(parser) -> None:
 
 def add_workers_argument(parser) -> None:
     """``--workers N``."""
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="processes for detection and alignment (default: every core)")
 
 
@@ -122,14 +222,14 @@ def add_output_arguments(parser, *, format: str = "table",
                          out_help: str = "also write the JSON result to FILE (atomically)") -> None:
     """``--format table|json`` and ``--out FILE``."""
     parser.add_argument("--format", default=format, choices=["table", "json"], help=f"output format (default {format})")
-    parser.add_argument("--out", default=None, metavar="FILE", help=out_help)
+    parser.add_argument("--out", type=output_file, default=None, metavar="FILE", help=out_help)
 
 
 def add_n_boot_argument(parser, *, default: int = 1000) -> None:
     """``--n-boot B`` (old spelling ``--bootstrap``)."""
-    parser.add_argument("--n-boot", type=int, default=default, metavar="B",
+    parser.add_argument("--n-boot", type=non_negative_int, default=default, metavar="B",
                         help=f"bootstrap replicates for confidence intervals (0: none; default {default})")
-    add_alias(parser, "--bootstrap", dest="n_boot", type=int, metavar="B")
+    add_alias(parser, "--bootstrap", dest="n_boot", type=non_negative_int, metavar="B")
 
 
 def add_device_argument(parser) -> None:
@@ -182,11 +282,17 @@ def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = 
 def embed_kwargs(args) -> dict:
     """Keyword arguments for :func:`facelab.engine.pipeline.embed_images` from :func:`add_embedding_arguments`' flags.
 
-    With :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
-    ``embed_images`` then runs on that cluster.
+    ``settings`` (an :class:`~facelab.engine.settings.EmbedSettings` of model, weights, detector,
+    policy, flip and device), ``cache``, ``progress`` and ``workers``; with
+    :func:`add_scheduler_argument`'s flag (or ``$FACELAB_SCHEDULER``) ``scheduler=`` too:
+    ``embed_images`` then runs on that cluster. A setting given beside (``model=``) replaces the
+    one in ``settings``.
     """
-    kw = dict(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy, flip=args.flip,
-              cache=not args.no_cache, progress=not args.quiet, workers=args.workers, device=args.device)
+    from facelab.engine.settings import EmbedSettings
+
+    settings = EmbedSettings(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
+                             flip=args.flip, device=args.device)
+    kw = dict(settings=settings, cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
     scheduler = scheduler_of(args)
     if scheduler:
         kw["scheduler"] = scheduler

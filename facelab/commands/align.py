@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from facelab.commands._args import add_detector_arguments, add_quiet_argument
+from facelab.commands._args import IntAtLeast, add_detector_arguments, add_quiet_argument, output_folder
 
 HELP = "align the faces of a folder-per-identity dataset"
 DESCRIPTION = """\
@@ -22,12 +22,13 @@ a face and files that are not images are listed as skipped, with the reason.
 
 def add_arguments(parser) -> None:
     parser.add_argument("src", metavar="SRC", help="dataset folder (SRC/<identity>/<images>)")
-    parser.add_argument("out", metavar="OUT", help="output folder (mirrors SRC's identity folders)")
+    parser.add_argument("out", metavar="OUT", type=output_folder, help="output folder (mirrors SRC's identity folders)")
     parser.add_argument(
         "--preset", choices=["arcface112", "seed64", "dlib150"], default="arcface112",
         help="alignment recipe (default arcface112)",
     )
-    parser.add_argument("--size", type=int, default=None, help="output side for the arcface preset (default 112)")
+    parser.add_argument("--size", type=IntAtLeast(16), default=None,
+                        help="output side for the arcface preset, at least 16 (default 112)")
     add_detector_arguments(parser)
     parser.add_argument("--image-format", choices=["png", "jpg"], default="png", help="format of the aligned files")
     add_quiet_argument(parser)
@@ -38,8 +39,6 @@ def run(args) -> int:
     from facelab.data.datasets import read_identity_folders
     from facelab.stages.alignment import align_dataset, get_preset
 
-    if args.size is not None and args.size < 16:
-        raise FacelabError(f"--size must be at least 16, got {args.size}")
     try:
         preset = get_preset(args.preset, size=args.size if args.preset == "arcface112" else None)
         if args.size is not None and args.preset != "arcface112" and args.size != preset.size:

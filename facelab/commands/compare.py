@@ -8,6 +8,9 @@ from facelab.commands._args import (
     add_device_argument,
     add_flip_argument,
     add_model_arguments,
+    finite_float,
+    positive_float,
+    probability,
 )
 
 HELP = "compare two face photos like the reference demo"
@@ -28,12 +31,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("image2", metavar="IMG2")
     add_model_arguments(parser)
     add_detector_arguments(parser, detector=None)  # None: the model's own (dlib for dlib, MTCNN for EdgeFace)
-    parser.add_argument("--score-mean", type=float, default=None, metavar="M",
+    parser.add_argument("--score-mean", type=finite_float, default=None, metavar="M",
                         help="calibration mean (with --score-std)")
-    parser.add_argument("--score-std", type=float, default=None, metavar="S",
+    parser.add_argument("--score-std", type=positive_float, default=None, metavar="S",
                         help="calibration std (with --score-mean)")
-    parser.add_argument("--threshold", type=float, default=None, metavar="T",
-                        help="calibrated-score threshold for 'same person' (default: the model's)")
+    parser.add_argument("--threshold", type=probability, default=None, metavar="T",
+                        help="calibrated-score threshold for 'same person', in (0, 1) (default: the model's)")
     add_flip_argument(parser)
     add_cache_argument(parser)
     add_device_argument(parser)
@@ -48,19 +51,20 @@ def _fmt(values, n=None, digits=4) -> str:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
 
     import pandas as pd
 
     from facelab.core.calibration import Calibration, squared_distance
     from facelab.core.errors import FacelabError
+    from facelab.data.imageio import unopenable_reason
     from facelab.engine.pipeline import embed_images
 
     if (args.score_mean is None) != (args.score_std is None):
         raise FacelabError("--score-mean and --score-std go together")
     for p in (args.image1, args.image2):
-        if not Path(p).is_file():
-            raise FacelabError(f"image not found: {p}")
+        reason = unopenable_reason(p)
+        if reason:
+            raise FacelabError(f"{p}: {reason}")
     images = pd.DataFrame({"image_id": ["1", "2"], "path": [args.image1, args.image2], "identity": ["", ""]})
     from facelab.models.weights import default_detector
 

@@ -18,12 +18,14 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", default=None, metavar="DIR", help="course folder (default: reports/course in the checkout)")
+    from facelab.commands._args import output_folder, positive_int
+
+    parser.add_argument("--out", type=output_folder, default=None, metavar="DIR", help="course folder (default: reports/course in the checkout)")
     parser.add_argument("--dataset", default=None, metavar="DIR",
                         help="run every notebook on this folder-per-identity set (default: each notebook's own, the two-ID set)")
     parser.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
                         help="only the notebooks whose names start with these (e.g. 01 07), or .ipynb paths")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    parser.add_argument("--timeout", type=positive_int, default=1800, help="seconds allowed per cell (default 1800)")
 
 
 def run(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from facelab.commands._args import add_alias
+from facelab.commands._args import add_alias, non_negative_int, output_folder, positive_int
 
 HELP = "find, fetch and prepare datasets (LFW, the two-ID set)"
 DESCRIPTION = """\
@@ -30,27 +30,28 @@ def add_arguments(parser) -> None:
     p.add_argument("--format", choices=["table", "json"], default="table")
 
     p = sub.add_parser("two-id", help="materialise the default two-identity test set from LFW")
-    p.add_argument("--out", help="destination (default: data/two_id in the checkout)")
+    p.add_argument("--out", type=output_folder, help="destination (default: data/two_id in the checkout)")
     p.add_argument("--root", help="LFW root")
     p.add_argument(
         "--identities", nargs="+", default=["Colin_Powell", "Tony_Blair"], metavar="NAME",
         help="LFW identities, one folder each (default: Colin_Powell Tony_Blair)",
     )
-    p.add_argument("--per-identity", type=int, default=50, help="images per identity (default 50)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample (default 0)")
+    p.add_argument("--per-identity", type=positive_int, default=50, help="images per identity (default 50)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the deterministic sample (default 0)")
     p.add_argument("--overwrite", action="store_true", help="rebuild a set made with other settings")
 
     p = sub.add_parser("teaching-set", help="the LFW identities with at least N photos, a folder each (default 62 x 20)")
-    p.add_argument("--out", help="destination (default: data/teaching in the checkout)")
+    p.add_argument("--out", type=output_folder, help="destination (default: data/teaching in the checkout)")
     p.add_argument("--root", help="LFW root")
-    p.add_argument("--min-images", type=int, default=20, help="identities with at least this many photos (default 20)")
-    p.add_argument("--per-identity", type=int, default=20, help="photos per identity, a seeded sample (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample (default 0)")
+    p.add_argument("--min-images", type=positive_int, default=20,
+                   help="identities with at least this many photos (default 20)")
+    p.add_argument("--per-identity", type=positive_int, default=20, help="photos per identity, a seeded sample (default 20)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the deterministic sample (default 0)")
     p.add_argument("--overwrite", action="store_true", help="rebuild a set made with other settings")
 
     p = sub.add_parser("fetch-lfw", help="download LFW deep-funneled with its protocol files (needs internet)")
-    p.add_argument("--out", help="destination LFW root (default: data/lfw in the checkout)")
-    add_alias(p, "--dest", dest="out")
+    p.add_argument("--out", type=output_folder, help="destination LFW root (default: data/lfw in the checkout)")
+    add_alias(p, "--dest", dest="out", type=output_folder)
     p.add_argument("--base-url", help="a mirror laid out like the LFW site (files at its root, images_deepfunneled/)")
     p.add_argument("--archive-url", help="an lfw-deepfunneled.tgz to use instead of per-file images")
     p.add_argument("--overwrite", action="store_true")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from facelab.commands._args import add_embedding_arguments, add_scheduler_argument, embed_kwargs
+from facelab.commands._args import (
+    add_embedding_arguments,
+    add_scheduler_argument,
+    embed_kwargs,
+    output_file,
+    output_folder,
+)
 
 HELP = "embed a dataset into L2-normalised vectors"
 DESCRIPTION = """\
@@ -23,9 +29,9 @@ examples:
 
 def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
-    parser.add_argument("--out", default=None, metavar="FILE",
+    parser.add_argument("--out", type=output_file, default=None, metavar="FILE",
                         help="output embeddings file (.json or .npz; required without --store)")
-    parser.add_argument("--store", default=None, metavar="DIR",
+    parser.add_argument("--store", type=output_folder, default=None, metavar="DIR",
                         help="append to this Parquet embedding store and use it as the cache (resumes)")
     add_embedding_arguments(parser)
     add_scheduler_argument(parser)
@@ -34,29 +40,21 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from facelab.core.errors import FacelabError
+
     if args.out is None and args.store is None:
-        print("facelab embed: error: give --out FILE, --store DIR or both")
-        return 2
+        raise FacelabError("give --out FILE, --store DIR or both")
     if args.out is not None and Path(args.out).suffix.lower() not in (".json", ".npz"):
-        print(f"facelab embed: error: --out must end in .json or .npz, got {args.out!r}")
-        return 2
+        raise FacelabError(f"--out must end in .json or .npz, got {args.out!r}")
     from facelab.engine.pipeline import embed_folder
 
     kw = embed_kwargs(args)
     if args.store:
-        from facelab.data.datasets import read_identity_folders
-        from facelab.engine.store import embed_to_store
+        from facelab.engine.store import EmbeddingStore
 
         # The store is the cache here (on a cluster too): only images it does not hold are computed.
-        ds = read_identity_folders(args.dataset)
-        scheduler = kw.pop("scheduler", None)
-        kw.pop("cache")
-        if scheduler:
-            kw.pop("workers")
-        res = embed_to_store(ds.images, args.store, client=scheduler, **kw)
-        res.folder_skipped = ds.skipped.reset_index(drop=True)
-    else:
-        res = embed_folder(args.dataset, **kw)
+        kw["cache"] = EmbeddingStore(args.store)
+    res = embed_folder(args.dataset, **kw)
     print(res.summary())
     skipped = res.skipped
     if len(skipped):

@@ -26,21 +26,30 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    from facelab.commands._args import add_distractors_argument, add_scheduler_argument
-    from facelab.commands.verify import add_model_arguments, add_output_arguments
+    from facelab.commands._args import (
+        add_distractors_argument,
+        add_embedding_arguments,
+        add_output_arguments,
+        add_scheduler_argument,
+        finite_float,
+        fraction,
+        non_negative_int,
+        positive_int,
+    )
+    from facelab.core.calibration import SCALES
 
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
-    add_model_arguments(parser)
+    add_embedding_arguments(parser)
     add_scheduler_argument(parser)
-    parser.add_argument("--gallery-size", type=int, default=1, metavar="K", help="enrolment images per identity (default 1)")
-    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+    parser.add_argument("--gallery-size", type=positive_int, default=1, metavar="K", help="enrolment images per identity (default 1)")
+    parser.add_argument("--threshold", type=finite_float, default=None, metavar="T",
                         help="open-set threshold (default: the model calibration's, as cosine)")
-    parser.add_argument("--threshold-scale", default="cosine", choices=["cosine", "distance", "score"],
+    parser.add_argument("--threshold-scale", default="cosine", choices=list(SCALES),
                         help="scale of --threshold: cosine similarity (default), squared distance, calibrated score")
-    parser.add_argument("--repeats", type=int, default=5, metavar="R", help="seeded splits to average (default 5)")
-    parser.add_argument("--distractor-fraction", type=float, default=0.0, metavar="F",
+    parser.add_argument("--repeats", type=positive_int, default=5, metavar="R", help="seeded splits to average (default 5)")
+    parser.add_argument("--distractor-fraction", type=fraction, default=0.0, metavar="F",
                         help="also hold out this fraction of identities as distractors (default 0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first split")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the first split")
     parser.add_argument("--name", default=None, help="row name in the table (default: the dataset folder's name)")
     add_distractors_argument(parser)
     add_output_arguments(parser)
@@ -52,11 +61,15 @@ def run(args) -> int:
 
     import numpy as np
 
-    from facelab.commands.verify import embed_kwargs, emit, skipped_list
+    from facelab.commands._args import embed_kwargs
+    from facelab.commands.verify import emit, skipped_list
+    from facelab.core.calibration import check_threshold
     from facelab.core.errors import EvaluationError
     from facelab.engine.pipeline import embed_folder
     from facelab.identification.evaluate import evaluate_identification, format_reference, identification_table
 
+    if args.threshold is not None:  # before anything is embedded
+        check_threshold(args.threshold, args.threshold_scale)
     res = embed_folder(args.dataset, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
     ids = np.asarray(res.identities)

@@ -83,7 +83,7 @@ def run(args) -> int:
         out = []
         for r in results:
             d = r.to_dict()
-            d["backend"] = args.detector
+            d["detector"] = args.detector
             if args.all_points:
                 for fd, f in zip(d["faces"], r.faces):
                     fd["landmarks68"] = None if f.landmarks68 is None else [

@@ -44,6 +44,8 @@ def add_arguments(parser) -> None:
         add_n_boot_argument,
         add_output_arguments,
         add_scheduler_argument,
+        non_negative_int,
+        positive_int,
     )
 
     parser.add_argument("--root", default=None, metavar="PATH", help="LFW root (holding lfw-deepfunneled/, pairs.txt)")
@@ -58,11 +60,11 @@ def add_arguments(parser) -> None:
     add_scheduler_argument(parser)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
-    parser.add_argument("--limit-folds", type=int, default=None, metavar="K", help="use only the first K folds")
+    parser.add_argument("--limit-folds", type=positive_int, default=None, metavar="K", help="use only the first K folds")
     parser.add_argument("--missing", default="worst", choices=["worst", "drop"],
                         help="pairs with an image without embedding: score as a mismatch (default) or drop them")
     add_n_boot_argument(parser)
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="bootstrap seed")
     add_output_arguments(parser)
 
 

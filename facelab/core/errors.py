@@ -7,6 +7,7 @@ __all__ = [
     "CheckpointError",
     "EmbeddingsFileError",
     "EvaluationError",
+    "OutputPathError",
 ]
 
 
@@ -28,6 +29,13 @@ class EmbeddingsFileError(FacelabError):
 
 class EvaluationError(FacelabError):
     """A dataset or score set cannot be evaluated (e.g. one identity, no genuine pairs)."""
+
+
+class OutputPathError(FacelabError, OSError):
+    """A result cannot be written where asked (a file in the way of a folder, no permission ...).
+
+    Also an ``OSError``, as the failure it replaces was.
+    """
 
 
 class UnknownNameError(FacelabError, ValueError):

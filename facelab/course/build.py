@@ -29,13 +29,10 @@ from pathlib import Path
 from facelab.core.errors import FacelabError
 
 __all__ = [
-    "SOLUTIONS_DIR",
     "CourseResult",
     "NotebookEntry",
     "build_course",
     "load_solution",
-    "notebook_info",
-    "render_html",
     "select_notebooks",
 ]
 

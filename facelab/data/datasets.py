@@ -31,16 +31,13 @@ from facelab.data.imageio import find_images
 __all__ = [
     "pair_images",
     "require_columns",
-    "LFW_ENV_VAR",
     "LFW_IMAGES_DIR",
-    "lfw_search_paths",
     "locate_lfw",
     "LFW",
     "read_pairs_file",
     "FolderDataset",
     "read_identity_folders",
     "build_two_id",
-    "default_two_id_dir",
     "ensure_two_id",
     "repo_root",
 ]

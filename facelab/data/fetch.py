@@ -32,7 +32,7 @@ from facelab.core.errors import FacelabError
 from facelab.core.hashing import file_sha256
 from facelab.data.datasets import LFW_IMAGES_DIR
 
-__all__ = ["LfwSource", "DEFAULT_SOURCE", "FetchError", "fetch_lfw", "tree_sha256"]
+__all__ = ["LfwSource", "DEFAULT_SOURCE", "FetchError", "fetch_lfw"]
 
 _LFW_SITE = "https://raw.githubusercontent.com/umass-vis-lfw/umass-vis-lfw.github.io/2a620cd8cceb10430f8c7012fe9fa5f0837759e9"
 

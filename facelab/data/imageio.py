@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "load_image", "is_image_file", "find_images"]
+__all__ = ["ImageLoadError", "load_image", "find_images", "unopenable_reason"]
 
 # Leading bytes of the formats recognised as images by content (names are never looked at).
 _MAGIC = (
@@ -98,6 +98,18 @@ def find_images(folder: os.PathLike | str) -> tuple[list[Path], list[tuple[str, 
     return images, skipped
 
 
+def unopenable_reason(path: os.PathLike | str) -> str | None:
+    """Why ``path`` cannot be opened as an image file at all (``"file not found"``, ``"is a folder,
+    not an image"``), or None. :func:`load_image` gives these reasons too; a command that takes a
+    single photo checks with it before loading any model."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder, not an image"
+    if not path.exists():
+        return "file not found"
+    return None
+
+
 def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to an ``(H, W, 3)`` uint8 RGB array."""
     mode = img.mode
@@ -145,10 +157,9 @@ def load_image(path: os.PathLike | str, *, max_pixels: int = MAX_PIXELS) -> np.n
         empty or too large.
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageLoadError(path, "file not found", content=False)
-    if path.is_dir():
-        raise ImageLoadError(path, "is a directory, not an image", content=False)
+    reason = unopenable_reason(path)
+    if reason:
+        raise ImageLoadError(path, reason, content=False)
     try:
         with Image.open(path) as img:
             w, h = img.size

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["TEACHING_ENV_VAR", "build_teaching_set", "default_teaching_dir", "ensure_teaching_set", "teaching_identities"]
+__all__ = ["build_teaching_set"]
 
 TEACHING_ENV_VAR = "FACELAB_TEACHING"
 MIN_IMAGES = 20
@@ -70,11 +70,3 @@ def build_teaching_set(
         raise EvaluationError(f"fewer than two LFW identities have {min_images} photos")
     out = Path(out) if out is not None else default_teaching_dir()
     return build_two_id(out, lfw_root=lfw.root, identities=names, per_identity=per, seed=seed, overwrite=overwrite)
-
-
-def ensure_teaching_set(out: os.PathLike | str | None = None, *, lfw_root=None) -> Path:
-    """The default teaching set, built from LFW if it is not there yet."""
-    out = Path(out) if out is not None else default_teaching_dir()
-    if (out / "ids.json").is_file():
-        return out
-    return build_teaching_set(out, lfw_root=lfw_root)

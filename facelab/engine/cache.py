@@ -1,43 +1,48 @@
-"""The embedding cache: one small file per image content, per set of settings.
+"""Finished images kept between runs: the cache protocol, its entry, and the file cache.
 
-The cache lives under ``$FACELAB_CACHE`` (default ``~/.cache/facelab``) in ``embeddings/<key>/``,
-where ``<key>`` hashes the settings (embedder fingerprint: model, weights' SHA-256, flip; the
-detector, policy and alignment; :data:`CACHE_VERSION`); inside, one ``.npz`` per image content
-hash (SHA-256 of the file's bytes). Renaming or moving images keeps their entries; editing one
-does not.
+A cache answers "what do you hold for these file contents under these settings?" and keeps what
+a run finished. :class:`EntryCache` is that protocol -- :meth:`~EntryCache.lookup` by content hash
+(SHA-256 of the file's bytes) and :meth:`~EntryCache.put` of a finished partition, both under a
+settings key (:func:`facelab.engine.settings.settings_key`) -- and the driver
+(:func:`facelab.engine.pipeline.embed_images`) knows caches by it alone. Two implement it: the
+file cache here (:class:`EmbeddingCache`, this machine's default) and the Parquet store
+(:class:`facelab.engine.store.EmbeddingStore`, a dataset that scales and resumes). Both answer
+with a :class:`CacheEntry`; only outcomes the file's content decides are kept
+(:attr:`facelab.stages.prepare.PreparedImage.cacheable`).
 
-An entry holds what :func:`facelab.engine.pipeline.embed_images` needs to rebuild its result without
-the image: the status and reason, the face count, the chosen :class:`~facelab.stages.faces.Face` (box,
-score, five landmarks, the 68 points when the detector gives them), the alignment residual and
-the vector. It does not hold the aligned chip: chips are ~67 kB each (150x150x3) against ~1 kB
-for the rest, which would make LFW's cache ~60 times larger (about 0.9 GB instead of ~15 MB)
-for a value that is cheap to recompute exactly (the pipeline re-aligns the cached face on a hit
-when ``keep_chips=True``: one image decode and one warp, no detection). Entries are written
-atomically; a damaged one is treated as absent and recomputed.
+The file cache lives under ``$FACELAB_CACHE`` (default ``~/.cache/facelab``) in
+``embeddings/<settings key>/``, one ``.npz`` per image content hash. Renaming or moving images
+keeps their entries; editing one does not. An entry holds what the driver needs to rebuild its
+result without the image: the status and reason, the face count, the chosen
+:class:`~facelab.stages.faces.Face` (box, score, five landmarks, the 68 points when the detector
+gives them), the alignment residual and the vector. It does not hold the aligned chip: chips are
+~67 kB each (150x150x3) against ~1 kB for the rest, which would make LFW's cache ~60 times larger
+(about 0.9 GB instead of ~15 MB) for a value that is cheap to recompute exactly (the driver
+re-aligns the cached face on a hit when ``keep_chips=True``: one image decode and one warp, no
+detection). Entries are written atomically; a damaged one is treated as absent and recomputed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 
 from facelab.core.atomic import atomic_write_bytes
+from facelab.core.errors import FacelabError
 from facelab.core.hashing import file_sha256
 from facelab.stages.faces import Face
 
-__all__ = ["CACHE_VERSION", "cache_dir", "content_hash", "embedding_settings", "settings_key", "CacheEntry",
-           "EmbeddingCache"]
+__all__ = ["EntryCache", "CacheEntry", "CacheRecord", "CacheError", "EmbeddingCache", "cache_dir", "content_hash"]
 
-#: Bump when the cached content or its meaning changes.
-#: 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key;
-#: 3: entries hold the whole chosen face (score, 68 points) and the failing stage.
-CACHE_VERSION = 3
+
+class CacheError(FacelabError):
+    """A cache cannot be used as asked (e.g. a store for a model whose embeddings are not reproducible)."""
 
 
 def cache_dir() -> Path:
@@ -54,56 +59,9 @@ def content_hash(path) -> Optional[str]:
         return None
 
 
-def embedding_settings(embedder, *, detector: str = "dlib", policy: str = "largest", upsample=None) -> dict:
-    """The settings that decide an image's outcome: what the cache and the Parquet store key on.
-
-    Parameters
-    ----------
-    embedder : Embedder
-        Its ``fingerprint()`` (model, weights' SHA-256, flip) and ``alignment`` preset.
-    detector : str
-        The detector's registered name (or, for a ready detector object, its ``repr``).
-    policy : str
-    upsample : int, optional
-        dlib HOG upsampling (None: the ladder); part of the settings for the dlib detector only,
-        as a different detection scale can pick a slightly different box.
-
-    The device (CPU / CUDA) is not part of them: it changes vectors only to float rounding.
-    """
-    s = {"embedder": embedder.fingerprint(), "detector": detector, "policy": policy, "alignment": embedder.alignment}
-    if detector == "dlib":
-        from facelab.stages.detection import DLIB_UPSAMPLE_LADDER
-
-        s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if upsample is None else int(upsample)
-    return s
-
-
-def settings_key(settings: dict) -> str:
-    """The short fingerprint of a settings dictionary (with :data:`CACHE_VERSION`): the cache folder's name."""
-    blob = json.dumps(dict(settings, version=CACHE_VERSION), sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:20]
-
-
-def _face_to_json(face: Optional[Face]) -> Optional[dict]:
-    if face is None:
-        return None
-    return {
-        "box": [float(v) for v in face.box],
-        "score": float(face.score),
-        "landmarks": np.asarray(face.landmarks, dtype=np.float64).tolist(),
-        "landmarks68": None if face.landmarks68 is None else np.asarray(face.landmarks68, dtype=np.float64).tolist(),
-    }
-
-
-def _face_from_json(d: Optional[dict]) -> Optional[Face]:
-    if d is None:
-        return None
-    return Face(box=d["box"], score=d["score"], landmarks=np.asarray(d["landmarks"]), landmarks68=d["landmarks68"])
-
-
 @dataclass
 class CacheEntry:
-    """What the cache knows about one image content.
+    """What a cache knows about one image content.
 
     Attributes
     ----------
@@ -136,38 +94,98 @@ class CacheEntry:
 
     def prepared(self, path: str):
         """The :class:`~facelab.stages.prepare.PreparedImage` this entry stands for (without the chip)."""
-        from facelab.stages.prepare import PreparedImage, PrepareStatus
+        from facelab.stages.faces import DetectionStatus
+        from facelab.stages.prepare import PreparedImage
 
-        return PreparedImage(str(path), PrepareStatus(self.status), reason=self.reason, stage=self.stage,
+        return PreparedImage(str(path), DetectionStatus(self.status), reason=self.reason, stage=self.stage,
                              face=self.face, n_faces=self.n_faces, residual=self.residual, content_decided=True)
 
 
+@dataclass(frozen=True)
+class CacheRecord:
+    """One finished image handed to :meth:`EntryCache.put`: where it came from and its entry."""
+
+    image_id: str
+    path: str
+    identity: str
+    sha256: str
+    entry: CacheEntry
+
+
+@runtime_checkable
+class EntryCache(Protocol):
+    """Finished images by content hash, under a settings key: what the driver needs of a cache.
+
+    Attributes
+    ----------
+    required : bool
+        Whether a run whose settings cannot be cached (a model with random weights, a ready
+        detector object) is an error (True: the store, as storing is what was asked) or simply
+        runs without the cache (False: the file cache, an optimisation).
+    """
+
+    required: bool
+
+    def lookup(self, digests: Iterable[Optional[str]], *, settings_key: str) -> dict[str, CacheEntry]:
+        """``{sha256: CacheEntry}`` for the content hashes held (None and unknown ones are left out)."""
+        ...
+
+    def put(self, records: Sequence[CacheRecord], *, settings_key: str, dim: int) -> None:
+        """Keep one finished partition (``dim``: the vector length, for a partition without a face)."""
+        ...
+
+    def describe(self, settings_key: str) -> dict:
+        """What a result's ``settings`` record about this cache (where it is)."""
+        ...
+
+
+def _face_to_json(face: Optional[Face]) -> Optional[dict]:
+    if face is None:
+        return None
+    return {
+        "box": [float(v) for v in face.box],
+        "score": float(face.score),
+        "landmarks": np.asarray(face.landmarks, dtype=np.float64).tolist(),
+        "landmarks68": None if face.landmarks68 is None else np.asarray(face.landmarks68, dtype=np.float64).tolist(),
+    }
+
+
+def _face_from_json(d: Optional[dict]) -> Optional[Face]:
+    if d is None:
+        return None
+    return Face(box=d["box"], score=d["score"], landmarks=np.asarray(d["landmarks"]), landmarks68=d["landmarks68"])
+
+
 class EmbeddingCache:
-    """The cache folder of one set of settings.
+    """The file cache: one small ``.npz`` per image content, in one folder per settings key.
 
     Parameters
     ----------
-    settings : dict
-        JSON-able (:func:`embedding_settings`); hashed with :data:`CACHE_VERSION` into the folder
-        name (:func:`settings_key`).
     root : path-like, optional
-        Default :func:`cache_dir`.
+        Default :func:`cache_dir`; entries go to ``root/embeddings/<settings key>/``.
     """
 
-    def __init__(self, settings: dict, *, root=None):
-        self.settings = dict(settings, version=CACHE_VERSION)
-        self.key = settings_key(settings)
-        self.folder = Path(root if root is not None else cache_dir()) / "embeddings" / self.key
+    required = False
+
+    def __init__(self, root=None):
+        self.root = Path(root if root is not None else cache_dir())
 
     def __repr__(self) -> str:
-        return f"EmbeddingCache({str(self.folder)!r})"
+        return f"EmbeddingCache({str(self.root)!r})"
 
-    def path(self, digest: str) -> Path:
-        return self.folder / digest[:2] / f"{digest}.npz"
+    def folder(self, settings_key: str) -> Path:
+        """The folder of one settings key."""
+        return self.root / "embeddings" / settings_key
 
-    def get(self, digest: str) -> Optional[CacheEntry]:
+    def path(self, digest: str, *, settings_key: str) -> Path:
+        return self.folder(settings_key) / digest[:2] / f"{digest}.npz"
+
+    def describe(self, settings_key: str) -> dict:
+        return {"cache": str(self.folder(settings_key))}
+
+    def get(self, digest: str, *, settings_key: str) -> Optional[CacheEntry]:
         """The entry for a content hash, or None (absent, or damaged: then it is recomputed)."""
-        f = self.path(digest)
+        f = self.path(digest, settings_key=settings_key)
         if not f.is_file():
             return None
         try:
@@ -186,8 +204,17 @@ class EmbeddingCache:
         except Exception:  # a damaged or foreign entry is recomputed
             return None
 
-    def put(self, digest: str, entry: CacheEntry) -> None:
-        """Store an entry atomically (a failure to write is not an error: the cache is optional)."""
+    def lookup(self, digests: Iterable[Optional[str]], *, settings_key: str) -> dict[str, CacheEntry]:
+        out = {}
+        for d in digests:
+            if d and d not in out:
+                hit = self.get(d, settings_key=settings_key)
+                if hit is not None:
+                    out[d] = hit
+        return out
+
+    def put_entry(self, digest: str, entry: CacheEntry, *, settings_key: str) -> None:
+        """Store one entry atomically (a failure to write is not an error: the cache is optional)."""
         row = {
             "status": entry.status,
             "reason": entry.reason,
@@ -198,6 +225,11 @@ class EmbeddingCache:
         }
         vec = np.zeros(0, np.float32) if entry.vector is None else np.asarray(entry.vector, np.float32)
         try:
-            atomic_write_bytes(self.path(digest), lambda fh: np.savez(fh, row=np.array(json.dumps(row)), vector=vec))
+            atomic_write_bytes(self.path(digest, settings_key=settings_key),
+                               lambda fh: np.savez(fh, row=np.array(json.dumps(row)), vector=vec))
         except OSError:
             pass
+
+    def put(self, records: Sequence[CacheRecord], *, settings_key: str, dim: int = 0) -> None:
+        for r in records:
+            self.put_entry(r.sha256, r.entry, settings_key=settings_key)

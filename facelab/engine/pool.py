@@ -1,41 +1,36 @@
-"""The worker pool of :func:`facelab.engine.pipeline.embed_images`: workers load, detect and align.
+"""The process-pool executor: worker processes load, detect and align; this process embeds.
 
-Workers run :func:`facelab.stages.prepare.prepare_image` on a few paths per task and send back
-:class:`~facelab.stages.prepare.PreparedImage` results (chips included) for the parent to embed in
-batches on every core. dlib workers never import torch (seconds per worker). A single-threaded
-embedder (dlib's own engine) is rebuilt in every worker from its ``spec`` and run there instead.
+Workers run :func:`facelab.stages.prepare.prepare_image` on a few paths per task
+(:data:`POOL_TASK_SIZE`) and send back :class:`~facelab.stages.prepare.PreparedImage` results
+(chips included) for this process to embed in batches on every core. dlib workers never import
+torch (seconds per worker). A single-threaded embedder (dlib's own engine) is rebuilt in every
+worker from its ``spec`` and run there instead. While the workers take the cores, a CPU network
+here gets what they leave (:func:`facelab.core.devices.torch_threads`).
+
+Tasks flow across partition boundaries (no worker waits for a partition to end); a partition is
+yielded when its last image is embedded.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Optional
 
-__all__ = ["make_detector", "open_pool", "MIN_POOL_IMAGES", "POOL_TASK_SIZE"]
+from facelab.core.devices import torch_threads
+from facelab.engine.executors import Job, Partition, SerialExecutor, drop_chips
+from facelab.engine.settings import make_detector
+from facelab.stages.prepare import embed_prepared
+
+__all__ = ["PoolExecutor", "open_pool", "MIN_POOL_IMAGES", "POOL_TASK_SIZE"]
 
 #: Below this many images to compute, a process pool costs more than it saves.
 MIN_POOL_IMAGES = 48
 #: Most images per pool task: small tasks keep the workers busy to the end (while the last task
 #: runs the other workers idle). Embedding batches are formed in the parent.
 POOL_TASK_SIZE = 4
-
-
-def make_detector(name: str, upsample: Optional[int] = None, *, device: str = "cpu"):
-    """The pipeline's detector for a backend name (dlib: the upsample ladder unless fixed).
-
-    ``device`` goes to the detectors that run in PyTorch (MTCNN; see :func:`facelab.core.devices.resolve_device`).
-    """
-    from facelab.stages.detection import create_detector, hog_detector
-
-    if name == "dlib":
-        return hog_detector(upsample)
-    if name == "mtcnn":
-        return create_detector(name, device=device)
-    if name == "dlib_mtcnn":
-        return create_detector(name, upsample=upsample, device=device)
-    return create_detector(name)
 
 
 # Per-process objects of a pool worker (built once per worker).
@@ -72,7 +67,7 @@ def _worker_chunk(args):
     Returns ``(prepared, vectors or None, seconds per stage)``: chips go back to the parent for
     batching unless the worker embedded them itself (then they are dropped, unless asked for).
     """
-    from facelab.stages.prepare import embed_prepared, prepare_image
+    from facelab.stages.prepare import prepare_image
 
     paths, policy, keep_chips = args
     st = _WORKER_STATE
@@ -82,9 +77,7 @@ def _worker_chunk(args):
         return prepared, None, times
     vecs = embed_prepared(prepared, st["embedder"], times)
     if not keep_chips:
-        for p in prepared:
-            if p.aligned is not None:
-                p.aligned.image = None  # not needed in the parent: spare the transfer
+        drop_chips(prepared)  # not needed in the parent: spare the transfer
     return prepared, vecs, times
 
 
@@ -103,3 +96,96 @@ def open_pool(n_workers: int, *, detector: str, preset: str, upsample: Optional[
     with ctx.Pool(n_workers, initializer=_worker_init, initargs=(detector, preset, upsample, spec, device)) as pool:
         times["pool_start"] = time.perf_counter() - t0
         yield pool
+
+
+class PoolExecutor:
+    """Load, detect and align in worker processes; embed here in batches (the default executor).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (default: every core).
+    min_images : int, optional
+        Fewer images to compute than this (default :data:`MIN_POOL_IMAGES`), one worker, or a
+        ready detector object (its settings are not known by name, so a worker cannot rebuild
+        it): the :class:`~facelab.engine.executors.SerialExecutor` runs them instead.
+    """
+
+    partition_size = 256
+    embeds_here = True
+    result_settings: dict = {}
+
+    def __init__(self, workers: Optional[int] = None, *, min_images: Optional[int] = None):
+        self.workers = workers
+        self.min_images = min_images
+
+    def __repr__(self) -> str:
+        return f"PoolExecutor(workers={self.workers})"
+
+    def run(self, job: Job) -> Iterator[Partition]:
+        n_workers = int(self.workers or os.cpu_count() or 1)
+        min_images = MIN_POOL_IMAGES if self.min_images is None else int(self.min_images)
+        if n_workers <= 1 or job.n_images < min_images or not job.settings.by_name:
+            yield from SerialExecutor().run(job)
+            return
+        embedder, s = job.embedder, job.settings
+        # Multithreaded networks run batched here; single-threaded ones (dlib's engine) in every worker.
+        worker_spec = None if embedder.multithreaded else embedder.spec()
+        step = max(1, min(job.batch_size, POOL_TASK_SIZE))
+        tasks = [(p, part[k : k + step]) for p, part in enumerate(job.partitions) for k in range(0, len(part), step)]
+        n_pool = min(n_workers, len(tasks))
+        # The workers take the cores; a CPU network here gets what is left (at least one thread),
+        # as more threads than cores make PyTorch's threads spin against them.
+        on_cpu = worker_spec is None and str(getattr(embedder, "device", "cpu")) == "cpu"
+        parent_threads = max(1, (os.cpu_count() or 1) - n_pool) if on_cpu else None
+
+        done: list = [{} for _ in job.partitions]  # per partition: position -> (prepared, vector)
+        times: dict = {}  # seconds since the last partition was yielded
+        pending: list = []  # (partition, position, PreparedImage) waiting for the next embedding batch
+        bar = job.bar()
+        nxt = 0
+
+        def keep(p, i, prep, vec):
+            if not job.keep_chips:
+                drop_chips([prep])
+            done[p][i] = (prep, vec)
+
+        def flush():
+            got = embed_prepared([prep for _, _, prep in pending], embedder, times)
+            for (p, i, prep), v in zip(pending, got):
+                keep(p, i, prep, v)
+            bar.update(len(pending))
+            pending.clear()
+
+        def ready() -> Iterator[Partition]:
+            nonlocal nxt, times
+            while nxt < len(job.partitions) and len(done[nxt]) == len(job.partitions[nxt]):
+                part = job.partitions[nxt]
+                yield Partition(list(part), [done[nxt][i][0] for i in part], [done[nxt][i][1] for i in part],
+                                times=times)
+                done[nxt], times, nxt = {}, {}, nxt + 1
+
+        try:
+            # Workers load, detect and align; this process embeds their chips in batches with every
+            # core (the embedder is not rebuilt in a worker, so any embedder can use the pool) --
+            # unless the embedder is single-threaded and can be rebuilt there.
+            with open_pool(n_pool, detector=s.detector, preset=embedder.alignment, upsample=s.upsample,
+                           spec=worker_spec, device=s.device, times=times) as pool, torch_threads(parent_threads):
+                args = [([job.paths[i] for i in c], s.policy, job.keep_chips) for _, c in tasks]
+                for (p, c), (preps, vecs, tm) in zip(tasks, pool.imap(_worker_chunk, args)):
+                    for k, sec in tm.items():
+                        times[k] = times.get(k, 0.0) + sec
+                    if vecs is not None:
+                        for i, prep, v in zip(c, preps, vecs):
+                            keep(p, i, prep, v)
+                        bar.update(len(c))
+                    else:
+                        pending.extend((p, i, prep) for i, prep in zip(c, preps))
+                        if len(pending) >= job.batch_size:
+                            flush()
+                    yield from ready()
+                if pending:
+                    flush()
+                yield from ready()
+        finally:
+            bar.close()

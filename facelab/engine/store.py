@@ -1,9 +1,9 @@
 """An embedding store that scales: a partitioned Parquet dataset, appended atomically.
 
 One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
-content hash), ``settings_key`` (:func:`facelab.engine.cache.settings_key` of
-:func:`facelab.engine.cache.embedding_settings`: the pipeline cache's own key -- model, weights, flip,
-detector, policy, alignment), and what a :class:`facelab.engine.cache.CacheEntry` holds: ``status``,
+content hash), ``settings_key`` (:func:`facelab.engine.settings.settings_key` of
+:meth:`facelab.engine.settings.EmbedSettings.cache_settings`: the file cache's own key -- model,
+weights, flip, detector, policy, alignment), and what a :class:`facelab.engine.cache.CacheEntry` holds: ``status``,
 ``reason``, ``stage`` (the stage that failed), ``n_faces``, the chosen face (``box``, ``score``,
 ``landmarks``, ``landmarks68``), ``residual`` and ``vector`` (a fixed-size ``list<float32>``,
 null without a face). Like the cache, the store keeps only outcomes the file's content decides
@@ -18,11 +18,14 @@ directly by any of them::
     pandas.read_parquet("store/")                  # or pyarrow.dataset.dataset("store/")
     dask.dataframe.read_parquet("store/")
 
-Used as the cache, the store answers ``(sha256, settings_key)``: a run that was interrupted
-resumes by computing only the images it does not hold yet (:func:`embed_to_store`). A damaged
+The store is a cache of the driver (it implements :class:`facelab.engine.cache.EntryCache`:
+``embed_images(..., cache=EmbeddingStore(path))``, ``facelab embed --store``): it answers
+``(sha256, settings_key)``, and each partition the executor finishes is appended at once, so a run
+that was interrupted resumes by computing only the images it does not hold yet. A damaged
 partition (a truncated file, a bad page checksum, a foreign schema) is found by
-:meth:`EmbeddingStore.check`, moved aside by :meth:`EmbeddingStore.quarantine` (to a ``_damaged-``
-name that readers skip) and its images are then simply recomputed by the next run.
+:meth:`EmbeddingStore.check` and moved aside by :meth:`EmbeddingStore.quarantine` (to a
+``_damaged-`` name that readers skip) before a lookup reads the store; its images are then simply
+recomputed.
 
 JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`EmbeddingStore.export`).
 """
@@ -33,7 +36,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -41,20 +44,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from facelab.core.errors import FacelabError
-from facelab.engine.cache import CACHE_VERSION, CacheEntry, embedding_settings, settings_key
+from facelab.engine.cache import CacheEntry, CacheError, CacheRecord
 from facelab.stages.faces import Face
 
-__all__ = [
-    "SETTINGS_FIELDS",
-    "result_settings_key",
-    "EmbeddingStore",
-    "StoreError",
-    "DamagedPartition",
-    "settings_key",
-    "embed_to_store",
-    "STORE_COLUMNS",
-]
+__all__ = ["EmbeddingStore", "StoreError", "DamagedPartition", "STORE_COLUMNS"]
 
 #: Columns of every partition, in order.
 STORE_COLUMNS = [
@@ -67,7 +60,7 @@ _META_KEY = b"facelab.engine.store"
 _FORMAT = 2
 
 
-class StoreError(FacelabError):
+class StoreError(CacheError):
     """An embedding store cannot be used as asked (dimension mismatch, not a store, ...)."""
 
 
@@ -127,10 +120,14 @@ class EmbeddingStore:
         The dataset folder (created on the first append).
     """
 
+    #: A run whose settings cannot be stored is an error (see :class:`facelab.engine.cache.EntryCache`).
+    required = True
+
     def __init__(self, path):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file, not an embedding store folder")
+        self.quarantined: list[Path] = []  # damaged partitions a lookup moved aside (their old paths)
 
     def __repr__(self) -> str:
         return f"EmbeddingStore({str(self.path)!r}, {len(self.partitions())} partitions)"
@@ -173,7 +170,7 @@ class EmbeddingStore:
             ``identity``, ``sha256``, ``reason``, ``stage``, ``n_faces``, ``box``, ``score``,
             ``landmarks``, ``landmarks68``, ``residual`` (:meth:`append_result` adds ``stage``
             and the face's ``score`` and ``landmarks68`` to an
-            :attr:`facelab.engine.pipeline.EmbeddingResult.table`).
+            :attr:`facelab.engine.result.EmbeddingResult.table`).
         vectors : iterable
             One entry per row: the embedding, or None for a row without one.
         settings_key : str
@@ -244,9 +241,9 @@ class EmbeddingStore:
         return final
 
     def append_result(self, result, *, settings_key: Optional[str] = None, dim: Optional[int] = None) -> Optional[Path]:
-        """Append the rows of an :class:`~facelab.engine.pipeline.EmbeddingResult` that its content
+        """Append the rows of an :class:`~facelab.engine.result.EmbeddingResult` that its content
         decides (``result.cacheable``) as one partition, with their stage and typed face."""
-        key = settings_key or result_settings_key(result)
+        key = settings_key or result.settings_key
         t = result.table.assign(
             stage=result.stages,
             score=[None if f is None else float(f.score) for f in result.faces],
@@ -255,6 +252,27 @@ class EmbeddingStore:
         vecs = [result.embeddings[int(r)] if s == "ok" else None for s, r in zip(t.status, t.row)]
         keep = list(result.cacheable)
         return self.append(t[keep], [v for v, k in zip(vecs, keep) if k], settings_key=key, dim=dim)
+
+    def put(self, records: Sequence[CacheRecord], *, settings_key: str, dim: int) -> None:
+        """Append finished images (:class:`facelab.engine.cache.CacheRecord`) as one partition
+        (:class:`facelab.engine.cache.EntryCache`)."""
+        entries = [r.entry for r in records]
+        t = pd.DataFrame({
+            "image_id": [r.image_id for r in records], "path": [r.path for r in records],
+            "identity": [r.identity for r in records], "sha256": [r.sha256 for r in records],
+            "status": [e.status for e in entries], "reason": [e.reason for e in entries],
+            "stage": [e.stage for e in entries], "n_faces": [e.n_faces for e in entries],
+            "box": [None if e.face is None else [float(v) for v in e.face.box] for e in entries],
+            "score": [None if e.face is None else float(e.face.score) for e in entries],
+            "landmarks": [None if e.face is None else e.face.landmarks for e in entries],
+            "landmarks68": [None if e.face is None else e.face.landmarks68 for e in entries],
+            "residual": [e.residual for e in entries],
+        })
+        self.append(t, [e.vector for e in entries], settings_key=settings_key, dim=dim)
+
+    def describe(self, settings_key: str) -> dict:
+        return {"store": str(self.path), "settings_key": settings_key,
+                "quarantined": [str(p) for p in self.quarantined]}
 
     # -- checking ------------------------------------------------------------------------
 
@@ -287,8 +305,8 @@ class EmbeddingStore:
     def quarantine(self, damaged: Optional[Iterable[DamagedPartition]] = None) -> list[Path]:
         """Move damaged partitions aside (``_damaged-<name>``, skipped by every reader).
 
-        Their images are missing from the store afterwards, so the next :func:`embed_to_store`
-        recomputes them. Returns the new paths.
+        Their images are missing from the store afterwards, so the next run that uses the store
+        as its cache recomputes them. Returns the new paths.
         """
         damaged = self.check() if damaged is None else list(damaged)
         moved = []
@@ -328,9 +346,18 @@ class EmbeddingStore:
     def settings_keys(self) -> list[str]:
         return sorted(self.read(columns=["settings_key"], latest=False).settings_key.unique())
 
-    def lookup(self, digests: Iterable[str], *, settings_key: str) -> dict[str, CacheEntry]:
-        """``{sha256: CacheEntry}`` for the digests the store already holds (what the pipeline's
-        cache would answer: status, reason, stage, face count, typed face, residual, vector)."""
+    def lookup(self, digests: Iterable[Optional[str]], *, settings_key: str) -> dict[str, CacheEntry]:
+        """``{sha256: CacheEntry}`` for the digests the store already holds (what the file cache
+        would answer: status, reason, stage, face count, typed face, residual, vector).
+
+        Damaged partitions are moved aside first (:meth:`check` of the footers,
+        :meth:`quarantine`; listed in :attr:`quarantined`): their images are then not held, and
+        a run computes them again.
+        """
+        damaged = self.check(full=False)
+        if damaged:
+            self.quarantine(damaged)
+            self.quarantined.extend(d.path for d in damaged)
         want = {d for d in digests if d}
         if not want:
             return {}
@@ -364,145 +391,3 @@ class EmbeddingStore:
 
         ids, vecs, _ = self.embeddings(settings_key=settings_key)
         return write_embeddings(path, ids, vecs)
-
-
-#: The keys of :func:`facelab.engine.cache.embedding_settings` that identify an embedding space and its faces.
-SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")
-
-
-def result_settings_key(result) -> str:
-    """The store's settings key of an :class:`~facelab.engine.pipeline.EmbeddingResult` (model, weights,
-    flip, detector, policy, alignment)."""
-    if "settings_key" in result.settings:  # a result of embed_to_store
-        return str(result.settings["settings_key"])
-    return settings_key({k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS})
-
-
-# ------------------------------------------------------------------------------------------
-# The store as a cache: compute only what it does not hold
-# ------------------------------------------------------------------------------------------
-
-
-def embed_to_store(
-    images_df: pd.DataFrame,
-    store,
-    *,
-    model="dlib",
-    weights=None,
-    detector: str = "dlib",
-    policy: str = "largest",
-    flip: bool = False,
-    upsample=None,
-    partition_size: int = 256,
-    client=None,
-    progress: bool = True,
-    **kwargs,
-):
-    """Embed a table of images into a store, computing only the images it does not hold yet.
-
-    Each image's content hash and the settings key are looked up first; the rest is embedded in
-    partitions of ``partition_size`` images, each appended atomically as soon as it is done, so a
-    run that is interrupted keeps every finished partition and the next run resumes from there.
-
-    Parameters
-    ----------
-    images_df : pandas.DataFrame
-        ``image_id``, ``path`` and optionally ``identity``.
-    store : EmbeddingStore or path-like
-    model, weights, detector, policy, flip, upsample
-        As :func:`facelab.engine.pipeline.embed_images`.
-    partition_size : int
-        Images per appended partition (and per cluster task).
-    client : dask.distributed.Client or str, optional
-        Run the partitions on this cluster (:func:`facelab.engine.dask.embed_images_distributed`);
-        default: this machine (:func:`facelab.engine.pipeline.embed_images`).
-    **kwargs
-        Passed to the engine (``workers=``, ``retries=`` ...).
-
-    Returns
-    -------
-    facelab.engine.pipeline.EmbeddingResult
-        Every input image, in input order (``n_cached`` of them answered by the store).
-    """
-    from facelab.core.hashing import file_sha256
-    from facelab.embedders import create_embedder
-    from facelab.embedders.base import Embedder
-    from facelab.engine.pipeline import build_result, image_columns
-
-    store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)
-    t0 = time.perf_counter()
-    df = images_df.reset_index(drop=True).copy()
-    if "identity" not in df:
-        df["identity"] = ""
-    # On this machine the embedder runs here (on device=); a cluster's workers rebuild it on theirs.
-    device = kwargs.get("device") if client is None else None
-    embedder = model if isinstance(model, Embedder) else create_embedder(str(model), weights=weights, flip=flip,
-                                                                           device=device)
-    if embedder.fingerprint() is None:
-        raise StoreError(f"{embedder.name}: embeddings of this model are not reproducible (random weights?), nothing to store")
-    settings = embedding_settings(embedder, detector=detector, policy=policy, upsample=upsample)
-    key = settings_key(settings)
-
-    damaged = store.check(full=False)
-    if damaged:
-        store.quarantine(damaged)  # their images are recomputed below
-    digests = []
-    for p in df.path:
-        try:
-            digests.append(file_sha256(p))
-        except OSError:
-            digests.append(None)
-    df["sha256"] = digests
-    hits = store.lookup(digests, settings_key=key)
-    todo = df[[d is None or d not in hits for d in digests]]
-
-    entries: dict = {}  # image_id -> CacheEntry of the images computed in this run
-    n_computed = 0
-    timings: dict = {}
-    engine_kw = dict(model=embedder, detector=detector, policy=policy, upsample=upsample, **kwargs)
-
-    def take(res):
-        nonlocal n_computed
-        # What the file's content decides is stored (res.cacheable); failures of our own stages are retried next run.
-        res.cacheable = [c and bool(h) for c, h in zip(res.cacheable, res.table.sha256)]
-        if any(res.cacheable):
-            store.append_result(res, settings_key=key, dim=embedder.embedding_size)
-        for r, face, stage in zip(res.table.itertuples(index=False), res.faces, res.stages):
-            vec = res.embeddings[int(r.row)] if r.status == "ok" else None
-            entries[r.image_id] = CacheEntry(r.status, r.reason, stage, int(r.n_faces), face, r.residual, vec)
-        n_computed += len(res.table)
-        for k, v in res.timings.items():
-            if isinstance(v, (int, float)):  # stage seconds (a cluster result also names its worker)
-                timings[k] = timings.get(k, 0.0) + v
-
-    if len(todo):
-        if client is not None:
-            from facelab.engine.dask import iter_embed_partitions
-
-            for res in iter_embed_partitions(todo, client_or_address=client, partition_size=partition_size,
-                                             progress=progress, **engine_kw):
-                take(res)
-        else:
-            from facelab.engine.pipeline import embed_images
-
-            for k in range(0, len(todo), partition_size):
-                part = todo.iloc[k : k + partition_size]
-                res = embed_images(part, cache=False, progress=progress, **engine_kw)
-                res.table["sha256"] = list(part.sha256)
-                take(res)
-
-    # Every input image, from this run or from the store, through the pipeline's one result builder.
-    ids, paths, identities = image_columns(df)
-    found = [entries[i] if i in entries else hits[d] for i, d in zip(ids, df.sha256)]
-    from facelab.stages.alignment import get_preset
-    from facelab.stages.prepare import fill_residual
-
-    preset = get_preset(embedder.alignment)
-    prepared = [fill_residual(e.prepared(p), preset) for e, p in zip(found, paths)]
-    return build_result(
-        ids, paths, identities, prepared, [e.vector for e in found],
-        list(df.sha256), embedder, keep_chips=False,
-        settings=dict(settings, version=CACHE_VERSION, embedder_description=embedder.describe(), store=str(store.path),
-                      settings_key=key, quarantined=[str(d.path) for d in damaged]),
-        n_cached=len(df) - len(todo), n_computed=n_computed, timings=dict(timings, wall=time.perf_counter() - t0),
-    )

@@ -28,8 +28,7 @@ import pandas as pd
 
 from facelab.core.errors import EvaluationError
 
-__all__ = ["DistractorCurve", "distractor_counts", "distractor_curve", "distractor_curve_for_split",
-           "load_distractors", "format_curve"]
+__all__ = ["DistractorCurve", "distractor_curve", "distractor_curve_for_split", "load_distractors", "format_curve"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ def load_distractors(path, *, settings_key: Optional[str] = None) -> tuple[list[
     """Distractor embeddings from a JSON / ``.npz`` embeddings file or a Parquet store folder.
 
     ``settings_key`` (a store only): the rows embedded with these settings
-    (:func:`facelab.engine.cache.settings_key`), for a store that holds several.
+    (:func:`facelab.engine.settings.settings_key`), for a store that holds several.
     """
     from pathlib import Path
 

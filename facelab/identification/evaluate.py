@@ -39,7 +39,6 @@ from facelab.core.vectors import unit_rows
 __all__ = [
     "Split",
     "gallery_probe_split",
-    "identity_scores",
     "ClosedSetResult",
     "closed_set",
     "OpenSetResult",

@@ -22,9 +22,8 @@ from torch import nn
 
 from facelab.core.atomic import staged_file
 from facelab.core.errors import CheckpointError
-from facelab.core.hashing import file_sha256  # re-exported: callers key caches on weights
 
-__all__ = ["load_checkpoint", "read_state_dict", "save_checkpoint", "export_onnx", "file_sha256"]
+__all__ = ["load_checkpoint", "read_state_dict", "save_checkpoint", "export_onnx"]
 
 #: Keys under which training scripts nest the weights, tried in this order.
 NESTING_KEYS = ("state_dict", "model", "backbone", "model_state_dict", "net")

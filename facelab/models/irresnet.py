@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["IRResNet", "BottleneckIR", "BottleneckIRSE", "SEModule", "Flatten", "STAGE_UNITS", "SUPPORTED_INPUT_SIZES"]
+__all__ = ["IRResNet", "STAGE_UNITS", "SUPPORTED_INPUT_SIZES"]
 
 #: Units per stage for each depth (stage widths are 64, 128, 256, 512).
 STAGE_UNITS = {
@@ -90,11 +90,6 @@ class BottleneckIRSE(BottleneckIR):
     @staticmethod
     def _res_modules(in_channel, depth, stride):
         return BottleneckIR._res_modules(in_channel, depth, stride) + [SEModule(depth, 16)]
-
-
-# face.evoLVe's class names, for readers coming from that code.
-bottleneck_IR = BottleneckIR
-bottleneck_IR_SE = BottleneckIRSE
 
 
 @dataclass(frozen=True)

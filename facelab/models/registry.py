@@ -17,11 +17,7 @@ from torch import nn
 from facelab.core.registry import Registry
 from facelab.models.irresnet import STAGE_UNITS, SUPPORTED_INPUT_SIZES, IRResNet
 
-__all__ = ["MODELS", "create_model", "list_models", "register_model", "model_info", "REFERENCE_ARCH"]
-
-#: The reference demo's model: IR_18 on 64x64 chips with a 256-d embedding.
-REFERENCE_ARCH = {"arch": "ir_18", "input_size": 64, "embedding_size": 256}
-
+__all__ = ["MODELS", "create_model", "list_models", "register_model", "model_info"]
 
 def _discover():
     from facelab.models import discover

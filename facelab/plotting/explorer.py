@@ -227,7 +227,7 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
 
 
 def explore(result, *, thumbnails=None, names: Mapping | None = None, **kwargs) -> Explorer:
-    """The explorer of an :class:`~facelab.engine.pipeline.EmbeddingResult`.
+    """The explorer of an :class:`~facelab.engine.result.EmbeddingResult`.
 
     Takes the embeddings, identities, image ids and alignment residuals from the result
     (``result.embedded``); the detection scores from its typed faces (``result.embedded_faces``;

@@ -18,11 +18,9 @@ import numpy as np
 from facelab.stages.faces import DetectionResult, Face, Keypoint
 
 __all__ = [
-    "KEYPOINT_LABELS",
     "LandmarksDisplay",
     "AlignedGridDisplay",
     "MeanFaceDisplay",
-    "mean_face",
     "plot_residuals",
 ]
 

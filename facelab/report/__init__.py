@@ -30,7 +30,7 @@ module          job
 ==============  ===============================================================================
 """
 
-from facelab.report.build import ReportResult, build_report, default_report_dir, write_report
+from facelab.report.build import ReportResult, build_report, write_report
 from facelab.report.compute import DatasetSummary, ModelReport, ReportData, ReportSettings, compute_report
 from facelab.report.provenance import dataset_fingerprint, provenance
 
@@ -43,7 +43,6 @@ __all__ = [
     "ReportSettings",
     "compute_report",
     "write_report",
-    "default_report_dir",
     "provenance",
     "dataset_fingerprint",
 ]

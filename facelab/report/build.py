@@ -13,7 +13,7 @@ from facelab.core.atomic import staged_directory
 from facelab.report import files, html
 from facelab.report.compute import compute_report
 
-__all__ = ["ReportResult", "build_report", "write_report", "default_report_dir"]
+__all__ = ["ReportResult", "build_report", "write_report"]
 
 
 @dataclass

@@ -23,7 +23,7 @@ import pandas as pd
 from facelab.core.errors import EvaluationError
 
 __all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
-           "compare_models", "model_licence", "SAMPLES_PER_IDENTITY", "MAX_MAP_PAIRS"]
+           "compare_models", "model_licence", "MAX_MAP_PAIRS"]
 
 #: Faces per identity shown with their landmarks and aligned.
 SAMPLES_PER_IDENTITY = 3
@@ -91,7 +91,7 @@ class ModelReport:
         The model as asked for (``"dlib"``, a registry name, an ``.onnx`` path).
     weights, detector :
         As passed to :func:`compute_report`.
-    result : facelab.engine.pipeline.EmbeddingResult
+    result : facelab.engine.result.EmbeddingResult
         With typed ``faces`` and the aligned ``chips`` (embedding order).
     skipped : pandas.DataFrame
         ``image``, ``reason``: every image this model could not embed, every non-image file and
@@ -261,8 +261,8 @@ def compare_models(a: ModelReport, b: ModelReport, settings: ReportSettings) -> 
     from facelab import verification as V
     from facelab.verification.comparison import mcnemar, paired_bootstrap
 
-    ea, eb = a.result.embedded, b.result.embedded
-    rows_b_of = dict(zip(eb.image_id.astype(str), eb.row.astype(int)))
+    ea = a.result.embedded
+    rows_b_of = b.result.rows_of()
     common = ea[ea.image_id.astype(str).isin(rows_b_of)]
     ids = common.image_id.astype(str).to_numpy()
     identities = common.identity.astype(str).to_numpy()

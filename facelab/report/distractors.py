@@ -10,7 +10,7 @@ identification (so the 0-distractor row is that split's open-set result).
 
 Which model made the file:
 
-* a store records each row's settings fingerprint (:func:`facelab.engine.cache.settings_key`: model,
+* a store records each row's settings fingerprint (:func:`facelab.engine.settings.settings_key`: model,
   weights, flip, detector, policy, alignment). The model's own fingerprint is used when the store
   has it; otherwise the same model with another detector or policy (``facelab embed --store``
   picks the largest face by default, the report the central one) -- that is still the model's
@@ -43,8 +43,8 @@ import pandas as pd
 
 from facelab.core.errors import FacelabError
 
-__all__ = ["DistractorMismatchError", "DistractorFile", "ModelDistractors", "ReportDistractors",
-           "compute_distractors", "add_distractors", "distractor_file", "DUPLICATE_COSINE", "CSV_NAME"]
+__all__ = ["DistractorMismatchError", "DistractorFile", "ModelDistractors", "ReportDistractors", "compute_distractors",
+           "add_distractors", "distractor_file", "CSV_NAME"]
 
 #: A distractor at least this close to one of the dataset's faces is the same photo.
 DUPLICATE_COSINE = 0.9999
@@ -221,8 +221,7 @@ def distractor_file(path) -> tuple[DistractorFile, Optional[tuple[list, np.ndarr
 
 def _candidate_keys(result) -> dict:
     """``settings_key -> (detector, policy)`` of ``result``'s model with every detector and policy."""
-    from facelab.engine.cache import settings_key
-    from facelab.engine.store import SETTINGS_FIELDS
+    from facelab.engine.settings import SETTINGS_FIELDS, settings_key
     from facelab.stages.detection import DETECTORS, DLIB_UPSAMPLE_LADDER, POLICIES
 
     base = {k: v for k, v in result.settings.items() if k in SETTINGS_FIELDS}
@@ -242,9 +241,7 @@ def _candidate_keys(result) -> dict:
 def _store_match(m, keys: Sequence[str]) -> tuple[Optional[str], str]:
     """The store key holding ``m``'s embeddings (its own settings first) and how it was matched,
     or ``(None, reason)``."""
-    from facelab.engine.store import result_settings_key
-
-    own = result_settings_key(m.result)
+    own = m.result.settings_key
     if own in keys:
         return own, f"store settings {own}: this model, detector and policy"
     cands = _candidate_keys(m.result)

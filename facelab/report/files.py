@@ -26,7 +26,7 @@ import pandas as pd
 from facelab.core.jsonsafe import json_safe
 
 __all__ = ["WrittenFigure", "report_metrics", "model_metrics", "write_metrics", "write_tables", "write_figures",
-           "figure_png", "comparison_file"]
+           "comparison_file"]
 
 
 def model_metrics(data, model) -> dict:

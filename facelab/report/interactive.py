@@ -37,8 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["BOKEH_COMPONENTS", "InteractiveView", "add_interactive", "bokeh_head", "interactive_views",
-           "render_views", "report_explorer"]
+__all__ = ["InteractiveView", "add_interactive", "bokeh_head", "interactive_views", "render_views"]
 
 #: BokehJS bundles inlined in the page (MathJax left out: 1.8 MB the report never uses).
 BOKEH_COMPONENTS = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from facelab.core.hashing import file_sha256
 
-__all__ = ["PACKAGES", "dataset_fingerprint", "versions", "provenance"]
+__all__ = ["dataset_fingerprint", "versions", "provenance"]
 
 #: Packages whose versions go into the provenance block.
 PACKAGES = (
@@ -25,7 +25,7 @@ PACKAGES = (
 def dataset_fingerprint(images: pd.DataFrame) -> str:
     """SHA-256 over ``image_id``, identity and content hash of every image, in order.
 
-    A ``sha256`` column (:attr:`facelab.engine.pipeline.EmbeddingResult.table` has one) saves reading
+    A ``sha256`` column (:attr:`facelab.engine.result.EmbeddingResult.table` has one) saves reading
     the files again; images without one are hashed here.
     """
     h = hashlib.sha256()

@@ -31,7 +31,6 @@ from facelab.stages.faces import Face
 
 __all__ = [
     "ARCFACE_TEMPLATE",
-    "ARCFACE_SIZE",
     "template",
     "estimate_transform",
     "warp_affine",
@@ -40,14 +39,9 @@ __all__ = [
     "AlignedFace",
     "align_face",
     "Preset",
-    "ArcFacePreset",
-    "Seed64Preset",
-    "Dlib150Preset",
     "PRESETS",
     "register_preset",
     "get_preset",
-    "dlib_shape5",
-    "dlib_chip",
     "align_dataset",
 ]
 

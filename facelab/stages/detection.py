@@ -1,8 +1,8 @@
 """Face detection and landmarking behind one interface.
 
-Two backends return the same typed results (:class:`~facelab.stages.faces.DetectionResult`):
+The detectors return the same typed results (:class:`~facelab.stages.faces.DetectionResult`):
 
-* ``"dlib"``: dlib's HOG detector (or its CNN/MMOD detector with ``detector="cnn"``) and the
+* ``"dlib"``: dlib's HOG detector (or its CNN/MMOD detector with ``kind="cnn"``) and the
   68-point iBUG shape predictor. The five ArcFace keypoints are derived from the 68 points:
   eye centres are the means of the eye contours (points 36-41 and 42-47), the nose tip is
   point 30 and the mouth corners are points 48 and 54.
@@ -30,17 +30,15 @@ from typing import Optional
 import numpy as np
 
 from facelab.core.registry import Registry
-from facelab.models.dlib_files import dlib_model_path, dlib_object  # noqa: F401  (old home of these names)
+from facelab.models.dlib_files import dlib_object
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
 __all__ = [
-    "BACKENDS",
     "POLICIES",
     "DETECTORS",
     "DLIB_UPSAMPLE_LADDER",
     "register_detector",
     "hog_detector",
-    "five_from_68",
     "choose_face",
     "Detector",
     "DlibDetector",
@@ -227,8 +225,8 @@ class DlibDetector(Detector):
 
     Parameters
     ----------
-    detector : {"hog", "cnn"}
-        HOG + linear SVM (fast, frontal) or the CNN/MMOD detector (slower on CPU, more poses).
+    kind : {"hog", "cnn"}
+        Which of dlib's face detectors: HOG + linear SVM (fast, frontal) or the CNN/MMOD detector (slower on CPU, more poses).
     upsample : int
         Times the image is upsampled before detection (finds smaller faces, costs time).
     threshold : float
@@ -237,21 +235,21 @@ class DlibDetector(Detector):
 
     name = "dlib"
 
-    def __init__(self, *, detector: str = "hog", upsample: int = 1, threshold: float = 0.0):
-        if detector not in ("hog", "cnn"):
-            raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
-        self.detector = detector
+    def __init__(self, *, kind: str = "hog", upsample: int = 1, threshold: float = 0.0):
+        if kind not in ("hog", "cnn"):
+            raise ValueError(f"kind must be 'hog' or 'cnn', got {kind!r}")
+        self.kind = kind
         self.upsample = int(upsample)
         self.threshold = float(threshold)
 
     def __repr__(self) -> str:
-        return f"DlibDetector(detector={self.detector!r}, upsample={self.upsample})"
+        return f"DlibDetector(kind={self.kind!r}, upsample={self.upsample})"
 
     def find_faces(self, image: np.ndarray) -> list[Face]:
         import dlib
 
         image = _as_rgb_uint8(image)
-        if self.detector == "hog":
+        if self.kind == "hog":
             rects, scores, _ = dlib_object("hog").run(image, self.upsample, self.threshold)
             found = list(zip(rects, scores))
         else:
@@ -422,18 +420,15 @@ class FallbackDetector(Detector):
         return faces
 
 
-#: Names accepted by :func:`create_detector`.
-BACKENDS = tuple(DETECTORS.names())
-
-
-def create_detector(backend: str = "dlib", **options) -> Detector:
-    """A detector by registered name (a :class:`Detector` is returned as it is).
+def create_detector(detector: str = "dlib", **options) -> Detector:
+    """A detector by registered name (``DETECTORS.names()``; a :class:`Detector` is returned as it is).
 
     Parameters
     ----------
-    backend : {"dlib", "mtcnn"} or Detector
+    detector : str or Detector
+        ``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"`` or any other registered name.
     **options
-        Passed to :class:`DlibDetector` (``detector``, ``upsample``, ``threshold``) or
+        Passed to :class:`DlibDetector` (``kind``, ``upsample``, ``threshold``) or
         :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``).
 
     Raises
@@ -441,6 +436,6 @@ def create_detector(backend: str = "dlib", **options) -> Detector:
     facelab.core.errors.UnknownNameError
         For a name no detector is registered under (the message lists them).
     """
-    if isinstance(backend, Detector):
-        return backend
-    return DETECTORS.create(backend, **options)
+    if isinstance(detector, Detector):
+        return detector
+    return DETECTORS.create(detector, **options)

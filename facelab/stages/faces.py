@@ -73,10 +73,6 @@ class Face:
         x1, y1, x2, y2 = self.box
         return np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0])
 
-    def keypoint(self, which: Keypoint) -> np.ndarray:
-        """The ``(x, y)`` of one named keypoint."""
-        return self.landmarks[int(which)]
-
     def to_dict(self) -> dict:
         """JSON-ready dict: ``box``, ``score``, ``landmarks`` (5 points)."""
         out = {
@@ -89,7 +85,8 @@ class Face:
 
 class DetectionStatus(str, enum.Enum):
     """What happened to one image: ``ok``, ``no_face`` or ``error`` (the ``status`` strings of
-    result tables; :data:`facelab.stages.prepare.PrepareStatus` is this enum)."""
+    result tables). The one status enum: a detection's and a
+    :class:`~facelab.stages.prepare.PreparedImage`'s (where ``error`` may come from a later stage)."""
 
     OK = "ok"
     NO_FACE = "no_face"

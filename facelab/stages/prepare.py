@@ -1,8 +1,8 @@
 """One image, start to finish before the network: load -> detect -> align.
 
 :func:`prepare_image` is the single implementation of these three stages, used by
-:func:`facelab.engine.pipeline.embed_images` (in its pool workers too), :func:`facelab.stages.alignment.align_dataset`
-(``facelab align``) and, through :class:`~facelab.engine.pipeline.EmbeddingResult`'s ``faces`` and
+:func:`facelab.engine.pipeline.embed_images` (in its executors), :func:`facelab.stages.alignment.align_dataset`
+(``facelab align``) and, through :class:`~facelab.engine.result.EmbeddingResult`'s ``faces`` and
 ``chips``, by everything that shows faces. The image is decoded once; every image gets a
 :class:`PreparedImage`, whatever happens, with the stage that failed and why.
 
@@ -23,16 +23,11 @@ import numpy as np
 
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
-__all__ = ["PrepareStatus", "PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual",
+__all__ = ["PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual",
            "STAGES"]
 
 #: The stages :func:`prepare_image` times, and the embedding after them.
 STAGES = ("load", "detect", "align", "embed")
-
-
-#: What happened to one image (the values are the ``status`` strings of result tables): the
-#: three outcomes of a detection (``ok``, ``no_face``, ``error``), so one enum serves both.
-PrepareStatus = DetectionStatus
 
 
 @dataclass
@@ -42,7 +37,8 @@ class PreparedImage:
     Attributes
     ----------
     path : str
-    status : PrepareStatus
+    status : DetectionStatus
+        ``ok``, ``no_face`` or ``error``: the detection's outcome, or ``error`` when a later stage failed.
     reason : str or None
         Why the status is not ``ok``.
     stage : {"load", "detect", "align", "embed"} or None
@@ -67,7 +63,7 @@ class PreparedImage:
     """
 
     path: str
-    status: PrepareStatus
+    status: DetectionStatus
     reason: Optional[str] = None
     stage: Optional[str] = None
     detection: Optional[DetectionResult] = None
@@ -80,7 +76,7 @@ class PreparedImage:
 
     @property
     def ok(self) -> bool:
-        return self.status == PrepareStatus.OK
+        return self.status == DetectionStatus.OK
 
     @property
     def chip(self) -> Optional[np.ndarray]:
@@ -94,13 +90,13 @@ class PreparedImage:
         False for failures of our own stages (a detector, alignment or network error, a file that
         could not be opened), which a fix or a retry may change: those are never cached.
         """
-        if self.status == PrepareStatus.ERROR:
+        if self.status == DetectionStatus.ERROR:
             return self.stage == "load" and self.content_decided
         return True
 
     def failed(self, stage: str, reason: str, *, content_decided: bool = False) -> PreparedImage:
         """Mark this image as failed at ``stage`` (returns self)."""
-        self.status, self.stage, self.reason, self.content_decided = PrepareStatus.ERROR, stage, reason, content_decided
+        self.status, self.stage, self.reason, self.content_decided = DetectionStatus.ERROR, stage, reason, content_decided
         return self
 
 
@@ -141,7 +137,7 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     from facelab.data.imageio import ImageLoadError, load_image
 
     path = str(path)
-    out = PreparedImage(path, PrepareStatus.ERROR)
+    out = PreparedImage(path, DetectionStatus.ERROR)
     try:
         with stage_timer(times, "load"):
             image = load_image(path)
@@ -158,13 +154,13 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
         return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
     out.detection, out.n_faces = det, len(det.faces)
     if not det.ok or det.face is None:
-        if det.ok or det.status is PrepareStatus.NO_FACE:
-            out.status, out.stage, out.reason = PrepareStatus.NO_FACE, "detect", det.reason or "no face found"
+        if det.ok or det.status is DetectionStatus.NO_FACE:
+            out.status, out.stage, out.reason = DetectionStatus.NO_FACE, "detect", det.reason or "no face found"
             return out
         return out.failed("detect", det.reason or "detector failed")
     out.face = det.face
     if preset is None:
-        out.status = PrepareStatus.OK
+        out.status = DetectionStatus.OK
         return out
     try:
         with stage_timer(times, "align"):
@@ -172,7 +168,7 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     except Exception as exc:
         return out.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
     out.residual = float(out.aligned.residual)
-    out.status, out.stage, out.reason = PrepareStatus.OK, None, None
+    out.status, out.stage, out.reason = DetectionStatus.OK, None, None
     return out
 
 

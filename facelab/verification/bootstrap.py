@@ -20,7 +20,6 @@ from facelab.verification.thresholds import best_accuracy_threshold
 
 __all__ = [
     "BootstrapCI",
-    "METRICS",
     "tar_metric",
     "resolve_metric",
     "identity_resample",

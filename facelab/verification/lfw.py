@@ -16,7 +16,7 @@ from facelab.core.vectors import unit_rows
 from facelab.data.datasets import require_columns
 from facelab.verification.pairs import pair_scores
 
-__all__ = ["WORST_SCORE", "ON_MISSING", "LfwScores", "lfw_pair_scores"]
+__all__ = ["LfwScores", "lfw_pair_scores"]
 
 #: Score given to a pair with an image without embedding under the "worst" policy: the lowest
 #: cosine, so the pair is always decided "different person" (a false reject when it is genuine).

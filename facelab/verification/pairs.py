@@ -20,8 +20,6 @@ from facelab.verification._checks import identity_codes
 
 __all__ = [
     "PairSet",
-    "genuine_pairs",
-    "impostor_pairs",
     "make_pairs",
     "pair_scores",
     "squared_distances",
@@ -176,9 +174,10 @@ def make_pairs(identities, *, max_impostors: Optional[int] = None, seed: int = 0
     if codes.size == 0:
         raise EvaluationError("no images to make pairs from")
     if uniq.size < 2:
+        name = uniq[0].item() if isinstance(uniq[0], np.generic) else uniq[0]  # 'a', not np.str_('a')
         raise EvaluationError(
-            f"only one identity ({uniq[0]!r}, {codes.size} images): verification needs at least two "
-            "identities for impostor pairs"
+            f"only one identity ({name!r}, {codes.size} image{'s' if codes.size != 1 else ''}): verification "
+            "needs at least two identities for impostor pairs"
         )
     gi, gj = genuine_pairs(identities)
     if gi.size == 0:

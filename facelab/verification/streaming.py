@@ -12,8 +12,7 @@ from facelab.core.vectors import unit_rows
 from facelab.verification._checks import identity_codes
 from facelab.verification.curves import RocResult, eer_from_curve
 
-__all__ = ["StreamingRoc", "score_histograms", "pair_block_counts", "roc_from_histograms", "streaming_roc",
-           "streaming_roc_distributed"]
+__all__ = ["StreamingRoc", "streaming_roc", "streaming_roc_distributed"]
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ def streaming_roc_distributed(
     embeddings,
     identities,
     *,
-    client_or_address=None,
+    scheduler=None,
     bins: int = 65536,
     chunk_size: Optional[int] = None,
     blocks_per_task: int = 4,
@@ -195,6 +194,8 @@ def streaming_roc_distributed(
     of ``chunk_size`` rows against the rows after them (the same blocks as the single-machine
     function, so the histograms are identical) and returns ``2 * bins`` counts; the client sums
     them. A worker holds the embeddings plus one block of scores (``chunk_size * N`` floats).
+    ``scheduler``: the cluster, an address (``tcp://host:8786``) or a :class:`distributed.Client`
+    (default ``$FACELAB_SCHEDULER``), as everywhere in facelab.
 
     Returns
     -------
@@ -220,7 +221,7 @@ def streaming_roc_distributed(
     starts = list(range(0, n - 1, step))
     groups = [starts[k : k + blocks_per_task] for k in range(0, len(starts), max(1, blocks_per_task))]
     counts = np.zeros(2 * bins, dtype=np.int64)
-    with connect(client_or_address) as client:
+    with connect(scheduler) as client:
         e_f, c_f = client.scatter([e, codes], broadcast=True, hash=False)  # own keys: released below
         futures = client.map(_roc_task, [e_f] * len(groups), [c_f] * len(groups), groups, step=step, bins=bins,
                              pure=False, retries=3)

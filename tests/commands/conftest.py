@@ -10,6 +10,7 @@ import pytest
 
 from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.engine import pipeline
+from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
 
 
 def _fake_embed_images(no_face=(), dim=16, noise=0.5):
@@ -28,9 +29,9 @@ def _fake_embed_images(no_face=(), dim=16, noise=0.5):
                              status="ok" if ok else "no_face", reason="" if ok else "no face found",
                              n_faces=int(ok), box=None, landmarks=None, residual=None,
                              row=len(vecs) - 1 if ok else -1, sha256=None))
-        return pipeline.EmbeddingResult(table=pd.DataFrame(rows, columns=pipeline.TABLE_COLUMNS),
-                                        embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), dim),
-                                        model="fake", calibration=REFERENCE_CALIBRATION)
+        return EmbeddingResult(table=pd.DataFrame(rows, columns=TABLE_COLUMNS),
+                               embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), dim),
+                               model="fake", calibration=REFERENCE_CALIBRATION)
 
     return embed_images
 

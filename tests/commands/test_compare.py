@@ -69,4 +69,11 @@ def test_no_face_and_several_faces(lfw, tmp_path, pair_paths, capsys):
     assert "note: 2 faces found; the largest was used" in out
 
     assert main(["compare", s1, str(tmp_path / "missing.jpg")]) == 2
-    assert "image not found" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"facelab compare: error: {tmp_path / 'missing.jpg'}: file not found\n"
+
+
+def test_a_folder_is_not_an_image(tmp_path, capsys):
+    """A folder where a photo is expected is called a folder (not "image not found"), before any model loads."""
+    (tmp_path / "photos").mkdir()
+    assert main(["compare", str(tmp_path / "photos"), str(tmp_path / "photos")]) == 2
+    assert capsys.readouterr().err == f"facelab compare: error: {tmp_path / 'photos'}: is a folder, not an image\n"

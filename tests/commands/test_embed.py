@@ -49,7 +49,10 @@ def test_embed_writes_reference_json_and_lists_skips(lfw, tmp_path, capsys):
 
 def test_embed_bad_arguments(tmp_path, capsys):
     assert main(["embed", str(tmp_path), "--out", str(tmp_path / "e.csv")]) == 2
-    assert "--out must end in .json or .npz" in capsys.readouterr().out
+    assert capsys.readouterr().err == (f"facelab embed: error: --out must end in .json or .npz, "
+                                       f"got {str(tmp_path / 'e.csv')!r}\n")  # an error goes to stderr
+    assert main(["embed", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "facelab embed: error: give --out FILE, --store DIR or both\n"
     assert main(["embed", str(tmp_path / "nope"), "--out", str(tmp_path / "e.json")]) == 2
     assert "dataset folder not found" in capsys.readouterr().err
 

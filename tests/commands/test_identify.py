@@ -59,3 +59,11 @@ def test_score_threshold_outside_0_1_is_a_clear_error(tmp_path, stub_embeddings,
     stub_embeddings()
     assert main(["identify", str(root), "--threshold", "1.5", "--threshold-scale", "score", "--quiet"]) == 2
     assert "must be in (0, 1)" in capsys.readouterr().err
+
+
+def test_identify_threshold_off_its_scale_is_one_line(tmp_path, stub_embeddings, make_folder, capsys):
+    root = make_folder(tmp_path / "two", {"1": 3, "2": 3})
+    stub_embeddings()
+    assert main(["identify", str(root), "--threshold", "5", "--threshold-scale", "distance", "--quiet"]) == 2
+    # One line, before anything is embedded (no summary line).
+    assert capsys.readouterr().err == "facelab identify: error: a squared-distance threshold must be in [0, 4], got 5.0\n"

@@ -31,15 +31,16 @@ def _check_schema(entry):
         assert len(f["landmarks"]) == 5 and all(len(p) == 2 for p in f["landmarks"])
 
 
-@pytest.mark.parametrize("backend", ["dlib", "mtcnn"])
-def test_json_for_files(photos, capsys, backend):
+@pytest.mark.parametrize("detector", ["dlib", "mtcnn"])
+def test_json_for_files(photos, capsys, detector):
     files = [str(photos / "Colin_Powell_0001.jpg"), str(photos / "notes.txt"), str(photos / "missing.jpg")]
-    assert main(["landmarks", *files, "--detector", backend, "--quiet"]) == 0
+    assert main(["landmarks", *files, "--detector", detector, "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [e["image"] for e in out] == files
     for e in out:
         _check_schema(e)
     assert [e["status"] for e in out] == ["ok", "error", "error"]
+    assert {e["detector"] for e in out} == {detector}  # the flag's name, not the old "backend"
     assert out[0]["reason"] is None and out[0]["chosen"] == 0
     le, re, nose, ml, mr = out[0]["faces"][0]["landmarks"]
     assert le[0] < re[0] and le[1] < nose[1] < ml[1]

@@ -46,8 +46,7 @@ def _expected(root, fake, missing="worst", folds=None):
     if folds is not None:
         pairs = pairs[pairs.fold < folds].reset_index(drop=True)
     res = fake(pair_images(pairs))
-    rows = dict(zip(res.embedded.image_id, res.embedded.row))
-    return V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing=missing)
+    return V.lfw_pair_scores(pairs, res.embeddings, res.rows_of(), on_missing=missing)
 
 
 def test_lfw_json_kfold_and_no_face(fake_lfw, stub_embeddings, capsys):

@@ -26,11 +26,14 @@ def two_models(monkeypatch, stub_embeddings):
     fakes = {"good": _fake_embed_images(noise=0.3), "poor": _fake_embed_images(noise=1.2)}
     calls = []
 
-    def embed_images(images_df, **kw):
-        calls.append((kw["model"], kw["detector"], tuple(images_df.image_id)))
-        res = fakes[kw["model"]](images_df, **kw)
-        res.model = kw["model"]
-        if kw["model"] == "poor":  # per-image noise of another seed: the models differ pair by pair
+    def embed_images(images_df, settings=None, **kw):
+        from facelab.engine.settings import EmbedSettings
+
+        s = EmbedSettings.of(settings, **{k: kw.pop(k) for k in ("model", "detector") if k in kw})
+        calls.append((s.model, s.detector, tuple(images_df.image_id)))
+        res = fakes[s.model](images_df, **kw)
+        res.model = s.model
+        if s.model == "poor":  # per-image noise of another seed: the models differ pair by pair
             rng = np.random.default_rng(zlib.crc32(b"poor"))
             e = res.embeddings + 0.3 * rng.normal(size=res.embeddings.shape).astype(np.float32)
             res.embeddings = e / np.linalg.norm(e, axis=1, keepdims=True)
@@ -48,8 +51,7 @@ class SimpleCalls:
 def _scores(root, fn, model, which="pairs"):
     pairs = LFW(root).pairs(which)
     res = fn(pair_images(pairs), model=model, detector="mtcnn")
-    rows = dict(zip(res.embedded.image_id, res.embedded.row))
-    return res, V.lfw_pair_scores(pairs, res.embeddings, rows, on_missing="worst")
+    return res, V.lfw_pair_scores(pairs, res.embeddings, res.rows_of(), on_missing="worst")
 
 
 def test_two_models_rows_and_paired_difference(fake_lfw, two_models, capsys):  # noqa: F811

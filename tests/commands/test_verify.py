@@ -61,7 +61,9 @@ def test_verify_one_identity_is_a_clear_error(tmp_path, stub, make_folder, capsy
     root = make_folder(tmp_path / "ds", {"a": 4})
     stub()
     assert main(["verify", str(root), "--quiet"]) == 2
-    assert "only one identity" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "facelab verify: error: only one identity ('a', 4 images): verification needs" in err
+    assert "np.str_" not in err
 
 
 @pytest.mark.slow

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
 from dataclasses import replace
 
 import pytest
@@ -42,36 +39,23 @@ def test_list_found_and_verified(capsys, monkeypatch, edgeface_weights, no_weigh
     assert f"{edgeface_weights['edgeface_xxs']} (1,734,661 bytes, SHA-256 ok)" in out
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weights, no_weights_checkout):
+def test_fetch_from_a_local_server(capsys, tmp_path, monkeypatch, edgeface_weights, no_weights_checkout, serve_folder):
     served = tmp_path / "served"
     served.mkdir()
     shutil.copyfile(edgeface_weights["edgeface_xxs"], served / "edgeface_xxs_q.pt")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}"
-        info = W.KNOWN_WEIGHTS["edgeface_xxs"]
-        monkeypatch.setitem(W.KNOWN_WEIGHTS, "edgeface_xxs", replace(info, urls=(f"{base}/edgeface_xxs_q.pt",)))
-        dest = tmp_path / "dest"
-        assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(dest), "--quiet"]) == 0
-        out = capsys.readouterr().out
-        assert "research and teaching use only" in out and f"verified (SHA-256 {info.sha256[:16]}" in out
-        assert W.verify_weights("edgeface_xxs", dest / "edgeface_xxs_q.pt")
-        # A server with the wrong bytes: exit 2, a clear error, nothing left behind.
-        (served / "edgeface_xxs_q.pt").write_bytes(b"not it")
-        assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(tmp_path / "d2"), "--quiet"]) == 2
-        assert "checksum mismatch" in capsys.readouterr().err
-        assert not list((tmp_path / "d2").iterdir())
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    base = serve_folder(served)
+    info = W.KNOWN_WEIGHTS["edgeface_xxs"]
+    monkeypatch.setitem(W.KNOWN_WEIGHTS, "edgeface_xxs", replace(info, urls=(f"{base}/edgeface_xxs_q.pt",)))
+    dest = tmp_path / "dest"
+    assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(dest), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "research and teaching use only" in out and f"verified (SHA-256 {info.sha256[:16]}" in out
+    assert W.verify_weights("edgeface_xxs", dest / "edgeface_xxs_q.pt")
+    # A server with the wrong bytes: exit 2, a clear error, nothing left behind.
+    (served / "edgeface_xxs_q.pt").write_bytes(b"not it")
+    assert main(["weights", "fetch", "edgeface_xxs", "--dest", str(tmp_path / "d2"), "--quiet"]) == 2
+    assert "checksum mismatch" in capsys.readouterr().err
+    assert not list((tmp_path / "d2").iterdir())
 
 
 def test_fetch_unknown_name(capsys, no_weights_checkout):

@@ -94,3 +94,73 @@ def test_atomic_writes_replace_in_one_step_and_clean_up(tmp_path):
             tmp.write_bytes(b"half")
             raise KeyboardInterrupt
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.txt"]  # no temporary left
+
+
+# --------------------------------------------------------------------------------------------
+# A place that cannot hold the result: one clear error (the CLI prints it as one line)
+# --------------------------------------------------------------------------------------------
+
+
+def _writers(tmp_path):
+    from facelab.core.atomic import atomic_write_text, staged_file
+
+    def staged(path):
+        with staged_file(path) as tmp:
+            tmp.write_text("x")
+
+    def folder(path):
+        with staged_directory(path) as staging:
+            (staging / "x").write_text("x")
+
+    return {"atomic_write_text": lambda p: atomic_write_text(p, "x"), "staged_file": staged,
+            "staged_directory": folder}
+
+
+@pytest.mark.parametrize("writer", ["atomic_write_text", "staged_file", "staged_directory"])
+def test_a_file_in_the_way_is_a_one_line_error(tmp_path, writer):
+    from facelab.core.errors import FacelabError, OutputPathError
+
+    (tmp_path / "afile").write_text("keep me")
+    target = tmp_path / "afile" / "sub" / "out"
+    with pytest.raises(OutputPathError) as exc:
+        _writers(tmp_path)[writer](target)
+    assert isinstance(exc.value, FacelabError) and isinstance(exc.value, OSError)
+    assert str(exc.value) == f"cannot write {target}: {tmp_path / 'afile'} is a file, not a folder"
+    assert (tmp_path / "afile").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing left behind
+
+
+def test_the_other_kind_in_the_way_is_refused(tmp_path):
+    from facelab.core.atomic import atomic_write_text
+    from facelab.core.errors import OutputPathError
+
+    (tmp_path / "afolder").mkdir()
+    (tmp_path / "afile").write_text("keep me")
+    with pytest.raises(OutputPathError, match=r"afolder: .*afolder is a folder, not a file$"):
+        atomic_write_text(tmp_path / "afolder", "x")
+    with pytest.raises(OutputPathError, match=r"afile: .*afile is a file, not a folder$"):
+        with staged_directory(tmp_path / "afile"):
+            pass
+    assert (tmp_path / "afile").read_text() == "keep me" and (tmp_path / "afolder").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "afolder"]
+
+
+@pytest.mark.parametrize("writer", ["atomic_write_text", "staged_directory"])
+def test_a_refusal_by_the_system_is_a_one_line_error(tmp_path, monkeypatch, writer):
+    # What a read-only or full disk answers when the staging file or folder is made (this suite
+    # runs as root, who may write anywhere, so the system's refusal is played by tempfile).
+    import errno
+    import tempfile
+
+    from facelab.core.errors import OutputPathError
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    target = tmp_path / "out"
+    with pytest.raises(OutputPathError) as exc:
+        _writers(tmp_path)[writer](target)
+    assert str(exc.value) == f"cannot write {target}: Read-only file system"
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ import pytest
 from facelab.core.calibration import (
     REFERENCE_CALIBRATION,
     Calibration,
+    check_threshold,
     cosine_to_distance,
     distance_to_cosine,
     fit_calibration,
@@ -112,3 +113,21 @@ def test_to_cosine_from_each_scale():
     assert c.to_cosine(c.threshold, "score") == c.cosine_threshold
     with pytest.raises(ValueError, match="scale must be one of"):
         c.to_cosine(0.3, "percent")
+
+
+@pytest.mark.parametrize("value, scale, message", [
+    (1.5, "cosine", r"a cosine threshold must be in \[-1, 1\], got 1.5"),
+    (-1.01, "cosine", r"a cosine threshold must be in \[-1, 1\], got -1.01"),
+    (5.0, "distance", r"a squared-distance threshold must be in \[0, 4\], got 5.0"),
+    (-0.1, "distance", r"a squared-distance threshold must be in \[0, 4\], got -0.1"),
+    (1.0, "score", r"a calibrated-score threshold must be in \(0, 1\), got 1.0"),
+    (math.nan, "cosine", r"a cosine threshold must be in \[-1, 1\], got nan"),
+])
+def test_to_cosine_refuses_a_threshold_off_its_scale(value, scale, message):
+    # A cosine of 1.5 would silently reject every probe; say so instead.
+    with pytest.raises(EvaluationError, match=f"^{message}$"):
+        REFERENCE_CALIBRATION.to_cosine(value, scale)
+    with pytest.raises(EvaluationError, match=f"^{message}$"):
+        check_threshold(value, scale)  # the same check, without a calibration
+    for ok, s in ((-1.0, "cosine"), (1.0, "cosine"), (0.0, "distance"), (4.0, "distance")):
+        assert -1.0 <= REFERENCE_CALIBRATION.to_cosine(ok, s) <= 1.0

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import shutil
 import tarfile
-import threading
 
 import pytest
 
@@ -42,20 +39,9 @@ def mirror(tmp_path_factory, lfw):
 
 
 @pytest.fixture(scope="module")
-def server(mirror):
-    root, _ = mirror
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def server(mirror, serve_folder):
+    """The mirror served on 127.0.0.1: its base URL."""
+    return serve_folder(mirror[0])
 
 
 def _source(mirror, base, **kw) -> LfwSource:

@@ -1,10 +1,10 @@
-"""EmbeddingCache: settings -> folder, content hash -> entry; damaged entries are recomputed."""
+"""EmbeddingCache: settings key -> folder, content hash -> entry; damaged entries are recomputed."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from facelab.engine.cache import CACHE_VERSION, CacheEntry, EmbeddingCache
+from facelab.engine.cache import CacheEntry, CacheRecord, EmbeddingCache, EntryCache
 from facelab.stages.faces import Face
 
 
@@ -15,12 +15,15 @@ def _face():
 
 
 def test_round_trip_keeps_the_whole_face(tmp_path):
-    cache = EmbeddingCache({"embedder": "x", "detector": "dlib"}, root=tmp_path)
-    assert cache.settings["version"] == CACHE_VERSION and cache.folder.parent == tmp_path / "embeddings"
+    cache = EmbeddingCache(root=tmp_path)
+    assert isinstance(cache, EntryCache) and not cache.required
+    assert cache.folder("k1") == tmp_path / "embeddings" / "k1"
+    assert cache.describe("k1") == {"cache": str(tmp_path / "embeddings" / "k1")}
     face = _face()
     vec = np.arange(4, dtype=np.float32) / 7
-    cache.put("ab" * 32, CacheEntry("ok", None, None, 2, face, 0.123456789, vec))
-    got = cache.get("ab" * 32)
+    cache.put([CacheRecord("a", "a.jpg", "x", "ab" * 32, CacheEntry("ok", None, None, 2, face, 0.123456789, vec))],
+              settings_key="k1", dim=4)
+    got = cache.get("ab" * 32, settings_key="k1")
     assert (got.status, got.reason, got.stage, got.n_faces) == ("ok", None, None, 2)
     np.testing.assert_array_equal(got.vector, vec)
     assert got.residual == 0.123456789 and got.face.score == face.score
@@ -28,18 +31,20 @@ def test_round_trip_keeps_the_whole_face(tmp_path):
     np.testing.assert_array_equal(got.face.landmarks, face.landmarks)
     np.testing.assert_array_equal(got.face.landmarks68, face.landmarks68)
 
-    cache.put("cd" * 32, CacheEntry("no_face", "no face found by dlib", "detect", 0, None, float("nan"), None))
-    none = cache.get("cd" * 32)
+    cache.put_entry("cd" * 32, CacheEntry("no_face", "no face found by dlib", "detect", 0, None, float("nan"), None),
+                    settings_key="k1")
+    none = cache.get("cd" * 32, settings_key="k1")
     assert none.status == "no_face" and none.face is None and none.vector is None and np.isnan(none.residual)
-    assert cache.get("ef" * 32) is None
+    assert cache.get("ef" * 32, settings_key="k1") is None
+    # lookup: what is held, under this key only; None digests (unreadable files) are skipped.
+    assert set(cache.lookup(["ab" * 32, "cd" * 32, "ef" * 32, None], settings_key="k1")) == {"ab" * 32, "cd" * 32}
+    assert cache.lookup(["ab" * 32], settings_key="k2") == {}
 
 
-def test_settings_make_the_key_and_a_damaged_entry_is_a_miss(tmp_path):
-    a = EmbeddingCache({"embedder": "x", "policy": "largest"}, root=tmp_path)
-    b = EmbeddingCache({"policy": "largest", "embedder": "x"}, root=tmp_path)
-    c = EmbeddingCache({"embedder": "x", "policy": "central"}, root=tmp_path)
-    assert a.key == b.key != c.key
-    a.put("ab" * 32, CacheEntry("ok", None, None, 1, _face(), 1.0, np.ones(3, np.float32)))
-    a.path("ab" * 32).write_bytes(b"PK\x03\x04 not a whole zip")
-    assert a.get("ab" * 32) is None
-    assert not [p for p in a.path("ab" * 32).parent.iterdir() if p.name.startswith(".")]  # no temporaries
+def test_a_damaged_entry_is_a_miss(tmp_path):
+    a = EmbeddingCache(root=tmp_path)
+    a.put_entry("ab" * 32, CacheEntry("ok", None, None, 1, _face(), 1.0, np.ones(3, np.float32)), settings_key="k")
+    path = a.path("ab" * 32, settings_key="k")
+    path.write_bytes(b"PK\x03\x04 not a whole zip")
+    assert a.get("ab" * 32, settings_key="k") is None and a.lookup(["ab" * 32], settings_key="k") == {}
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temporaries

@@ -1,5 +1,6 @@
-"""Embedding and all-pairs ROC on a real Dask cluster: a ``dask scheduler`` and two ``dask worker``
-processes on 127.0.0.1 (the session's ``cluster`` fixture in ``tests/conftest.py``)."""
+"""The Dask executor on a real cluster: a ``dask scheduler`` and two ``dask worker`` processes on
+127.0.0.1 (the session's ``cluster`` fixture in ``tests/conftest.py``). The all-pairs ROC on the
+cluster is tested with its module, in ``tests/verification/test_streaming.py``."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def client(cluster):
 
 @pytest.fixture(scope="module")
 def local_result(small_lfw):
+    from facelab.engine.executors import SerialExecutor
     from facelab.engine.pipeline import embed_folder
 
-    return embed_folder(small_lfw, cache=False, progress=False, workers=1, keep_chips=True)
+    return embed_folder(small_lfw, cache=False, progress=False, executor=SerialExecutor(), keep_chips=True)
 
 
 def _assert_same(res, ref, *, faces=True):
@@ -50,14 +52,15 @@ def _assert_same(res, ref, *, faces=True):
 
 
 def test_cluster_embedding_equals_local_run(client, small_lfw, local_result):
-    from facelab.engine.dask import embed_folder_distributed
+    from facelab.engine.pipeline import embed_folder
 
-    res = embed_folder_distributed(small_lfw, client_or_address=client, partition_size=3, progress=False,
-                                   keep_chips=True)
+    res = embed_folder(small_lfw, scheduler=client, partition_size=3, progress=False, keep_chips=True)
     _assert_same(res, local_result)
     np.testing.assert_array_equal(res.chips, local_result.chips)  # chips[row] is what embeddings[row] came from
     assert res.settings["embedder"] == local_result.settings["embedder"] and res.settings["engine"] == "dask"
-    assert res.table.sha256.notna().all()
+    assert res.settings["cache"] is None  # this machine's file cache is not the cluster's
+    assert res.table.sha256.notna().all()  # hashed on the workers
+    assert "on a Dask cluster" in res.summary()
     # Both workers took part.
     assert len([w for w in res.timings["workers"] if w]) == 2
 
@@ -75,7 +78,7 @@ def test_cli_embed_with_scheduler_writes_the_local_vectors(cluster, small_lfw, l
 
 
 def test_unreadable_images_are_rows_with_reasons(client, small_lfw, tmp_path):
-    from facelab.engine.dask import embed_images_distributed
+    from facelab.engine.pipeline import embed_images
 
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(Path(small_lfw / "Tony_Blair" / "1.jpg").read_bytes()[:300])  # a cut-off JPEG
@@ -84,14 +87,12 @@ def test_unreadable_images_are_rows_with_reasons(client, small_lfw, tmp_path):
         "path": [str(small_lfw / "Tony_Blair" / "2.jpg"), str(broken), str(tmp_path / "not-there.jpg")],
         "identity": ["Tony_Blair", "x", "y"],
     })
-    res = embed_images_distributed(images, client_or_address=client, partition_size=1, progress=False)
+    res = embed_images(images, scheduler=client, partition_size=1, progress=False)
     assert list(res.table.status) == ["ok", "error", "error"]
     sk = dict(zip(res.skipped.image, res.skipped.reason))
     assert sk[str(tmp_path / "not-there.jpg")] == "error: file not found"
     assert sk[str(broken)].startswith("error: ") and len(sk[str(broken)]) > len("error: ")
-    # The same reasons as the single-machine pipeline gives.
-    from facelab.engine.pipeline import embed_images
-
+    # The same reasons as on this machine.
     local = embed_images(images, cache=False, progress=False)
     assert list(res.table.reason) == list(local.table.reason)
     assert res.embeddings.shape == (1, 128)
@@ -99,41 +100,42 @@ def test_unreadable_images_are_rows_with_reasons(client, small_lfw, tmp_path):
 
 def test_store_filled_by_the_cluster_resumes_locally(client, small_lfw, local_result, tmp_path):
     from facelab.data.datasets import read_identity_folders
-    from facelab.engine.store import embed_to_store
+    from facelab.engine.pipeline import embed_images
+    from facelab.engine.store import EmbeddingStore
 
     images = read_identity_folders(small_lfw).images
-    first = embed_to_store(images.iloc[:8], tmp_path / "s", client=client, partition_size=3, progress=False)
+    store = EmbeddingStore(tmp_path / "s")
+    first = embed_images(images.iloc[:8], cache=store, scheduler=client, partition_size=3, progress=False)
     assert (first.n_cached, first.n_computed) == (0, 8)
     assert len(pd.read_parquet(tmp_path / "s")) == 8
-    res = embed_to_store(images, tmp_path / "s", partition_size=6, progress=False)  # the rest on this machine
+    assert len(store.partitions()) == 3  # one per task, appended as each came back
+    res = embed_images(images, cache=EmbeddingStore(tmp_path / "s"), partition_size=6, progress=False)  # this machine
     assert (res.n_cached, res.n_computed) == (8, 12)
-    _assert_same(res, local_result, faces=False)
+    _assert_same(res, local_result)
 
 
-def test_all_pairs_roc_on_the_cluster_equals_single_machine(client):
-    from facelab import verification as V
-    from facelab.verification.streaming import streaming_roc_distributed
+def test_what_a_worker_cannot_rebuild_is_refused_before_any_task(client, small_lfw):
+    import warnings
 
-    rng = np.random.default_rng(0)
-    centres = rng.standard_normal((40, 32))
-    ids = rng.integers(0, 40, 3000)
-    e = centres[ids] + 0.9 * rng.standard_normal((3000, 32))
-    local = V.streaming_roc(e, ids, bins=4096, chunk_size=250)
-    dist = streaming_roc_distributed(e, ids, client_or_address=client, bins=4096, chunk_size=250, blocks_per_task=2)
-    np.testing.assert_array_equal(dist.genuine_hist, local.genuine_hist)
-    np.testing.assert_array_equal(dist.impostor_hist, local.impostor_hist)
-    assert dist.n_pairs == 3000 * 2999 // 2
-    assert (dist.auc, dist.eer) == (local.auc, local.eer)
-    assert 0.8 < local.auc < 1.0
-    # The default block size too.
-    d2 = streaming_roc_distributed(e, ids, client_or_address=client, bins=4096)
-    np.testing.assert_array_equal(d2.genuine_hist, V.streaming_roc(e, ids, bins=4096).genuine_hist)
+    from facelab.embedders.torch import TorchEmbedder
+    from facelab.engine.dask import DistributedError
+    from facelab.engine.pipeline import embed_folder
+    from facelab.stages.detection import LadderDetector
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        random = TorchEmbedder("ir_18")
+    with pytest.raises(DistributedError, match="cannot be rebuilt on a worker"):
+        embed_folder(small_lfw, model=random, scheduler=client, progress=False)
+    with pytest.raises(DistributedError, match="detector is given by name"):
+        embed_folder(small_lfw, detector=LadderDetector(), scheduler=client, progress=False)
 
 
 def test_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, small_lfw, local_result):
     """Last in this module: it kills one of the fixture's two workers (and starts another)."""
     from facelab.data.datasets import read_identity_folders
-    from facelab.engine.dask import embed_images_distributed
+    from facelab.engine.dask import DaskExecutor
+    from facelab.engine.pipeline import embed_images
 
     # Each photo three times under three ids: 60 images, 30 tasks -- long enough to kill a worker in.
     base = read_identity_folders(small_lfw).images
@@ -144,8 +146,8 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, small_
 
     def run():
         try:
-            out["res"] = embed_images_distributed(images, client_or_address=cluster.address, partition_size=2,
-                                                  retries=1, progress=False)
+            out["res"] = embed_images(images, executor=DaskExecutor(cluster.address, retries=1), partition_size=2,
+                                      progress=False)
         except BaseException as exc:  # reported below
             out["exc"] = exc
 

@@ -1,4 +1,4 @@
-"""The embedding pipeline: every image accounted for, the cache, the process pool, folders."""
+"""The driver: every image accounted for, the file cache, the process pool, folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import facelab.engine.pipeline as pipeline
+import facelab.engine.executors as executors
+import facelab.engine.settings as settings_mod
+from facelab.engine.executors import SerialExecutor
 from facelab.engine.pipeline import embed_folder, embed_images
+from facelab.engine.pool import PoolExecutor
+from facelab.stages.prepare import STAGES
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +60,8 @@ def test_every_image_gets_a_row_and_second_run_is_cached(images, monkeypatch, tm
     def no_detector(*a, **k):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr(pipeline, "make_detector", no_detector)
-    monkeypatch.setattr(pipeline, "prepare_image", no_detector)
+    monkeypatch.setattr(settings_mod, "make_detector", no_detector)
+    monkeypatch.setattr(executors, "prepare_image", no_detector)
     again = embed_images(images, progress=False)
     assert again.n_cached == 6 and again.n_computed == 0
     np.testing.assert_array_equal(again.embeddings, res.embeddings)
@@ -68,7 +72,7 @@ def test_cache_follows_content_not_path(images, tmp_path, monkeypatch):
     embed_images(images.head(1), progress=False)
     copy = tmp_path / "renamed.jpg"
     shutil.copy(images.path[0], copy)
-    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(settings_mod, "make_detector", lambda *a, **k: 1 / 0)
     res = embed_images(pd.DataFrame({"image_id": ["x"], "path": [str(copy)], "identity": ["?"]}), progress=False)
     assert res.n_cached == 1 and res.table.status[0] == "ok"
 
@@ -85,11 +89,9 @@ def test_no_cache_recomputes_and_random_models_never_cache(images):
     assert r.table.residual.notna().all()
 
 
-def test_process_pool_gives_the_same_embeddings(images, monkeypatch):
-    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
-    pooled = embed_images(images, cache=False, progress=False, workers=2, chunk_size=2)
-    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 10_000)
-    single = embed_images(images, cache=False, progress=False)
+def test_process_pool_gives_the_same_embeddings(images):
+    pooled = embed_images(images, cache=False, progress=False, executor=PoolExecutor(2, min_images=2), batch_size=2)
+    single = embed_images(images, cache=False, progress=False, executor=SerialExecutor())
     assert list(pooled.table.status) == list(single.table.status)
     np.testing.assert_allclose(pooled.embeddings, single.embeddings, atol=1e-6)
 
@@ -105,8 +107,8 @@ def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, mo
         def _forward(self, chips):
             raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
-    res = embed_images(images, model=Failing(), cache=False, progress=False, workers=2, chunk_size=2)
+    res = embed_images(images, model=Failing(), cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
+                       batch_size=2)
     assert list(res.table.status) == ["error"] * 4 + ["no_face", "error"]
     assert res.table.reason[:4].str.contains(r"embedding failed \(RuntimeError: out of memory\)").all()
     assert res.embeddings.shape == (0, 128) and res.timings["embed"] > 0
@@ -130,10 +132,10 @@ def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
             seen.append(torch.get_num_threads())
             return super()._forward(chips)
 
-    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     before = torch.get_num_threads()
-    res = embed_images(images, model=Recording(), cache=False, progress=False, workers=2, chunk_size=2)
+    res = embed_images(images, model=Recording(), cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
+                       batch_size=2)
     assert res.embeddings.shape == (4, 128)
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == before
@@ -145,7 +147,8 @@ def test_dlib_faces_have_a_residual_cached_or_not(images, monkeypatch, tmp_path)
     from dataclasses import replace
 
     from facelab.embedders import create_embedder
-    from facelab.engine.cache import EmbeddingCache, embedding_settings
+    from facelab.engine.cache import EmbeddingCache
+    from facelab.engine.settings import EmbedSettings
     from facelab.stages.alignment import get_preset
 
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path))
@@ -154,10 +157,11 @@ def test_dlib_faces_have_a_residual_cached_or_not(images, monkeypatch, tmp_path)
     assert len(ok) == 2 and ok.residual.between(0, 10).all()
     for face, r in zip(first.faces, ok.residual):
         assert r == get_preset("arcface112").residual(face)
-    store = EmbeddingCache(embedding_settings(create_embedder("dlib"), detector="dlib", policy="largest", upsample=None))
-    assert str(store.folder) == first.settings["cache"]
+    cache, key = EmbeddingCache(), EmbedSettings().key(create_embedder("dlib"))
+    assert str(cache.folder(key)) == first.settings["cache"]
     for digest in ok.sha256:
-        store.put(digest, replace(store.get(digest), residual=float("nan")))  # an older entry
+        older = replace(cache.get(digest, settings_key=key), residual=float("nan"))  # written before dlib had one
+        cache.put_entry(digest, older, settings_key=key)
     again = embed_images(images.head(2), progress=False, workers=1)
     assert again.n_cached == 2
     np.testing.assert_allclose(again.table.residual, ok.residual, rtol=1e-12)
@@ -272,8 +276,8 @@ def test_timings_and_cache_key_follow_the_detection_scale(images, tmp_path, monk
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
     res = embed_images(images.head(2), progress=False)
     t = res.timings
-    assert set(pipeline.STAGES) <= set(t) and {"wall", "pool_start", "worker_init"} <= set(t)
-    assert all(t[k] > 0 for k in pipeline.STAGES) and t["wall"] >= t["embed"]
+    assert set(STAGES) <= set(t) and {"wall", "pool_start", "worker_init"} <= set(t)
+    assert all(t[k] > 0 for k in STAGES) and t["wall"] >= t["embed"]
     # A fixed upsample is another cache entry (its box, hence its chip, may differ).
     other = embed_images(images.head(2), progress=False, upsample=1)
     assert other.n_computed == 2 and other.settings["cache"] != res.settings["cache"]
@@ -302,12 +306,12 @@ def test_dlib_workers_do_not_import_torch():
 def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
     from facelab.embedders.dlib import DlibEmbedder
 
-    monkeypatch.setattr(pipeline, "MIN_POOL_IMAGES", 2)
     emb = DlibEmbedder(engine="dlib")
     assert not emb.multithreaded and DlibEmbedder().multithreaded
     calls = []
     monkeypatch.setattr(DlibEmbedder, "_forward", lambda self, chips: calls.append(len(chips)))  # parent only
-    res = embed_images(images, model=emb, cache=False, progress=False, workers=2, chunk_size=2)
+    res = embed_images(images, model=emb, cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
+                       batch_size=2)
     assert calls == [] and list(res.table.status) == ["ok"] * 4 + ["no_face", "error"]
     monkeypatch.undo()
     ref = embed_images(images, cache=False, progress=False)  # torch engine, in-process
@@ -336,7 +340,7 @@ def test_faces_and_chips_come_with_the_result_and_survive_the_cache(images, monk
     assert embed_images(images.head(1), progress=False).chips is None  # only on request
 
     # From the cache: the same faces (68 points included) and, re-aligned without detection, the same chips.
-    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(settings_mod, "make_detector", lambda *a, **k: 1 / 0)
     again = embed_images(images, progress=False, keep_chips=True)
     assert again.n_cached == 6 and again.timings["realign"] > 0
     for a, b in zip(again.faces, res.faces):
@@ -352,7 +356,7 @@ def test_faces_and_chips_come_with_the_result_and_survive_the_cache(images, monk
 def test_cache_keeps_what_the_content_decides_and_not_our_failures(images, monkeypatch, tmp_path):
     # Decided by the status, not by the wording of a reason: a detector that fails on one photo
     # leaves it out of the cache, so the next run (detector fixed) computes it again.
-    from facelab.engine.pool import make_detector
+    from facelab.engine.settings import make_detector
 
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
     real = make_detector("dlib")
@@ -366,7 +370,7 @@ def test_cache_keeps_what_the_content_decides_and_not_our_failures(images, monke
                 raise RuntimeError("flaky")
             return super().find_faces(image)
 
-    monkeypatch.setattr(pipeline, "make_detector", lambda *a, **k: Flaky())
+    monkeypatch.setattr(settings_mod, "make_detector", lambda *a, **k: Flaky())
     first = embed_images(images, progress=False)
     assert first.table.status[0] == "error" and "detector failed (RuntimeError: flaky)" in first.table.reason[0]
     assert list(first.table.status[4:]) == ["no_face", "error"]  # no face, undecodable bytes: cached

@@ -1,4 +1,5 @@
-"""The Parquet embedding store: append, read by pandas / pyarrow / Dask, resume, damage, export."""
+"""The Parquet embedding store: append, read by pandas / pyarrow / Dask; as the driver's cache: resume,
+damage quarantined; export."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelab.engine.store import EmbeddingStore, StoreError, embed_to_store
+from facelab.engine.cache import CacheError, EntryCache
+from facelab.engine.pipeline import embed_images
+from facelab.engine.store import EmbeddingStore, StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,10 +31,13 @@ def lfw_images(lfw):
 
 @pytest.fixture(scope="module")
 def reference(lfw_images):
-    """The single-machine pipeline's result on the same photos (no cache)."""
-    from facelab.engine.pipeline import embed_images
-
+    """The driver's result on the same photos without a cache."""
     return embed_images(lfw_images, cache=False, progress=False)
+
+
+def _into_store(images, store, **kw):
+    """The driver with the store as its cache (``facelab embed --store``)."""
+    return embed_images(images, cache=store if isinstance(store, EmbeddingStore) else EmbeddingStore(store), **kw)
 
 
 def _synthetic_table(n, start=0):
@@ -108,10 +114,11 @@ def test_export_seed_formats(tmp_path):
 
 def test_store_as_cache_equals_pipeline_and_recomputes_nothing(tmp_path, lfw_images, reference):
     store = EmbeddingStore(tmp_path / "s")
-    first = embed_to_store(lfw_images.iloc[:6], store, partition_size=4, progress=False)
+    assert isinstance(store, EntryCache) and store.required
+    first = _into_store(lfw_images.iloc[:6], store, partition_size=4, progress=False)
     assert (first.n_cached, first.n_computed) == (0, 6)
     assert len(store.partitions()) == 2
-    second = embed_to_store(lfw_images, store, partition_size=4, progress=False)
+    second = _into_store(lfw_images, store, partition_size=4, progress=False)
     assert (second.n_cached, second.n_computed) == (6, 6)
     assert list(second.table.image_id) == list(lfw_images.image_id)
     assert list(second.table.status) == list(reference.table.status)
@@ -119,7 +126,7 @@ def test_store_as_cache_equals_pipeline_and_recomputes_nothing(tmp_path, lfw_ima
     np.testing.assert_allclose(second.embeddings, reference.embeddings, atol=2e-6)
     assert list(second.table.box) == list(reference.table.box)
     assert list(second.table.landmarks) == list(reference.table.landmarks)
-    third = embed_to_store(lfw_images, store, progress=False)
+    third = _into_store(lfw_images, store, progress=False)
     assert (third.n_cached, third.n_computed) == (12, 0)
     np.testing.assert_array_equal(third.embeddings, second.embeddings)
     ok = third.table.status == "ok"  # dlib's chips have a residual, and the store gives it back
@@ -127,14 +134,34 @@ def test_store_as_cache_equals_pipeline_and_recomputes_nothing(tmp_path, lfw_ima
     np.testing.assert_allclose(third.table.residual, reference.table.residual, rtol=1e-9)
     assert len(pd.read_parquet(tmp_path / "s")) == 12
     # Other settings are another key: nothing is reused across them.
-    assert embed_to_store(lfw_images.iloc[:2], store, flip=True, progress=False).n_cached == 0
+    assert _into_store(lfw_images.iloc[:2], store, flip=True, progress=False).n_cached == 0
+    assert third.settings["settings_key"] == third.settings_key == reference.settings_key
+    assert third.settings["store"] == str(tmp_path / "s") and third.settings["quarantined"] == []
+
+
+def test_store_refuses_what_it_cannot_key(tmp_path, lfw_images):
+    # Random weights: the same settings would not give the same vectors, so nothing can be stored.
+    import warnings
+
+    from facelab.embedders.torch import TorchEmbedder
+    from facelab.stages.detection import LadderDetector
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        emb = TorchEmbedder("ir_18")
+    with pytest.raises(CacheError, match="not reproducible"):
+        _into_store(lfw_images.iloc[:1], tmp_path / "s", model=emb, progress=False)
+    with pytest.raises(CacheError, match="detector by name"):
+        _into_store(lfw_images.iloc[:1], tmp_path / "s", detector=LadderDetector(), progress=False)
+    assert not (tmp_path / "s").exists()
 
 
 def test_resume_after_killed_run_computes_only_missing(tmp_path, lfw_images):
     lfw_images.to_csv(tmp_path / "images.csv", index=False)
     code = (
-        "import pandas as pd; from facelab.engine.store import embed_to_store;"
-        f"embed_to_store(pd.read_csv({str(tmp_path / 'images.csv')!r}), {str(tmp_path / 's')!r},"
+        "import pandas as pd; from facelab.engine.pipeline import embed_images;"
+        "from facelab.engine.store import EmbeddingStore;"
+        f"embed_images(pd.read_csv({str(tmp_path / 'images.csv')!r}), cache=EmbeddingStore({str(tmp_path / 's')!r}),"
         " partition_size=2, progress=False)"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -149,7 +176,7 @@ def test_resume_after_killed_run_computes_only_missing(tmp_path, lfw_images):
         proc.wait(timeout=30)
     done = len(pd.read_parquet(tmp_path / "s"))  # what survived is readable, temp files are hidden
     assert 4 <= done < 12
-    resumed = embed_to_store(lfw_images, store, partition_size=4, progress=False)
+    resumed = _into_store(lfw_images, store, partition_size=4, progress=False)
     assert (resumed.n_cached, resumed.n_computed) == (done, 12 - done)
     assert len(pd.read_parquet(tmp_path / "s")) == 12
     assert (resumed.table.status == "ok").all()
@@ -157,7 +184,7 @@ def test_resume_after_killed_run_computes_only_missing(tmp_path, lfw_images):
 
 def test_damaged_partition_is_detected_quarantined_and_redone(tmp_path, lfw_images):
     store = EmbeddingStore(tmp_path / "s")
-    embed_to_store(lfw_images.iloc[:8], store, partition_size=4, progress=False)
+    _into_store(lfw_images.iloc[:8], store, partition_size=4, progress=False)
     victim = store.partitions()[1]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])  # a truncated copy, a full disk, a killed rsync
@@ -168,7 +195,7 @@ def test_damaged_partition_is_detected_quarantined_and_redone(tmp_path, lfw_imag
 
     with pytest.raises((pa.ArrowInvalid, OSError)):  # plain pandas trips over it ...
         pd.read_parquet(tmp_path / "s")
-    again = embed_to_store(lfw_images.iloc[:8], store, partition_size=4, progress=False)
+    again = _into_store(lfw_images.iloc[:8], store, partition_size=4, progress=False)
     assert (again.n_cached, again.n_computed) == (4, 4)  # the damaged partition's images, and only those
     assert again.settings["quarantined"] == [str(victim)]
     assert store.check() == []  # ... until it is moved aside
@@ -191,7 +218,7 @@ def test_store_keeps_what_the_content_decides_with_the_cache_entry(tmp_path):
     # Decided by the status contract (PreparedImage.cacheable), not by the wording of a reason: a
     # detector failure is retried, an undecodable file is kept; stage, score and 68 points are stored.
     from facelab.core.calibration import REFERENCE_CALIBRATION
-    from facelab.engine.pipeline import TABLE_COLUMNS, EmbeddingResult
+    from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
     from facelab.stages.faces import Face
 
     p68 = np.arange(136.0).reshape(68, 2)

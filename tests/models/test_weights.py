@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import shutil
-import threading
 from dataclasses import replace
 
 import pytest
@@ -108,23 +105,11 @@ def test_shared_files_verify(edgeface_weights):
 # ------------------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A local HTTP server on 127.0.0.1; yields ``(base_url, folder it serves)``."""
+def server(tmp_path_factory, serve_folder):
+    """A local HTTP server on 127.0.0.1: ``(base_url, folder it serves)``."""
     root = tmp_path_factory.mktemp("weights-mirror")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    return serve_folder(root), root
 
 
 def test_fetch_verified_and_atomic(tmp_path, server, edgeface_weights):

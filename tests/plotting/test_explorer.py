@@ -12,7 +12,7 @@ from PIL import Image
 
 from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.core.errors import EvaluationError
-from facelab.engine.pipeline import TABLE_COLUMNS, EmbeddingResult
+from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
 from facelab.plotting.explorer import explore, explore_embeddings
 from facelab.plotting.thumbnails import BLANK_URI
 from facelab.stages.faces import Face

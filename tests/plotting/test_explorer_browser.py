@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from facelab.browser import (
+from tests.browser import (
     chromium,
     console_errors,
     drag_threshold,

@@ -12,14 +12,14 @@ import nbformat
 import psutil
 import pytest
 
-from facelab.browser import (
+from facelab.course.notebooks import NOTEBOOK_DIR, inject_parameters
+from tests.browser import (
     BOKEH_JS,
     chromium,
     console_errors,
     jupyter_lab,
     lab_run_all,
 )
-from facelab.course.notebooks import NOTEBOOK_DIR, inject_parameters
 
 pytestmark = pytest.mark.browser  # skipped with the reason without Chromium (tests/conftest.py)
 

@@ -50,7 +50,7 @@ def test_landmarks_display_draws_box_and_points(result):
     assert ax.get_legend() is not None
 
 
-def test_overlay_two_backends_and_other_faces(result):
+def test_overlay_two_detectors_and_other_faces(result):
     other = Face(box=[10, 10, 50, 50], score=0.5, landmarks=np.tile([30.0, 30.0], (5, 1)))
     fig, ax = plt.subplots()
     LandmarksDisplay(None, [result.face, other], chosen=0).plot(ax=ax, show_image=False, show_68=False)

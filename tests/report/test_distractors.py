@@ -172,8 +172,8 @@ def test_the_datasets_own_faces_are_refused(two_id_data, two_id_report):
 
 
 def test_a_store_records_the_model(two_id_data, strangers, npz, tmp_path):
-    from facelab.engine.cache import settings_key
-    from facelab.engine.store import SETTINGS_FIELDS, EmbeddingStore
+    from facelab.engine.settings import SETTINGS_FIELDS, settings_key
+    from facelab.engine.store import EmbeddingStore
 
     res, ids, vecs = strangers
     m = two_id_data.model

@@ -5,12 +5,11 @@ moves the FAR/FRR readout (to the report's numbers), and no request leaves the f
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from facelab import verification as V
-from facelab.browser import (
+from tests.browser import (
     chromium,
     console_errors,
     drag_threshold,
@@ -23,6 +22,7 @@ from facelab.browser import (
     open_explorer_page,
     readout_change,
     requested_urls,
+    scroll_into_view,
     wait_for,
 )
 
@@ -35,8 +35,7 @@ def test_report_in_headless_chromium(two_id_report, two_id_data):
         # Every view of the report was drawn (the explorer, ROC/DET, both tables).
         for name in ("facelab-map", "facelab-roc", "facelab-det", "facelab-thresholds", "facelab-skipped"):
             wait_for(driver, "return facelab_view(arguments[0]) != null", name)
-        driver.execute_script("facelab_view('facelab-map').el.scrollIntoView({block: 'center'})")
-        time.sleep(0.3)
+        scroll_into_view(driver, "facelab-map")  # waits until the map is in view and still (no fixed sleep)
         assert map_ink(driver) > 2000  # the map's canvas has ink
 
         # Hovering a face shows its chip (a decoded PNG data: URI) and image id.

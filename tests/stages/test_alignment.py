@@ -96,9 +96,9 @@ def test_alignment_follows_the_face_not_the_frame(detected):
     assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 1
 
 
-@pytest.mark.parametrize("backend", ["dlib", "mtcnn"])
-def test_realigned_landmarks_sit_on_the_template(detected, backend, dlib_det, mtcnn_det, lfw):
-    """Align with a backend, detect again with it on the aligned 112x112 face: the points land
+@pytest.mark.parametrize("detector", ["dlib", "mtcnn"])
+def test_realigned_landmarks_sit_on_the_template(detected, detector, dlib_det, mtcnn_det, lfw):
+    """Align with a detector, detect again with it on the aligned 112x112 face: the points land
     where the transform put the first detections, hence on the template up to the residual.
 
     The chip is edge-padded by 56 px before detecting again: a tight 112 chip leaves no context
@@ -107,7 +107,7 @@ def test_realigned_landmarks_sit_on_the_template(detected, backend, dlib_det, mt
     first detection 0.4-0.7 px (dlib) and 0.6-1.6 px (MTCNN), worst point 4.0 px; RMS distance
     to the template within 0.3 px of the alignment residual (1.7-5.5 px).
     """
-    det = dlib_det if backend == "dlib" else mtcnn_det
+    det = dlib_det if detector == "dlib" else mtcnn_det
     pad = 56
     for n, k in SAMPLES:
         img = load_image(lfw.image_path(n, k))

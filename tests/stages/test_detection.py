@@ -1,4 +1,4 @@
-"""Detection and landmarking on real LFW photos, with both backends."""
+"""Detection and landmarking on real LFW photos, with both detectors."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SAMPLES = [
     ("Aaron_Eckhart", 1),
     ("Gerhard_Schroeder", 2),
 ]
-BACKENDS = ["dlib", "mtcnn"]
+DETECTOR_NAMES = ["dlib", "mtcnn"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def sample_paths(lfw):
 
 @pytest.fixture(scope="module")
 def detectors():
-    return {name: create_detector(name) for name in BACKENDS}
+    return {name: create_detector(name) for name in DETECTOR_NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +60,12 @@ def test_dlib_model_path_finds_files():
         dlib_model_path("no_such_model.dat")
 
 
-def test_unknown_backend_and_policy(detectors):
+def test_unknown_detector_and_policy(detectors):
     from facelab.core.errors import UnknownNameError
 
     with pytest.raises(UnknownNameError, match="unknown detector 'opencv'; choose from dlib, mtcnn"):
-        create_detector("opencv")
+        create_detector(detector="opencv")  # the keyword every other function uses
+    assert create_detector(detector="dlib").name == "dlib"
     with pytest.raises(ValueError, match="policy"):
         detectors["dlib"].detect(np.zeros((50, 50, 3), np.uint8), policy="first")
 
@@ -77,9 +78,9 @@ def test_five_from_68_uses_eye_contours():
     np.testing.assert_allclose(five[[2, 3, 4]], p68[[30, 48, 54]])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_finds_one_face_per_lfw_photo(results, backend, sample_paths):
-    res = results[backend]
+@pytest.mark.parametrize("detector", DETECTOR_NAMES)
+def test_finds_one_face_per_lfw_photo(results, detector, sample_paths):
+    res = results[detector]
     assert [r.image for r in res] == sample_paths
     for r in res:
         assert r.status == DetectionStatus.OK, r
@@ -92,13 +93,13 @@ def test_finds_one_face_per_lfw_photo(results, backend, sample_paths):
         assert 60 < x2 - x1 < 200
         # And the five points lie inside the box.
         assert np.all((face.landmarks >= [x1, y1]) & (face.landmarks <= [x2, y2]))
-    if backend == "dlib":
+    if detector == "dlib":
         assert all(r.face.landmarks68.shape == (68, 2) for r in res)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_points_where_they_belong(results, backend):
-    for r in results[backend]:
+@pytest.mark.parametrize("detector", DETECTOR_NAMES)
+def test_points_where_they_belong(results, detector):
+    for r in results[detector]:
         p = r.face.landmarks
         le, re, nose, ml, mr = (p[k] for k in Keypoint)
         assert le[0] < re[0] and ml[0] < mr[0], "left is the image's left (smaller x)"
@@ -108,7 +109,7 @@ def test_points_where_they_belong(results, backend):
         assert 25 < iod < 70, iod  # LFW faces are ~100 px wide
 
 
-def test_backends_agree_within_a_few_pixels(results):
+def test_detectors_agree_within_a_few_pixels(results):
     """dlib (68-point eye-contour means) and MTCNN put the five points in nearly the same place.
 
     Measured on these photos: mean distance per image 1.3-2.6 px, worst single point 5.2 px (the
@@ -125,9 +126,9 @@ def test_backends_agree_within_a_few_pixels(results):
         assert d.max() < 0.20 * iod, (a.image, d)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_multi_face_policy(detectors, two_face_image, backend):
-    det = detectors[backend]
+@pytest.mark.parametrize("detector", DETECTOR_NAMES)
+def test_multi_face_policy(detectors, two_face_image, detector):
+    det = detectors[detector]
     largest = det.detect(two_face_image, policy="largest")
     central = det.detect(two_face_image, policy="central")
     assert largest.status == DetectionStatus.OK and len(largest.faces) == 2
@@ -148,26 +149,26 @@ def test_choose_face_policies():
     assert choose_face([], (400, 400), "largest") is None
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_no_face_images(detectors, backend):
+@pytest.mark.parametrize("detector", DETECTOR_NAMES)
+def test_no_face_images(detectors, detector):
     rng = np.random.default_rng(0)
     grey = np.full((250, 250, 3), 128, np.uint8)
     # A smooth "landscape": blurred noise sky over a darker ground.
     noise = np.asarray(Image.fromarray(rng.integers(0, 256, (25, 25, 3), dtype=np.uint8)).resize((250, 250), Image.BICUBIC))
     for img in (grey, noise):
-        r = detectors[backend].detect(img, path="synthetic")
+        r = detectors[detector].detect(img, path="synthetic")
         assert r.status == DetectionStatus.NO_FACE
         assert r.faces == [] and r.chosen is None and r.face is None
         assert "no face" in r.reason
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_tiny_images_have_no_face(detectors, backend):
+@pytest.mark.parametrize("detector", DETECTOR_NAMES)
+def test_tiny_images_have_no_face(detectors, detector):
     for shape in [(1, 1, 3), (5, 7, 3), (15, 400, 3)]:
-        r = detectors[backend].detect(np.zeros(shape, np.uint8))
+        r = detectors[detector].detect(np.zeros(shape, np.uint8))
         assert r.status == DetectionStatus.NO_FACE and r.image_size == shape[:2]
     with pytest.raises(ValueError, match="uint8 RGB"):
-        detectors[backend].detect(np.zeros((50, 50), np.uint8))
+        detectors[detector].detect(np.zeros((50, 50), np.uint8))
 
 
 def test_detect_paths_never_drops_and_reports_errors(detectors, sample_paths, tmp_path):
@@ -197,14 +198,14 @@ def test_to_dict_schema(results):
 
 def test_dlib_cnn_detector(lfw, results):
     """The CNN/MMOD option finds the same face as HOG (one image: it is slow on the CPU)."""
-    det = create_detector("dlib", detector="cnn", upsample=0)
+    det = create_detector("dlib", kind="cnn", upsample=0)
     r = det.detect(load_image(lfw.image_path("Colin_Powell", 1)))
     assert r.ok and len(r.faces) == 1 and r.face.landmarks68.shape == (68, 2)
     hog = results["dlib"][0].face
     assert np.linalg.norm(r.face.center - hog.center) < 15
     assert np.linalg.norm(r.face.landmarks - hog.landmarks, axis=1).max() < 5
     with pytest.raises(ValueError, match="hog"):
-        create_detector("dlib", detector="sift")
+        create_detector("dlib", kind="sift")
 
 
 def test_dlib_mtcnn_asks_mtcnn_only_where_hog_finds_nothing(lfw, detectors, sample_paths):

@@ -8,7 +8,8 @@ from PIL import Image
 
 from facelab.stages.alignment import get_preset
 from facelab.stages.detection import Detector, create_detector
-from facelab.stages.prepare import PreparedImage, PrepareStatus, embed_prepared, prepare_image
+from facelab.stages.faces import DetectionStatus
+from facelab.stages.prepare import PreparedImage, embed_prepared, prepare_image
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def photo(lfw):
 def test_a_photo_is_loaded_detected_and_aligned(photo, dlib_det):
     times = {}
     p = prepare_image(photo, dlib_det, get_preset("arcface112"), times=times)
-    assert p.status is PrepareStatus.OK and p.ok and p.stage is None and p.reason is None and p.cacheable
+    assert p.status is DetectionStatus.OK and p.ok and p.stage is None and p.reason is None and p.cacheable
     assert p.n_faces == 1 and p.detection.face is p.face and p.face.landmarks68.shape == (68, 2)
     assert p.chip.shape == (112, 112, 3) and p.chip.dtype == np.uint8
     assert p.aligned.matrix.shape == (3, 3) and p.residual == p.aligned.residual < 5
@@ -41,13 +42,13 @@ def test_every_failure_has_its_stage_and_only_content_decided_ones_are_cacheable
     broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
 
     no_face = prepare_image(blank, dlib_det, preset)
-    assert (no_face.status, no_face.stage, no_face.n_faces, no_face.cacheable) == (PrepareStatus.NO_FACE, "detect", 0, True)
+    assert (no_face.status, no_face.stage, no_face.n_faces, no_face.cacheable) == (DetectionStatus.NO_FACE, "detect", 0, True)
     assert "no face" in no_face.reason and no_face.face is None and no_face.aligned is None
 
     bad = prepare_image(broken, dlib_det, preset)
-    assert (bad.status, bad.stage, bad.cacheable) == (PrepareStatus.ERROR, "load", True)  # the bytes decide
+    assert (bad.status, bad.stage, bad.cacheable) == (DetectionStatus.ERROR, "load", True)  # the bytes decide
     missing = prepare_image(tmp_path / "gone.jpg", dlib_det, preset)
-    assert (missing.status, missing.stage, missing.cacheable) == (PrepareStatus.ERROR, "load", False)
+    assert (missing.status, missing.stage, missing.cacheable) == (DetectionStatus.ERROR, "load", False)
     assert missing.reason == "file not found"
 
     class Broken(Detector):
@@ -57,21 +58,21 @@ def test_every_failure_has_its_stage_and_only_content_decided_ones_are_cacheable
             raise RuntimeError("model not loaded")
 
     failed = prepare_image(photo, Broken(), preset)
-    assert (failed.status, failed.stage, failed.cacheable) == (PrepareStatus.ERROR, "detect", False)
+    assert (failed.status, failed.stage, failed.cacheable) == (DetectionStatus.ERROR, "detect", False)
     assert failed.reason == "detector failed (RuntimeError: model not loaded)"
 
     def bad_preset(image, face):
         raise ValueError("degenerate landmarks")
 
     unaligned = prepare_image(photo, dlib_det, bad_preset)
-    assert (unaligned.status, unaligned.stage, unaligned.cacheable) == (PrepareStatus.ERROR, "align", False)
+    assert (unaligned.status, unaligned.stage, unaligned.cacheable) == (DetectionStatus.ERROR, "align", False)
     assert unaligned.face is not None and unaligned.n_faces == 1  # what was found is kept
 
 
 def test_embed_prepared_batches_and_marks_a_network_failure(photo, dlib_det):
     preset = get_preset("dlib150")
     ok = prepare_image(photo, dlib_det, preset)
-    none = PreparedImage("x", PrepareStatus.NO_FACE, reason="no face", stage="detect")
+    none = PreparedImage("x", DetectionStatus.NO_FACE, reason="no face", stage="detect")
 
     class Net:
         def embed(self, chips):
@@ -86,5 +87,5 @@ def test_embed_prepared_batches_and_marks_a_network_failure(photo, dlib_det):
             raise MemoryError("out of memory")
 
     assert embed_prepared([ok], Failing()) == [None]
-    assert (ok.status, ok.stage, ok.cacheable) == (PrepareStatus.ERROR, "embed", False)
+    assert (ok.status, ok.stage, ok.cacheable) == (DetectionStatus.ERROR, "embed", False)
     assert ok.reason == "embedding failed (MemoryError: out of memory)"

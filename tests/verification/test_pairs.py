@@ -68,6 +68,18 @@ def test_make_pairs_degenerate_sets_raise_clear_errors(ids, match):
         make_pairs(ids)
 
 
+@pytest.mark.parametrize("ids, message", [
+    (["a"], "only one identity ('a', 1 image)"),
+    (np.array(["Colin Powell"] * 3), "only one identity ('Colin Powell', 3 images)"),
+    (np.array([7, 7]), "only one identity (7, 2 images)"),
+])
+def test_one_identity_is_named_plainly(ids, message):
+    # Identities come back from numpy (np.str_, np.int64): the message shows the plain name.
+    with pytest.raises(EvaluationError) as exc:
+        make_pairs(ids)
+    assert str(exc.value).startswith(message + ": verification needs at least two identities"), str(exc.value)
+
+
 def test_pair_scores_and_distances_match_direct_computation():
     rng = np.random.default_rng(0)
     e = rng.normal(size=(7, 5))

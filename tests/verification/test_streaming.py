@@ -72,3 +72,30 @@ def test_streaming_eer_is_eer_from_curve_of_the_bins():
     top = r.edges[np.flatnonzero(r.genuine_hist + r.impostor_hist)[-1] + 1]
     t = np.concatenate([[top], r.thresholds[1:]])
     assert (r.eer, r.eer_threshold) == eer_from_curve(r.fpr, r.tpr, t)
+
+
+# The same row blocks as Dask tasks: a real ``dask scheduler`` and two ``dask worker`` processes on
+# 127.0.0.1 (the session's ``cluster`` fixture in ``tests/conftest.py``).
+
+
+def test_all_pairs_roc_on_the_cluster_equals_single_machine(cluster):
+    from distributed import Client
+
+    from facelab import verification as V
+    from facelab.verification.streaming import streaming_roc_distributed
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((40, 32))
+    ids = rng.integers(0, 40, 3000)
+    e = centres[ids] + 0.9 * rng.standard_normal((3000, 32))
+    local = V.streaming_roc(e, ids, bins=4096, chunk_size=250)
+    with Client(cluster.address, timeout=30, set_as_default=False) as client:
+        dist = streaming_roc_distributed(e, ids, scheduler=client, bins=4096, chunk_size=250, blocks_per_task=2)
+    np.testing.assert_array_equal(dist.genuine_hist, local.genuine_hist)
+    np.testing.assert_array_equal(dist.impostor_hist, local.impostor_hist)
+    assert dist.n_pairs == 3000 * 2999 // 2
+    assert (dist.auc, dist.eer) == (local.auc, local.eer)
+    assert 0.8 < local.auc < 1.0
+    # The default block size too, with the scheduler given by its address.
+    d2 = streaming_roc_distributed(e, ids, scheduler=cluster.address, bins=4096)
+    np.testing.assert_array_equal(d2.genuine_hist, V.streaming_roc(e, ids, bins=4096).genuine_hist)

@@ -1,6 +1,8 @@
 """Headless Chromium (Debian's ``chromium`` + ``chromium-driver``, driven by Selenium) for the
-browser tests and the screenshot script. Nothing is downloaded: the system browser is used or
-:func:`find_chromium` says what is missing.
+browser tests and the benchmarks' screenshot and scale scripts (test tooling: not part of the
+package; tests import it as ``tests.browser``, benchmarks put the repository root on the path).
+Nothing is downloaded: the system browser is used or :func:`find_chromium` says what is missing.
+Waits are on conditions (Selenium's ``WebDriverWait``), never fixed sleeps.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls",
-           "wait_for", "move_pointer", "open_explorer_page", "map_ink", "map_point", "isolated_point",
-           "hovered_thumbnail", "explorer_readout", "drag_threshold", "readout_change"]
+           "wait_for", "move_pointer", "open_explorer_page", "scroll_into_view", "map_ink", "map_point",
+           "isolated_point", "hovered_thumbnail", "explorer_readout", "drag_threshold", "readout_change"]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
@@ -246,17 +248,20 @@ def lab_run_all(driver, base: str, token: str, notebook: str, *, timeout: float 
         time.sleep(1.0)
 
 
+def _until(driver, condition, timeout: float, message: str):
+    """``WebDriverWait(driver, timeout).until(condition)``: its truthy value, AssertionError(message) on timeout."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    except TimeoutException:
+        raise AssertionError(message) from None
+
+
 def wait_for(driver, script: str, *args, timeout: float = 20.0):
     """Run ``script`` in the page until it returns something truthy; that value (AssertionError on timeout)."""
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script, *args)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
+    return _until(driver, lambda d: d.execute_script(script, *args), timeout, f"timed out waiting for: {script}")
 
 
 def move_pointer(driver, x, y, *, down: bool = False, up: bool = False) -> None:
@@ -316,6 +321,22 @@ def open_explorer_page(driver, uri: str, *, timeout: float = 20.0) -> None:
              timeout=timeout)
 
 
+def scroll_into_view(driver, name: str, *, timeout: float = 10.0) -> None:
+    """Scroll the Bokeh view ``name`` to the middle of the window and wait until it is there and has
+    stopped moving (its box the same on two looks in a row), so page positions read next are right."""
+    driver.execute_script("facelab_view(arguments[0]).el.scrollIntoView({block: 'center'})", name)
+    last: list = [None]
+
+    def settled(d):
+        top, bottom, height = d.execute_script(
+            "const r = facelab_view(arguments[0]).el.getBoundingClientRect(); "
+            "return [r.top, r.bottom, window.innerHeight]", name)
+        still, last[0] = last[0] == (top, bottom), (top, bottom)
+        return still and top < height and bottom > 0
+
+    _until(driver, settled, timeout, f"{name} did not come into view")
+
+
 def map_ink(driver, *, timeout: float = 20.0) -> int:
     """Non-white pixels of the map's fullest canvas, once over 2,000 (AssertionError before)."""
     return wait_for(driver, _MAP_INK_JS, timeout=timeout)
@@ -364,12 +385,5 @@ def drag_threshold(driver, dx: float, *, scroll: bool = True) -> None:
 
 def readout_change(driver, before: str, *, timeout: float = 10.0) -> str:
     """The readout once it differs from ``before`` (AssertionError after ``timeout`` seconds)."""
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        now = explorer_readout(driver)
-        if now != before:
-            return now
-        time.sleep(0.1)
-    raise AssertionError(f"the readout did not change: {before!r}")
+    return _until(driver, lambda d: (now := explorer_readout(d)) != before and now, timeout,
+                  f"the readout did not change: {before!r}")
