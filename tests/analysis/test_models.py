@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from facelab import verification as V
-from facelab.analysis.models import compare_on_lfw, embed_models, lfw_protocol_pairs, lfw_scores
+from facelab.analysis.models import (
+    compare_on_lfw,
+    embed_models,
+    lfw_protocol_pairs,
+    lfw_scores,
+    threshold_transfer,
+    verify_models,
+)
 from facelab.core.errors import EvaluationError
 from facelab.core.jsonsafe import json_safe
 from facelab.data.datasets import pair_images
@@ -56,6 +63,26 @@ def test_embed_models_each_with_its_own_detector_and_refusals(small_set, edgefac
         embed_models(images, ["dlib", "dlib"])
     with pytest.raises(EvaluationError, match="single model"):
         embed_models(images, ["dlib", "edgeface_xs"], weights="x.pt")
+
+
+def test_verify_models_and_thresholds_that_do_not_transfer(small_set, edgeface_weights):
+    runs = embed_models(small_set, ["dlib", "edgeface_xs"], progress=False, workers=1)
+    reports = verify_models(runs)
+    assert list(reports) == ["dlib", "edgeface_xs"]
+    for m, rep in reports.items():
+        assert rep.n_genuine == 2 * 10 and rep.n_impostor == 25  # 5 + 5 photos of two people
+        assert rep.calibration is runs[m].calibration and rep.auc > 0.9
+    table = threshold_transfer(reports).set_index(["scores of", "threshold of"])
+    assert len(table) == 4
+    own = table.loc[("dlib", "dlib")]
+    assert own["cosine threshold"] == pytest.approx(runs["dlib"].calibration.cosine_threshold)
+    s, same = reports["dlib"].scores, reports["dlib"].same
+    assert own.accuracy == pytest.approx(((s >= own["cosine threshold"]) == same).mean())
+    # Each model is right at its own threshold, and EdgeFace's (far lower) threshold accepts
+    # every dlib pair: dlib's cosines of different people stay high.
+    assert own.accuracy > 0.9 and table.loc[("edgeface_xs", "edgeface_xs")].accuracy > 0.9
+    assert table.loc[("dlib", "edgeface_xs")].accuracy == pytest.approx(same.mean())
+    assert own["mean calibrated score, genuine"] > own["mean calibrated score, impostor"]
 
 
 @pytest.fixture(scope="module")
