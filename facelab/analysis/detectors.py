@@ -76,6 +76,22 @@ class LandmarkAgreement:
         """Photos where the two detectors chose different faces."""
         return list(self.table.index[~self.table.same_face])
 
+    @property
+    def n_photos(self) -> int:
+        """Photos where both found the same face (those the fractions are over)."""
+        return int(self.table.same_face.sum())
+
+    @property
+    def per_point(self) -> pd.Series:
+        """Mean distance of each keypoint, as a fraction of the inter-ocular distance."""
+        return self.fractions().mean()
+
+    @property
+    def overall(self) -> float:
+        """Mean distance over the five keypoints and the photos, as a fraction of the inter-ocular distance."""
+        frac = self.fractions().to_numpy()
+        return float(frac.mean()) if frac.size else float("nan")
+
     def fractions(self) -> pd.DataFrame:
         """Each keypoint's distance divided by the photo's inter-ocular distance (same-face rows)."""
         same = self.table[self.table.same_face]
@@ -207,6 +223,12 @@ class DetectorComparison:
     def agreements(self) -> dict:
         """:meth:`agreement` of every two detectors, keyed ``"a vs b"`` (in the order they were given)."""
         return {f"{a} vs {b}": self.agreement(a, b) for a, b in combinations(self.names, 2)}
+
+    def agreement_table(self) -> pd.DataFrame:
+        """Every two detectors: photos both found the same face in, and the overall and per-keypoint
+        mean distance as fractions of the inter-ocular distance."""
+        return pd.DataFrame([{"a": g.a, "b": g.b, "photos": g.n_photos, "overall": g.overall, **g.per_point.to_dict()}
+                             for g in self.agreements().values()], columns=["a", "b", "photos", "overall", *POINTS])
 
     def most_disagreed(self, n: int = 3) -> pd.Series:
         """The ``n`` photos where two detectors' points are furthest apart: image_id -> the largest,

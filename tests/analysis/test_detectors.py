@@ -55,6 +55,11 @@ def test_two_detectors_agree_to_a_fraction_of_the_eye_distance(comparison):
     assert list(summary.index) == [*POINTS, "all"] and (summary.photos == 5).all()
     assert summary.loc["all", "median / IOD"] == pytest.approx(
         float(np.median(agr.table["mean"] / agr.table.iod)))
+    assert agr.n_photos == 5 and agr.overall == pytest.approx(frac.to_numpy().mean())
+    assert agr.per_point.to_dict() == pytest.approx(frac.mean().to_dict())
+    table = comparison.agreement_table()
+    assert table[["a", "b", "photos"]].values.tolist() == [["dlib", "yunet", 5]]
+    assert table.overall.iloc[0] == pytest.approx(agr.overall)
     assert list(comparison.agreements()) == ["dlib vs yunet"]
     worst = comparison.most_disagreed(2)
     assert len(worst) == 2 and worst.iloc[0] >= worst.iloc[1]
