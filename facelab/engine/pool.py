@@ -33,6 +33,10 @@ MIN_POOL_IMAGES = 48
 POOL_TASK_SIZE = 4
 
 
+#: Detectors that run in PyTorch (a worker imports it, one thread); the others (dlib's, YuNet in
+#: onnxruntime) never import it: seconds and a few hundred MB per worker.
+TORCH_DETECTORS = ("mtcnn", "dlib_mtcnn")
+
 # Per-process objects of a pool worker (built once per worker).
 _WORKER_STATE: dict = {}
 
@@ -40,10 +44,13 @@ _WORKER_STATE: dict = {}
 def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None,
                  device: str = "cpu"):
     t0 = time.perf_counter()
-    if detector != "dlib" or (spec is not None and spec.get("name") != "dlib"):
-        import torch  # MTCNN and torch models need it; dlib workers skip the seconds an import costs
+    if detector in TORCH_DETECTORS or (spec is not None and spec.get("name") != "dlib"):
+        import torch  # MTCNN and torch models need it; dlib and YuNet workers skip the seconds an import costs
 
         torch.set_num_threads(1)  # the pool is the parallelism
+    import cv2
+
+    cv2.setNumThreads(1)  # the alignment warp: the pool is the parallelism
     from facelab.stages.alignment import get_preset
 
     _WORKER_STATE["detector"] = make_detector(detector, upsample, device=device)
