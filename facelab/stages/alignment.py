@@ -286,6 +286,14 @@ class Preset:
         """
         return fit_template(face.landmarks, size=ARCFACE_SIZE)[2]
 
+    def chip_scale(self, face: Face) -> float:
+        """Chip pixels per image pixel for ``face`` (from its five points): how much of the image's
+        resolution the chip can use (a big face in a big photo: a small fraction)."""
+        t = self.template()
+        if t is None:  # dlib's chip: where it puts the five points on average
+            t = DLIB150_FIVE_TEMPLATE * (self.size / 150.0)
+        return float(np.sqrt(abs(np.linalg.det(similarity_matrix(face.landmarks, t)[:2, :2]))))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, size={self.size})"
 
