@@ -132,10 +132,11 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
 
     A photo larger than the detector's ``max_side`` is detected at that working size (a JPEG
     decoded reduced, :func:`~facelab.data.imageio.load_image_reduced`), its faces are given in the
-    photo's coordinates, and the chip is cut from the pixels around the face
-    (:func:`~facelab.data.imageio.load_image_region`), a JPEG decoded reduced as far as still
-    leaves two decoded pixels per chip pixel (:func:`chip_reduction`): the time and memory of a
-    big face in a big photo follow the face, not the photo.
+    photo's coordinates, and the chip is cut from the pixels around the face: from the detector's
+    decode when that leaves two decoded pixels per chip pixel, else from the face's region decoded
+    as reduced as still does (:func:`chip_reduction`,
+    :func:`~facelab.data.imageio.load_image_region`): the time and memory of a big face in a big
+    photo follow the face, not the photo.
 
     Returns
     -------
@@ -175,12 +176,14 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     if preset is None:
         out.status = DetectionStatus.OK
         return out
-    origin, region_scale = (0, 0), 1.0
-    if scale != 1.0:
+    origin, region_scale = (0, 0), scale
+    # The detector's decode serves the chip too when it is fine enough for it (a big face); else the
+    # face's region is decoded, as reduced as the chip allows.
+    reduce = chip_reduction(preset, det.face) if scale != 1.0 else 1
+    if scale * reduce < 1.0:
         try:
             with stage_timer(times, "load"):
-                image, origin, region_scale = load_image_region(path, chip_region(det.face),
-                                                                reduce=chip_reduction(preset, det.face))
+                image, origin, region_scale = load_image_region(path, chip_region(det.face), reduce=reduce)
         except (ImageLoadError, OSError, ValueError) as exc:
             return out.failed("load", f"cannot read the face's region ({getattr(exc, 'reason', exc)})")
     try:
@@ -211,6 +214,8 @@ def chip_reduction(preset, face: Face) -> int:
     reduction that still leaves :data:`CHIP_OVERSAMPLING` decoded pixels per chip pixel (a face
     with 300 px between the eyes: 4 for a 112 px ArcFace chip). So the pixels decoded for a chip
     follow the face's size, not the photo's."""
+    if not hasattr(preset, "chip_scale"):  # a plain function of (image, face): no reduction known to be safe
+        return 1
     c = preset.chip_scale(face)
     fits = [d for d in (8, 4, 2) if d * c * CHIP_OVERSAMPLING <= 1.0]
     return fits[0] if fits else 1
