@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     from facelab import verification as V
     from facelab.data.datasets import LFW, pair_images
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.pipeline import embed_images
     from facelab.stages.alignment import get_preset
 

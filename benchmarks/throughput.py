@@ -147,7 +147,7 @@ def run_face_recognition(paths, workers: int) -> dict:
 def run_facelab(paths, workers: int, upsample=None, engine: str = "torch", detector: str = "dlib") -> dict:
     import pandas as pd
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
     from facelab.engine.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
@@ -194,7 +194,7 @@ def embedding_stage(n: int, batch_sizes, repeats: int, seed: int) -> int:
     import torch
 
     from facelab.data.imageio import load_image
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
     from facelab.stages.detection import create_detector
 

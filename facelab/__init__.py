@@ -8,7 +8,7 @@ Pipeline stages live one per module:
 - :mod:`facelab.stages.detection`      -- face detectors / landmarkers (dlib, MTCNN)
 - :mod:`facelab.stages.alignment`      -- similarity-transform alignment onto the ArcFace template
 - :mod:`facelab.models`         -- IR-ResNet registry and checkpoints
-- :mod:`facelab.embedders.embedding`      -- embedders (dlib ResNet, PyTorch, ONNX), caching, embedding files
+- :mod:`facelab.embedders`      -- embedders (dlib ResNet, EdgeFace, PyTorch, ONNX), one module each; embedding files
 - :mod:`facelab.core.calibration`    -- distance -> score mapping
 - :mod:`facelab.verification`   -- pairs, ROC/DET/EER/TAR@FAR, LFW protocol
 - :mod:`facelab.identification.evaluate` -- 1:N evaluation

@@ -41,12 +41,11 @@ def exercise_3(dataset, *, model: str = "dlib") -> dict:
 
 
 def exercise_4(faces, *, model: str = "dlib") -> np.ndarray:
-    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.experiments.FaceSet`."""
-    from facelab.analysis import experiments as X
-    from facelab.embedders.embedding import create_embedder
+    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.faces.FaceSet`."""
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
 
     emb = create_embedder(model)
     preset = get_preset(emb.alignment)
     chips = np.stack([preset(im, f).image for im, f in zip(faces.images, faces.faces)])
-    return np.linalg.norm(X.raw_embeddings(emb, chips), axis=1)
+    return np.linalg.norm(emb.embed_raw(chips), axis=1)

@@ -71,19 +71,15 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import sys
 
-    import numpy as np
-
     from facelab import verification as V
+    from facelab.analysis.models import lfw_protocol_pairs, lfw_scores
     from facelab.commands._args import embed_kwargs, model_list
     from facelab.commands.verify import emit, report_text
     from facelab.data.datasets import LFW, pair_images
     from facelab.engine.pipeline import embed_images
 
     lfw = LFW(args.root)
-    pairs = lfw.pairs(args.pairs)
-    n_folds = int(pairs["fold"].nunique())
-    if args.limit_folds is not None:
-        pairs = pairs[pairs["fold"] < args.limit_folds].reset_index(drop=True)
+    pairs, n_folds = lfw_protocol_pairs(lfw, args.pairs, limit_folds=args.limit_folds)
     models = model_list(args)
     if len(models) > 1 or "+" in models[0]:
         return _run_multi(args, lfw, pairs, n_folds, models)
@@ -93,9 +89,8 @@ def run(args) -> int:
     images = pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
-    emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    ls = V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=args.missing)
-    folds = ls.folds if np.unique(ls.folds).size >= 2 else None
+    ls = lfw_scores(res, pairs, on_missing=args.missing)
+    folds = ls.folds if len(set(ls.folds.tolist())) >= 2 else None
     report = V.evaluate_verification(ls.scores, ls.same, folds=folds, id1=ls.name1, id2=ls.name2,
                                      calibration=res.calibration, n_boot=args.n_boot, seed=args.seed)
     no_face = ls.summary()
@@ -104,7 +99,7 @@ def run(args) -> int:
                           for i in ls.images_without_embedding if i in reasons.index}
     out = {
         "benchmark": "LFW",
-        "protocol": {"file": args.pairs, "folds_used": int(np.unique(ls.folds).size), "folds_in_file": n_folds,
+        "protocol": {"file": args.pairs, "folds_used": len(set(ls.folds.tolist())), "folds_in_file": n_folds,
                      "n_pairs": int(len(pairs))},
         "root": str(lfw.root),
         "model": res.model,
@@ -124,164 +119,23 @@ def run(args) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------
-# Several models on the same pairs
-# ------------------------------------------------------------------------------------------
-
-#: Metrics of the paired bootstrap between models.
-PAIRED_METRICS = ("auc", "eer", "tar@1e-3")
-
-
-def fold_difference(acc_a, acc_b, *, level: float = 0.95) -> dict:
-    """Paired difference of two models' per-fold accuracies (``a - b``, same folds).
-
-    Mean, standard deviation (``ddof=1``) and a Student-t interval of the mean over the folds.
-    """
-    import numpy as np
-    from scipy.stats import t as student_t
-
-    d = np.asarray(acc_a, np.float64) - np.asarray(acc_b, np.float64)
-    n = d.size
-    mean = float(d.mean()) if n else float("nan")
-    sd = float(d.std(ddof=1)) if n > 1 else float("nan")
-    if n > 1:
-        half = float(student_t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
-        low, high = mean - half, mean + half
-    else:
-        low = high = float("nan")
-    return {"per_fold": d.tolist(), "mean": mean, "std": sd, "n_folds": int(n), "level": level,
-            "t_low": low, "t_high": high}
-
-
-def _embed_scores(args, model, pairs, images, on_missing):
-    """Embed ``images`` with ``model`` and score ``pairs`` (missing pairs kept at the worst score)."""
+def _run_multi(args, lfw, pairs, n_folds, models) -> int:
+    """Several models on the same pairs: :func:`facelab.analysis.models.compare_on_lfw`, printed."""
     import sys
 
-    import numpy as np
-
-    from facelab import verification as V
+    from facelab.analysis.models import compare_on_lfw
     from facelab.commands._args import embed_kwargs
-    from facelab.engine.pipeline import embed_images
-    from facelab.models.weights import default_detector
-
-    kw = embed_kwargs(args)
-    kw["model"] = model
-    kw["detector"] = args.detector or default_detector(model)
-    res = embed_images(images, **kw)
-    print(res.summary(), file=sys.stderr)
-    emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    return res, V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=on_missing)
-
-
-def _run_multi(args, lfw, pairs, n_folds, models) -> int:
-    import numpy as np
-
-    from facelab import verification as V
     from facelab.commands.verify import emit
     from facelab.core.errors import EvaluationError
-    from facelab.data.datasets import pair_images
-    from facelab.verification.comparison import fit_fusion, paired_bootstrap
 
     if args.weights:
         raise EvaluationError("--weights names one model's file: give it with a single --model")
-    base = []
-    for spec in models:
-        for part in spec.split("+"):
-            if not part:
-                raise EvaluationError(f"--model {spec!r}: an empty model name in a fusion")
-            if part not in base:
-                base.append(part)
-    fused = [s for s in models if "+" in s]
-
-    images = pair_images(pairs)
-    results, scored = {}, {}
-    for m in base:
-        results[m], scored[m] = _embed_scores(args, m, pairs, images, "worst")
-    # The same pairs for every model: with --missing drop, those where every model has both faces.
-    keep = np.ones(len(pairs), bool)
-    if args.missing == "drop":
-        for ls in scored.values():
-            keep[ls.incomplete_pairs["pair"].to_numpy(int)] = False
-    first = scored[base[0]]
-    same, folds = first.same[keep], first.folds[keep]
-    id1, id2 = first.name1[keep], first.name2[keep]
-    cos = {m: scored[m].scores[keep] for m in base}
-    calibrated = {m: results[m].calibration.score_for_cosine(cos[m]) for m in base}
-    missing = {}
-    for m in base:
-        miss = np.zeros(len(pairs), bool)
-        miss[scored[m].incomplete_pairs["pair"].to_numpy(int)] = True
-        missing[m] = miss[keep]
-
-    fusions = {}
-    if fused:
-        train = lfw.pairs("devtrain")
-        timages = pair_images(train)
-        tcal, tok = {}, np.ones(len(train), bool)
-        for m in sorted({p for s in fused for p in s.split("+")}, key=base.index):
-            res, ls = _embed_scores(args, m, train, timages, "worst")
-            tok[ls.incomplete_pairs["pair"].to_numpy(int)] = False
-            tcal[m] = res.calibration.score_for_cosine(ls.scores)
-        ytrain = train["same"].to_numpy(bool)
-        for spec in fused:
-            parts = spec.split("+")
-            fusions[spec] = fit_fusion({p: tcal[p][tok] for p in parts}, ytrain[tok],
-                                       source=f"LFW pairsDevTrain.txt ({int(tok.sum())} pairs with both faces)")
-
-    rows, reports, score_of = [], {}, {}
-    use_folds = folds if np.unique(folds).size >= 2 else None
-    for spec in models:
-        if spec in fusions:
-            f = fusions[spec]
-            # A model without a face in a pair gives no evidence there: calibrated score 0.5 (logit 0),
-            # so the other model decides, instead of its worst score vetoing the pair.
-            inputs = {}
-            for p in f.models:
-                c = calibrated[p].copy()
-                c[missing[p]] = 0.5
-                inputs[p] = c
-            sc = f.predict_proba(inputs)
-            cal = None
-        else:
-            sc, cal = cos[spec], results[spec].calibration
-        score_of[spec] = sc
-        rep = V.evaluate_verification(sc, same, folds=use_folds, id1=id1, id2=id2, calibration=cal,
-                                      n_boot=args.n_boot, seed=args.seed)
-        reports[spec] = rep
-        d = rep.to_dict()
-        row = {"model": spec, **{k: d.get(k) for k in ("accuracy", "accuracy_std", "auc", "eer")},
-               "tar_at_far": d.get("tar_at_far"), "report": d}
-        if spec in fusions:
-            row["fusion"] = fusions[spec].to_dict()
-        else:
-            r = results[spec]
-            row["no_face"] = scored[spec].summary()
-            row["settings"] = {k: v for k, v in r.settings.items() if k != "cache"}
-        rows.append(row)
-
-    comparisons = []
-    for ia, a in enumerate(models):
-        for b in models[ia + 1:]:
-            ka = reports[a].kfold
-            kb = reports[b].kfold
-            comp = {"a": a, "b": b}
-            if ka is not None and kb is not None:
-                comp["accuracy_difference"] = fold_difference(ka.accuracies, kb.accuracies)
-            if args.n_boot:
-                pb = paired_bootstrap(score_of[a], score_of[b], same, id1, id2, metrics=PAIRED_METRICS,
-                                      n_boot=args.n_boot, seed=args.seed)
-                comp["paired_bootstrap"] = {k: v.to_dict() for k, v in pb.items()}
-            comparisons.append(comp)
-
-    out = {
-        "benchmark": "LFW",
-        "protocol": {"file": args.pairs, "folds_used": int(np.unique(folds).size), "folds_in_file": n_folds,
-                     "n_pairs": int(keep.sum()), "missing": args.missing},
-        "root": str(lfw.root),
-        "models": rows,
-        "comparison": comparisons,
-        "images": int(len(images)),
-    }
+    kw = {k: v for k, v in embed_kwargs(args).items() if k not in ("model", "weights", "detector")}
+    cmp = compare_on_lfw(lfw, models, pairs=pairs, protocol=args.pairs, folds_in_file=n_folds, missing=args.missing,
+                         detector=args.detector, n_boot=args.n_boot, seed=args.seed, **kw)
+    for res in [*cmp.results.values(), *cmp.train_results.values()]:
+        print(res.summary(), file=sys.stderr)
+    out = cmp.to_dict()
     emit(args, out, _multi_text(args, out))
     return 0
 

@@ -1,7 +1,7 @@
 """Where the PyTorch parts run: ``--device auto|cpu|cuda``.
 
 :func:`resolve_device` turns the user's choice into a torch device string. The embedding
-networks (dlib's ResNet in PyTorch, :class:`~facelab.embedders.embedding.TorchEmbedder`) and the MTCNN
+networks (dlib's ResNet in PyTorch, :class:`~facelab.embedders.torch.TorchEmbedder`) and the MTCNN
 detector take it; on a machine without a GPU ``auto`` is ``cpu`` and nothing changes. The device
 is not part of the cache key: it changes vectors only to float rounding.
 """

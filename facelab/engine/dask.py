@@ -86,7 +86,7 @@ def _worker_objects(spec_json: str):
         return hit
     import warnings
 
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.settings import make_detector
     from facelab.stages.alignment import get_preset
 

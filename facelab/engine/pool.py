@@ -59,7 +59,7 @@ def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spe
     if spec is not None:  # a single-threaded embedder: each worker runs its own copy
         import warnings
 
-        from facelab.embedders.embedding import create_embedder
+        from facelab.embedders import create_embedder
 
         spec = dict(spec)
         with warnings.catch_warnings():

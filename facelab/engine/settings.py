@@ -67,8 +67,8 @@ class EmbedSettings:
     ----------
     model : str or Embedder
         ``"dlib"``, a registered name, an ``.onnx`` path (see
-        :func:`facelab.embedders.embedding.create_embedder`) or a ready
-        :class:`~facelab.embedders.embedding.Embedder` (then ``weights`` and ``flip`` are its own).
+        :func:`facelab.embedders.create_embedder`) or a ready
+        :class:`~facelab.embedders.base.Embedder` (then ``weights`` and ``flip`` are its own).
     weights : path-like, optional
         Checkpoint for a registry model.
     detector : str or Detector
@@ -142,7 +142,8 @@ class EmbedSettings:
         ``remote=True``: built here only for its fingerprint, calibration and spec, as the
         network runs on a cluster's workers: on the class's default device (the CPU).
         """
-        from facelab.embedders.embedding import Embedder, create_embedder
+        from facelab.embedders import create_embedder
+        from facelab.embedders.base import Embedder
 
         if isinstance(self.model, Embedder):
             return self.model

@@ -94,7 +94,7 @@ def write_tables(data, folder) -> None:
     """``pair_scores.csv``, ``face_embeddings.json``, ``images.csv``, ``skipped.csv`` (and the
     comparison and distractor CSVs when there are)."""
     from facelab.core.calibration import cosine_to_distance
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
 
     folder = Path(folder)
     m = data.model

@@ -107,9 +107,9 @@ def interactive_views(data, *, model=None) -> list:
             f"<b>Explorer</b> ({n} faces): hover a face for its aligned chip, image, identity, detection score "
             "and alignment residual; click one for its nearest neighbours in embedding space; lasso or "
             "box-select (toolbar) to list faces; colour by identity, detection score, residual or 'in a misjudged "
-            "pair'; move the threshold to see FAR/FRR on this report's pairs, the misjudged pairs as lines "
-            "(false accepts solid red, false rejects dashed orange) and the failures. The static map below is "
-            "for print."), ex.build()),
+            "pair'; move the threshold to see FAR/FRR on this report's pairs, the hardest misjudged pairs as "
+            "lines (false accepts solid red, false rejects dashed orange; 'lines drawn' shows more) and the "
+            "failures. The static map below is for print."), ex.build()),
         InteractiveView("roc-det", "verification", "ROC and DET",
                         "<b>ROC and DET</b>: hover a curve for the cosine threshold and the rates there.", curves),
         InteractiveView("thresholds", "verification", "Thresholds",

@@ -80,7 +80,7 @@ def test_cache_follows_content_not_path(images, tmp_path, monkeypatch):
 def test_no_cache_recomputes_and_random_models_never_cache(images):
     res = embed_images(images.head(2), cache=False, progress=False)
     assert res.n_computed == 2 and res.settings["cache"] is None
-    from facelab.embedders.embedding import TorchEmbedder
+    from facelab.embedders.torch import TorchEmbedder
 
     with pytest.warns(UserWarning, match="RANDOM"):
         emb = TorchEmbedder("ir_18")
@@ -99,7 +99,7 @@ def test_process_pool_gives_the_same_embeddings(images):
 def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, monkeypatch):
     import threading
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     class Failing(DlibEmbedder):
         guard = threading.Lock()  # cannot be pickled: workers never get the embedder
@@ -121,7 +121,7 @@ def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
 
     import torch
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     seen = []
 
@@ -146,7 +146,7 @@ def test_dlib_faces_have_a_residual_cached_or_not(images, monkeypatch, tmp_path)
     # from their landmarks when read.
     from dataclasses import replace
 
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.cache import EmbeddingCache
     from facelab.engine.settings import EmbedSettings
     from facelab.stages.alignment import get_preset
@@ -291,7 +291,7 @@ def test_dlib_workers_do_not_import_torch():
 
     code = (
         "import sys\n"
-        "from facelab.embedders.embedding import create_embedder\n"
+        "from facelab.embedders import create_embedder\n"
         "from facelab.stages.detection import LadderDetector\n"
         "from facelab.engine.pool import _worker_init, _WORKER_STATE\n"
         "create_embedder('dlib')\n"
@@ -304,7 +304,7 @@ def test_dlib_workers_do_not_import_torch():
 
 
 def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     emb = DlibEmbedder(engine="dlib")
     assert not emb.multithreaded and DlibEmbedder().multithreaded
@@ -324,7 +324,7 @@ def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
 
 
 def test_faces_and_chips_come_with_the_result_and_survive_the_cache(images, monkeypatch, tmp_path):
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.faces import Face
 
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from facelab.core.errors import CheckpointError
-from facelab.embedders.embedding import DlibEmbedder
+from facelab.embedders.dlib import DlibEmbedder
 from facelab.models.dlib_files import dlib_model_path, dlib_object
 from facelab.models.dlib_resnet import DlibResNet, _add_prev, load_dlib_resnet, read_dlib_resnet
 

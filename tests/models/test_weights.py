@@ -89,7 +89,7 @@ def test_missing_lists_every_place_and_the_fetch_command(no_weights_checkout):
 
 
 def test_missing_through_create_embedder(no_weights_checkout):
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
 
     with pytest.raises(W.WeightsNotFoundError, match="facelab weights fetch edgeface_xs"):
         create_embedder("edgeface_xs")
