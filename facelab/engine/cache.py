@@ -25,7 +25,6 @@ detection). Entries are written atomically; a damaged one is treated as absent a
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
