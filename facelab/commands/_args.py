@@ -186,7 +186,7 @@ def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str
     from facelab.stages.detection import POLICIES
 
     names = detector_names()
-    default = detector or "the model's: dlib for dlib, mtcnn for EdgeFace"
+    default = detector or "the model's: yunet (without its weights: dlib for dlib, mtcnn for EdgeFace)"
     parser.add_argument("--detector", default=detector, choices=names, help=f"face detector (default {default})")
     add_alias(parser, "--backend", dest="detector", choices=names)
     if policy is not None:
@@ -261,7 +261,7 @@ def scheduler_of(args):
     return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
 
 
-def add_embedding_arguments(parser, *, policy: str = "largest", detector: str = "dlib", flip: bool = False,
+def add_embedding_arguments(parser, *, policy: str = "largest", detector: str | None = None, flip: bool = False,
                             multiple: bool = False) -> None:
     """Everything :func:`facelab.engine.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
@@ -289,8 +289,12 @@ def embed_kwargs(args) -> dict:
     one in ``settings``.
     """
     from facelab.engine.settings import EmbedSettings
+    from facelab.models.weights import default_detector
 
-    settings = EmbedSettings(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
+    detector = args.detector
+    if detector is None:  # the model's own (a list of several models: each chooses later)
+        detector = default_detector(args.model) if isinstance(args.model, str) else "dlib"
+    settings = EmbedSettings(model=args.model, weights=args.weights, detector=detector, policy=args.policy,
                              flip=args.flip, device=args.device)
     kw = dict(settings=settings, cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
     scheduler = scheduler_of(args)
