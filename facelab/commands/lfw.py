@@ -24,6 +24,7 @@ examples:
   facelab lfw --model edgeface_xs --no-flip   # EdgeFace-XS, YuNet, one descriptor (99.50%)
   facelab lfw --detector dlib --no-flip  # dlib's HOG and its predictors, one descriptor (98.63%)
   facelab lfw --model dlib --model edgeface_xs --no-flip   # two models on the same pairs, paired difference
+  facelab lfw --model edgeface_xs --detector yunet --detector mtcnn --no-flip   # two detectors, paired difference
   facelab lfw --model dlib --model edgeface_xs --model dlib+edgeface_xs --no-flip   # and their score fusion
 
 Several --model: a row per model on the same pairs (same images; each model with its own
@@ -70,15 +71,22 @@ def run(args) -> int:
     from facelab.analysis.models import lfw_protocol_pairs, lfw_scores
     from facelab.commands._args import embed_kwargs, model_list
     from facelab.commands.verify import emit, report_text
+    from facelab.core.errors import FacelabError
     from facelab.data.datasets import LFW, pair_images
     from facelab.engine.pipeline import embed_images
 
     lfw = LFW(args.root)
     pairs, n_folds = lfw_protocol_pairs(lfw, args.pairs, limit_folds=args.limit_folds)
     models = model_list(args)
-    if len(models) > 1 or "+" in models[0]:
+    detectors = list(args.detector or [])
+    dup = sorted({d for d in detectors if detectors.count(d) > 1})
+    if dup:
+        raise FacelabError(f"--detector given twice: {', '.join(dup)}")
+    if len(models) > 1 or "+" in models[0] or len(detectors) > 1:
+        args.detector = detectors if len(detectors) > 1 else (detectors[0] if detectors else None)
         return _run_multi(args, lfw, pairs, n_folds, models)
     args.model = models[0]
+    args.detector = detectors[0] if detectors else None
     images = pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)

@@ -116,7 +116,9 @@ def test_detector_given_applies_to_every_model(fake_lfw, two_models, capsys):  #
     assert [c[1] for c in two_models.calls] == ["mtcnn", "mtcnn"]
     two_models.calls.clear()
     assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--n-boot", "0", "--quiet"]) == 0
-    assert [c[1] for c in two_models.calls] == ["mtcnn"]  # one model: lfw's MTCNN default, as before
+    from facelab.models.weights import default_detector
+
+    assert [c[1] for c in two_models.calls] == [default_detector("good")]  # one model: the model's own
 
 
 def test_multi_table_and_errors(fake_lfw, two_models, capsys):  # noqa: F811
