@@ -60,7 +60,9 @@ def test_two_models_rows_and_paired_difference(fake_lfw, two_models, capsys):  #
     d = json.loads(capsys.readouterr().out)
     # Both models on the same images, each with its own default detector (unknown models: dlib).
     assert [c[0] for c in two_models.calls] == ["good", "poor"]
-    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == "dlib"
+    from facelab.models.weights import default_detector
+
+    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == default_detector("good")
     assert [r["model"] for r in d["models"]] == ["good", "poor"]
     _, la = _scores(fake_lfw, two_models.fn, "good")
     _, lb = _scores(fake_lfw, two_models.fn, "poor")
