@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 from facelab.core.errors import FacelabError
 
-__all__ = ["DEVICES", "DeviceError", "resolve_device", "nvidia_driver_present", "cpu_threads", "torch_threads"]
+__all__ = ["DEVICES", "DeviceError", "resolve_device", "nvidia_driver_present", "cpu_threads", "set_cpu_threads",
+           "torch_threads"]
 
 #: The choices a command line offers.
 DEVICES = ("auto", "cpu", "cuda")
@@ -63,12 +64,23 @@ def nvidia_driver_present() -> bool:
 
 #: The CPU threads a network may use now (:func:`torch_threads`), or None: as many as it likes.
 _CPU_THREADS: list = []
+_PROCESS_THREADS: list = [None]
 
 
 def cpu_threads() -> int | None:
     """The CPU threads a network in this process may use now: set by :func:`torch_threads` while pool
-    workers take the other cores; None outside it. onnxruntime networks read it per call."""
-    return _CPU_THREADS[-1] if _CPU_THREADS else None
+    workers take the other cores, or for the whole process by :func:`set_cpu_threads` (a pool or
+    cluster worker: one); None otherwise. onnxruntime networks read it per call."""
+    return _CPU_THREADS[-1] if _CPU_THREADS else _PROCESS_THREADS[0]
+
+
+def set_cpu_threads(n: int | None) -> None:
+    """The CPU threads networks in this process use from now on (a worker process: its share of the
+    cores), PyTorch's too when it is imported; None: no limit."""
+    _PROCESS_THREADS[0] = None if n is None else max(1, int(n))
+    torch = sys.modules.get("torch")
+    if torch is not None and n is not None:
+        torch.set_num_threads(max(1, int(n)))
 
 
 @contextmanager

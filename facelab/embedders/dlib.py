@@ -58,6 +58,7 @@ class DlibEmbedder(Embedder):
     ):
         self.flip = bool(flip)
         self.num_jitters = int(num_jitters)
+        self._engine_given = engine
         if engine is None:
             engine = "dlib" if self.num_jitters else ("onnx" if resolve_device(device) == "cpu" else "torch")
         if engine not in self.ENGINES:
@@ -110,11 +111,14 @@ class DlibEmbedder(Embedder):
         return self._fp
 
     def spec(self) -> dict:
-        return {"name": "dlib", "flip": self.flip, "num_jitters": self.num_jitters, "engine": self.engine}
+        spec = {"name": "dlib", "flip": self.flip, "num_jitters": self.num_jitters}
+        if self._engine_given is not None:  # else the default where it is rebuilt (a cluster worker's GPU: torch)
+            spec["engine"] = self._engine_given
+        return spec
 
     @property
     def multithreaded(self) -> bool:
-        return self.engine != "dlib"  # dlib-bin computes descriptors on one core
+        return self.engine == "torch"  # dlib-bin and onnxruntime on the CPU: one thread in each pool worker
 
     def describe(self) -> str:
         return super().describe() + f", {self.engine} engine" + (f" on {self.device}" if self.device != "cpu" else "")

@@ -73,6 +73,7 @@ class EdgeFaceEmbedder(Embedder):
         self.weights_sha256 = cached_sha256(self.weights)
         self.verify = bool(verify)
         dev = resolve_device(device)
+        given_engine = engine
         if engine is None:
             engine = "onnx" if dev == "cpu" else "torch"
         if engine not in self.ENGINES:
@@ -80,6 +81,7 @@ class EdgeFaceEmbedder(Embedder):
         if engine == "onnx" and dev != "cpu":
             raise DeviceError("the onnx engine runs on the CPU: use engine='torch' for --device cuda")
         self.engine = engine
+        self._engine_given = engine if given_engine is not None else None
         if engine == "onnx":
             from facelab.models.onnx_runtime import OnnxNetwork, chip_network
 
@@ -134,8 +136,15 @@ class EdgeFaceEmbedder(Embedder):
         return f"edgeface:{self.name}:{self.weights_sha256}:flip={int(self.flip)}"
 
     def spec(self) -> dict:
-        return {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
-                "engine": self.engine, "verify": self.verify}
+        spec = {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
+                "verify": self.verify}
+        if self._engine_given is not None:  # else the default where it is rebuilt (a cluster worker's GPU: torch)
+            spec["engine"] = self._engine_given
+        return spec
+
+    @property
+    def multithreaded(self) -> bool:
+        return self.engine == "torch"  # onnxruntime on the CPU: one thread in each pool worker
 
     def describe(self) -> str:
         return (super().describe() + f", {self.info.title}, {self.engine} engine on {self.device}; "
