@@ -1,16 +1,17 @@
 """Several models on the same data (computing only).
 
 - :func:`embed_models`: one dataset embedded by each of several models, each with its own default
-  detector (:func:`facelab.models.weights.default_detector`) unless one is given -- what notebooks
-  03-05 and the report compare;
+  detector (:func:`facelab.models.weights.default_detector`: YuNet) unless one is given -- what
+  notebooks 03-05 and the report compare;
 - :func:`verify_models`: every pair of such a set scored by each model -> a
   :class:`~facelab.verification.VerificationReport` each; :func:`threshold_transfer`: each model's
   scores judged at each model's threshold (thresholds do not transfer: notebook 04).
-- :func:`compare_on_lfw`: several models (and score fusions ``"A+B"``) on the same LFW pairs -- a
-  verification report per model, and for each two models the paired difference of their fold
+- :func:`compare_on_lfw`: several models (and score fusions ``"A+B"``), or one model with several
+  detectors, on the same LFW pairs -- a verification report per model (or detector), and for each
+  two rows the paired difference of their fold
   accuracies and identity-resampled paired bootstrap intervals of their differences
   (:data:`facelab.verification.comparison.PAIRED_METRICS`). What ``facelab lfw --model A --model B``
-  prints.
+  and ``facelab lfw --detector A --detector B`` print.
 
 Examples
 --------
@@ -324,8 +325,10 @@ def compare_on_lfw(lfw, models: Sequence[str], *, pairs: pd.DataFrame, protocol:
     protocol, folds_in_file :
         Where the pairs come from (reported as given).
     missing : {"worst", "drop"}
-    detector : str, optional
-        One detector for every model (default each model's own).
+    detector : str or sequence of str, optional
+        One detector for every model (default each model's own); several: every model with each
+        detector, a row each named ``"model/detector"`` (e.g. ``"edgeface_xs/yunet"``), compared
+        pairwise like models (no fusions then).
     fusion_pairs : pandas.DataFrame, optional
         Training pairs of the fusions.
     n_boot, seed :
@@ -348,9 +351,22 @@ def compare_on_lfw(lfw, models: Sequence[str], *, pairs: pd.DataFrame, protocol:
         raise EvaluationError(f"a model is named twice: {', '.join(models)}")
     base = _base_models(models)
     fused = [s for s in models if "+" in s]
+    detectors = [detector] if detector is None or isinstance(detector, str) else list(detector)
+    if len(set(detectors)) != len(detectors):
+        raise EvaluationError(f"a detector is named twice: {', '.join(detectors)}")
 
     images = pair_images(pairs)
-    results = embed_models(images, base, detector=detector, **embed_options)
+    if len(detectors) > 1:
+        # Detectors side by side: a row per (model, detector), named "model/detector".
+        if fused:
+            raise EvaluationError("a score fusion takes one detector: give several detectors without fusions")
+        results = {}
+        for d in detectors:
+            for m, res in embed_models(images, base, detector=d, **embed_options).items():
+                results[f"{m}/{d}"] = res
+        models = base = list(results)
+    else:
+        results = embed_models(images, base, detector=detectors[0], **embed_options)
     scored = {m: lfw_scores(results[m], pairs, on_missing="worst") for m in base}
     # The same pairs for every model: with missing="drop", those where every model has both faces.
     keep = np.ones(len(pairs), bool)

@@ -20,6 +20,7 @@ from facelab.analysis.models import (
 from facelab.core.errors import EvaluationError
 from facelab.core.jsonsafe import json_safe
 from facelab.data.datasets import pair_images
+from facelab.models.weights import default_detector
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_embed_models_of_a_folder(small_set):
     runs = embed_models(small_set, ["dlib"], progress=False, workers=1)
     assert list(runs) == ["dlib"]
     res = runs["dlib"]
-    assert res.settings["detector"] == "dlib" and res.model == "dlib"
+    assert res.settings["detector"] == default_detector("dlib") and res.model == "dlib"
     assert len(res.table) == 10 and len(res.embeddings) == 10
     assert list(res.skipped.image.map(lambda p: p.rsplit("/", 1)[-1])) == ["notes.txt"]  # the folder's skips kept
     pairs = V.make_pairs(res.identities)
@@ -56,8 +57,9 @@ def test_embed_models_each_with_its_own_detector_and_refusals(small_set, edgefac
     images = read_identity_folders(small_set).images
     runs = embed_models(images, ["dlib", "edgeface_xs"], progress=False, keep_chips=True, workers=1)
     assert list(runs) == ["dlib", "edgeface_xs"]
-    assert runs["dlib"].settings["detector"] == "dlib"
-    assert runs["edgeface_xs"].settings["detector"] == "mtcnn"  # EdgeFace's own detector
+    # each model's own detector (YuNet for both, where its file is found)
+    assert runs["dlib"].settings["detector"] == default_detector("dlib")
+    assert runs["edgeface_xs"].settings["detector"] == default_detector("edgeface_xs")
     assert runs["dlib"].chips.shape[1:] == (150, 150, 3) and runs["edgeface_xs"].chips.shape[1:] == (112, 112, 3)
     with pytest.raises(EvaluationError, match="named twice"):
         embed_models(images, ["dlib", "dlib"])
