@@ -296,6 +296,8 @@ class ReportData:
     ``comparisons``: one :class:`ModelComparison` per model after the first (empty for one model).
     ``distractors``: the distractor curves (:class:`facelab.report.distractors.ReportDistractors`)
     when the report was given distractors, else None (and the page has no such section).
+    ``health``: the dataset audit of the first model's embeddings
+    (:class:`facelab.analysis.audit.DatasetAudit`, :func:`facelab.report.health.add_health`).
     """
 
     dataset: DatasetSummary
@@ -303,6 +305,7 @@ class ReportData:
     settings: ReportSettings
     comparisons: list = field(default_factory=list)
     distractors: Optional[object] = None
+    health: Optional[object] = None
 
     @property
     def model(self) -> ModelReport:
@@ -433,4 +436,6 @@ def compute_report(
         from facelab.report.distractors import add_distractors
 
         data = add_distractors(data, distractors, read=read)
-    return data
+    from facelab.report.health import add_health
+
+    return add_health(data)

@@ -73,6 +73,8 @@ def report_explorer(data, model=None, **kwargs):
     m = data.model if model is None else model
     kw = dict(names=data.dataset.names, coords=np.asarray(m.projection.coords)[:, :2], pairs=m.pairs,
               pair_scores=m.scores, threshold=m.threshold, width=640, height=520)
+    if data.health is not None and m is data.model:  # the audit is of the first model's faces
+        kw["categories"] = {"audit flag": data.health.flags()}
     kw.update(kwargs)
     ex = explore(m.result, **kw)
     ex.data.method = m.projection.describe()

@@ -20,21 +20,22 @@ POSITIONAL = {
     "verify": ["ds"],
     "identify": ["ds"],
     "report": ["ds"],
+    "audit": ["ds"],
 }
 
 # Which subcommands take which shared flag (the README's flag table says the same).
-DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
-POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
-QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report"]
-FLIP = ["embed", "compare", "lfw", "verify", "identify"]
-CACHE = ["embed", "compare", "lfw", "verify", "identify"]
-WORKERS = ["embed", "lfw", "verify", "identify"]
-MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
+DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report", "audit"]
+FLIP = ["embed", "compare", "lfw", "verify", "identify", "audit"]
+CACHE = ["embed", "compare", "lfw", "verify", "identify", "audit"]
+WORKERS = ["embed", "lfw", "verify", "identify", "audit"]
+MODEL = ["embed", "compare", "lfw", "verify", "identify", "report", "audit"]
 MULTI_MODEL = ["lfw", "report"]
 FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
 N_BOOT = ["lfw", "verify", "report"]
-DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report"]
-SCHEDULER = ["embed", "lfw", "identify", "report"]
+DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+SCHEDULER = ["embed", "lfw", "identify", "report", "audit"]
 DISTRACTORS = ["identify", "report"]
 
 

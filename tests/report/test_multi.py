@@ -45,8 +45,8 @@ class _Page(HTMLParser):
 def test_every_section_of_the_comparison(multi_report):
     page = _Page()
     page.feed((multi_report / "index.html").read_text())
-    assert page.sections == ["summary", "faces", "verification", "identification", "embedding-space", "failures",
-                             "comparison", "skipped", "provenance"]
+    assert page.sections == ["summary", "faces", "dataset-health", "verification", "identification", "embedding-space",
+                             "failures", "comparison", "skipped", "provenance"]
     files = {f: sec for sec, f in page.files}
     text = " ".join(page.text)
     # One ROC and one DET, overlaid; score distributions, thresholds sweeps and maps per model.
