@@ -158,6 +158,8 @@ def project(embeddings, *, method: str = "umap", random_state: Optional[int] = 0
         with warnings.catch_warnings():
             # "n_jobs overridden to 1 by setting random_state" is expected.
             warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            # Precomputed distances cannot be mapped back (no inverse_transform): the report never asks.
+            warnings.filterwarnings("ignore", message=".*precomputed metric.*")
             coords = model.fit_transform(_cosine_distances(x, x) if exact else x)
         if exact:
             return Projection(coords=np.asarray(coords, dtype=np.float64), method=method, params=params, model=model,
