@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab.engine.pipeline import embed_folder
+from facelab import embed_folder
 
 
 def exercise_1(dataset, *, model: str = "dlib", n_neighbors=(2, 15)) -> dict:

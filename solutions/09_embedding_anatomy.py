@@ -15,7 +15,7 @@ def exercise_1(anatomy, *, quality: str = "blur") -> float:
 
 def exercise_2(faces, embedder) -> float:
     """Flip averaging by hand from raw vectors; largest gap to ``create_embedder(..., flip=True)``."""
-    from facelab.embedders import create_embedder
+    from facelab import create_embedder
     from facelab.stages.alignment import get_preset
 
     chips = np.stack([get_preset(embedder.alignment)(im, f).image for im, f in zip(faces.images, faces.faces)])

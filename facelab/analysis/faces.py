@@ -50,6 +50,17 @@ class FaceSet:
         where = {k: r for r, k in enumerate(self.table.image_id)}
         return np.array([where.get(str(k), -1) for k in image_ids], dtype=np.int64)
 
+    def subset(self, rows) -> FaceSet:
+        """The faces at ``rows`` (positions or a boolean mask), without the skipped list."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=np.int64)
+        return FaceSet(self.table.iloc[rows].reset_index(drop=True), [self.images[i] for i in rows],
+                       [self.faces[i] for i in rows])
+
+    def by_identity(self) -> dict:
+        """identity -> the :meth:`subset` of that identity's faces, in order of first appearance."""
+        ids = self.identities
+        return {i: self.subset(ids == i) for i in dict.fromkeys(ids.tolist())}
+
     def summary(self) -> str:
         return f"{len(self)} faces of {self.table.identity.nunique()} identities; {len(self.skipped)} images skipped"
 

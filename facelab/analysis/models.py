@@ -1,13 +1,17 @@
 """Several models on the same data (computing only).
 
 - :func:`embed_models`: one dataset embedded by each of several models, each with its own default
-  detector (dlib HOG for dlib, MTCNN for EdgeFace) unless one is given -- what notebooks 03-05 and
-  the report compare.
-- :func:`compare_on_lfw`: several models (and score fusions ``"A+B"``) on the same LFW pairs -- a
-  verification report per model, and for each two models the paired difference of their fold
+  detector (:func:`facelab.models.weights.default_detector`: YuNet) unless one is given -- what
+  notebooks 03-05 and the report compare;
+- :func:`verify_models`: every pair of such a set scored by each model -> a
+  :class:`~facelab.verification.VerificationReport` each; :func:`threshold_transfer`: each model's
+  scores judged at each model's threshold (thresholds do not transfer: notebook 04).
+- :func:`compare_on_lfw`: several models (and score fusions ``"A+B"``), or one model with several
+  detectors, on the same LFW pairs -- a verification report per model (or detector), and for each
+  two rows the paired difference of their fold
   accuracies and identity-resampled paired bootstrap intervals of their differences
   (:data:`facelab.verification.comparison.PAIRED_METRICS`). What ``facelab lfw --model A --model B``
-  prints.
+  and ``facelab lfw --detector A --detector B`` print.
 
 Examples
 --------
@@ -20,7 +24,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -31,7 +35,7 @@ import pandas as pd
 from facelab.core.errors import EvaluationError
 
 __all__ = ["LfwComparison", "LfwModelRow", "ModelDifference", "compare_on_lfw", "embed_models", "lfw_protocol_pairs",
-           "lfw_scores"]
+           "lfw_scores", "threshold_transfer", "verify_models"]
 
 #: How a pair with an image without embedding is treated (see :func:`facelab.verification.lfw_pair_scores`).
 MISSING = ("worst", "drop")
@@ -87,6 +91,63 @@ def embed_models(images, models: Sequence[str], *, detector: Optional[str] = Non
             res.folder_skipped = skipped
         runs[m] = res
     return runs
+
+
+def verify_models(runs: Mapping, *, n_boot: int = 0, seed: int = 0) -> dict:
+    """Every pair of a folder set, scored by each model.
+
+    Parameters
+    ----------
+    runs : mapping of str to EmbeddingResult
+        E.g. :func:`embed_models` (each model's faces of the same set).
+    n_boot, seed :
+        Identity-level bootstrap replicates of each report's intervals, and their seed.
+
+    Returns
+    -------
+    dict of str to facelab.verification.VerificationReport
+        Cosine scores of every genuine and impostor pair of each model's embedded faces, with the
+        model's calibration.
+    """
+    from facelab import verification as V
+
+    reports = {}
+    for m, r in runs.items():
+        ids = np.asarray(r.identities)
+        pairs = V.make_pairs(ids)
+        id1, id2 = pairs.identities(ids)
+        reports[m] = V.evaluate_verification(V.pair_scores(r.embeddings, pairs), pairs.same, id1=id1, id2=id2,
+                                             calibration=r.calibration, n_boot=n_boot, seed=seed)
+    return reports
+
+
+def threshold_transfer(reports: Mapping) -> pd.DataFrame:
+    """Each model's scores judged at each model's own operating threshold.
+
+    Parameters
+    ----------
+    reports : mapping of str to VerificationReport
+        With scores and calibrations (:func:`verify_models`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (scores of, threshold of): the cosine threshold, the accuracy it gives those
+        scores, and the mean calibrated score of their genuine and of their impostor pairs. A model's
+        own threshold is right for it; another model's, usually not.
+    """
+    rows = []
+    for m, rep in reports.items():
+        s, same = np.asarray(rep.scores), np.asarray(rep.same, dtype=bool)
+        for other, orep in reports.items():
+            cal = orep.calibration
+            if cal is None:
+                raise EvaluationError(f"{other}'s report has no calibration: no threshold to transfer")
+            rows.append({"scores of": m, "threshold of": other, "cosine threshold": cal.cosine_threshold,
+                         "accuracy": float(((s >= cal.cosine_threshold) == same).mean()),
+                         "mean calibrated score, genuine": float(np.mean(cal.score_for_cosine(s[same]))),
+                         "mean calibrated score, impostor": float(np.mean(cal.score_for_cosine(s[~same])))})
+    return pd.DataFrame(rows)
 
 
 def lfw_protocol_pairs(lfw, which: str = "pairs", *, limit_folds: Optional[int] = None) -> tuple:
@@ -264,8 +325,10 @@ def compare_on_lfw(lfw, models: Sequence[str], *, pairs: pd.DataFrame, protocol:
     protocol, folds_in_file :
         Where the pairs come from (reported as given).
     missing : {"worst", "drop"}
-    detector : str, optional
-        One detector for every model (default each model's own).
+    detector : str or sequence of str, optional
+        One detector for every model (default each model's own); several: every model with each
+        detector, a row each named ``"model/detector"`` (e.g. ``"edgeface_xs/yunet"``), compared
+        pairwise like models (no fusions then).
     fusion_pairs : pandas.DataFrame, optional
         Training pairs of the fusions.
     n_boot, seed :
@@ -288,9 +351,22 @@ def compare_on_lfw(lfw, models: Sequence[str], *, pairs: pd.DataFrame, protocol:
         raise EvaluationError(f"a model is named twice: {', '.join(models)}")
     base = _base_models(models)
     fused = [s for s in models if "+" in s]
+    detectors = [detector] if detector is None or isinstance(detector, str) else list(detector)
+    if len(set(detectors)) != len(detectors):
+        raise EvaluationError(f"a detector is named twice: {', '.join(detectors)}")
 
     images = pair_images(pairs)
-    results = embed_models(images, base, detector=detector, **embed_options)
+    if len(detectors) > 1:
+        # Detectors side by side: a row per (model, detector), named "model/detector".
+        if fused:
+            raise EvaluationError("a score fusion takes one detector: give several detectors without fusions")
+        results = {}
+        for d in detectors:
+            for m, res in embed_models(images, base, detector=d, **embed_options).items():
+                results[f"{m}/{d}"] = res
+        models = base = list(results)
+    else:
+        results = embed_models(images, base, detector=detectors[0], **embed_options)
     scored = {m: lfw_scores(results[m], pairs, on_missing="worst") for m in base}
     # The same pairs for every model: with missing="drop", those where every model has both faces.
     keep = np.ones(len(pairs), bool)

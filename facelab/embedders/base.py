@@ -122,9 +122,10 @@ class Embedder(ABC):
     batch_size : int
         Chips per network call.
     multithreaded : bool
-        Whether one :meth:`embed` call uses every core (PyTorch, ONNX Runtime). The pipeline
-        embeds such models in batches in its own process, and single-threaded ones (dlib's own
-        engine) inside each pool worker.
+        Whether the pipeline embeds in its own process, in batches on the cores the pool leaves
+        (PyTorch networks); otherwise (dlib's own engine, onnxruntime on the CPU) each pool worker
+        embeds the chips it made, one thread each -- no chips to send, no parent to wait for --
+        from the embedder's :meth:`spec`.
     """
 
     name: str = "?"

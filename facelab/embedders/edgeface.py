@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from facelab.core.calibration import Calibration
-from facelab.core.devices import resolve_device
+from facelab.core.devices import DeviceError, resolve_device
 from facelab.embedders.base import EDGEFACE_CALIBRATIONS, GENERIC_ARCFACE_CALIBRATION, Embedder, register_embedder
 from facelab.models.edgeface import EDGEFACE_MODELS
 
@@ -40,6 +40,11 @@ class EdgeFaceEmbedder(Embedder):
         Average each chip's embedding with its mirror image's.
     device : str
         ``"auto"`` (default: CUDA when available), ``"cpu"`` or ``"cuda"`` (:func:`facelab.core.devices.resolve_device`).
+    engine : {"onnx", "torch"}, optional
+        What runs the network. ``"onnx"`` (the default on the CPU): onnxruntime, from the network's
+        export in the cache folder (:mod:`facelab.models.onnx_runtime`; made once, with PyTorch),
+        so a run needs neither torch nor timm (seconds to import) and is faster per face;
+        ``"torch"`` (the default on a GPU): the PyTorch network. The two agree to float32 rounding.
     batch_size : int
     verify : bool
         Check the file's SHA-256 against the published one (default).
@@ -52,11 +57,11 @@ class EdgeFaceEmbedder(Embedder):
     input_size = 112
     embedding_size = 512
 
-    def __init__(self, name: str = "edgeface_xs", *, weights=None, flip: bool = False, device: str = "auto",
-                 batch_size: int = 64, verify: bool = True, calibration: Optional[Calibration] = None):
-        import torch
+    ENGINES = ("onnx", "torch")
 
-        from facelab.models.edgeface import load_edgeface
+    def __init__(self, name: str = "edgeface_xs", *, weights=None, flip: bool = False, device: str = "auto",
+                 engine: Optional[str] = None, batch_size: int = 64, verify: bool = True,
+                 calibration: Optional[Calibration] = None):
         from facelab.models.weights import cached_sha256, get_weights_info, locate_weights
 
         key = str(name).lower()
@@ -67,8 +72,36 @@ class EdgeFaceEmbedder(Embedder):
         self.weights = locate_weights(key, weights, verify=verify)
         self.weights_sha256 = cached_sha256(self.weights)
         self.verify = bool(verify)
-        self.device = torch.device(resolve_device(device))
-        self.model = load_edgeface(key, self.weights, verify=False, device=self.device)  # verified just above
+        dev = resolve_device(device)
+        given_engine = engine
+        if engine is None:
+            engine = "onnx" if dev == "cpu" else "torch"
+        if engine not in self.ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(self.ENGINES)}")
+        if engine == "onnx" and dev != "cpu":
+            raise DeviceError("the onnx engine runs on the CPU: use engine='torch' for --device cuda")
+        self.engine = engine
+        self._engine_given = engine if given_engine is not None else None
+        if engine == "onnx":
+            from facelab.models.onnx_runtime import OnnxNetwork, chip_network
+
+            def build():
+                from facelab.models.edgeface import load_edgeface
+
+                return chip_network(load_edgeface(key, self.weights, verify=False, device="cpu"), mean=[127.5] * 3,
+                                    scale=127.5)
+
+            self.device = "cpu"
+            self.model = None
+            self.network = OnnxNetwork(key, self.weights_sha256, build, self.chip_size)
+        else:
+            import torch
+
+            from facelab.models.edgeface import load_edgeface
+
+            self.device = torch.device(dev)
+            self.model = load_edgeface(key, self.weights, verify=False, device=self.device)  # verified just above
+            self.network = None
         self.flip = bool(flip)
         self.batch_size = int(batch_size)
         if calibration is not None:
@@ -90,6 +123,8 @@ class EdgeFaceEmbedder(Embedder):
         return x.div_(127.5).sub_(1.0)
 
     def _forward(self, chips: np.ndarray) -> np.ndarray:
+        if self.network is not None:
+            return self.network(chips)
         import torch
 
         x = self.preprocess(chips).to(self.device)
@@ -101,11 +136,18 @@ class EdgeFaceEmbedder(Embedder):
         return f"edgeface:{self.name}:{self.weights_sha256}:flip={int(self.flip)}"
 
     def spec(self) -> dict:
-        return {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
+        spec = {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
                 "verify": self.verify}
+        if self._engine_given is not None:  # else the default where it is rebuilt (a cluster worker's GPU: torch)
+            spec["engine"] = self._engine_given
+        return spec
+
+    @property
+    def multithreaded(self) -> bool:
+        return self.engine == "torch"  # onnxruntime on the CPU: one thread in each pool worker
 
     def describe(self) -> str:
-        return (super().describe() + f", {self.info.title}, {self.device}; "
+        return (super().describe() + f", {self.info.title}, {self.engine} engine on {self.device}; "
                 f"licence: {self.info.licence}")
 
 

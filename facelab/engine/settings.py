@@ -26,8 +26,10 @@ __all__ = ["EmbedSettings", "CACHE_VERSION", "SETTINGS_FIELDS", "settings_key", 
 
 #: Bump when the cached content or its meaning changes.
 #: 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key;
-#: 3: entries hold the whole chosen face (score, 68 points) and the failing stage.
-CACHE_VERSION = 3
+#: 3: entries hold the whole chosen face (score, 68 points) and the failing stage;
+#: 4: detection at a bounded working resolution (a photo over 1,280 px finds other faces), dlib150
+#: is dlib150_five for faces without dlib's 68 points, and chips come from OpenCV's warp.
+CACHE_VERSION = 4
 
 #: The keys of :meth:`EmbedSettings.cache_settings` (what identifies an embedding space and its faces).
 SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")

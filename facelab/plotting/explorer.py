@@ -81,6 +81,11 @@ class ExplorerData:
     sheets: list = field(default_factory=list)
     sheets_key: str = ""
     extras: dict = field(default_factory=dict)
+    #: More colour modes, ``{label: one category per face}`` (e.g. an audit's flags, clusters):
+    #: each joins the colour menu, with a legend, and the hover text; ``""`` is drawn grey (none).
+    categories: dict = field(default_factory=dict)
+    #: The colour mode the page opens with: ``"identity"`` or a key of ``categories``.
+    colour: str = "identity"
 
     def sheets_css(self, selector: str = ":root") -> str:
         """The CSS rule that defines the thumbnail sheets (once per page)."""
@@ -152,7 +157,8 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
                        coords=None, method: str = "umap", projection_kwargs: Mapping | None = None,
                        threshold: float | None = None, k: int = 5, names: Mapping | None = None,
                        max_thumbnails: int = 20_000, thumb_size: int | None = None, max_pairs: int = 300,
-                       title: str | None = None, **layout_kwargs) -> Explorer:
+                       title: str | None = None, categories: Mapping[str, Sequence] | None = None,
+                       colour: str = "identity", **layout_kwargs) -> Explorer:
     """The explorer from plain inputs.
 
     Parameters
@@ -185,6 +191,12 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
         sheets (:func:`~facelab.plotting.thumbnails.thumbnail_sheets`).
     max_pairs : int
         Hardest impostor and genuine pairs kept for the lines and the failure list.
+    categories : mapping, optional
+        More colour modes, ``{label: one category per face}`` (e.g. ``{"audit flag":
+        audit.flags()}``): each joins the colour menu (with a legend) and the hover text; ``""``
+        means none and is drawn grey.
+    colour : str
+        The colour mode the page opens with: ``"identity"`` or a key of ``categories``.
     **layout_kwargs
         For :func:`facelab.plotting.interactive.explorer_layout` (``width``, ``height``,
         ``max_lines``: misjudged pairs drawn when the page opens, default
@@ -230,13 +242,21 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
         rows = None if n <= max_thumbnails else spread_subset(ids, max_thumbnails)
         tiled = thumbnail_sheets(thumbnails, size=size, rows=rows)
         thumbs, sheets, key, n_thumbs = tiled.backgrounds, tiled.sheets, tiled.key, tiled.n_thumbnails
+    cats = {str(label): np.asarray([str(v) for v in values], dtype=object)
+            for label, values in dict(categories or {}).items()}
+    for label, values in cats.items():
+        if values.shape != (n,):
+            raise EvaluationError(f"categories[{label!r}]: expected {n} values, got {values.size}")
+    if colour != "identity" and colour not in cats:
+        raise EvaluationError(f"colour must be 'identity' or one of the categories ({', '.join(cats) or 'none given'}), "
+                              f"got {colour!r}")
     names = dict(names or {})
     shown = np.asarray([names.get(i, i) for i in ids])
     data = ExplorerData(coords=xy, identities=ids, names=shown, image_ids=img_ids, thumbs=thumbs,
                         detection_scores=det, residuals=res, neighbours=nn, pairs=summary, threshold=t,
                         title=title or f"Embedding explorer: {n} faces, {len(set(ids.tolist()))} identities",
                         method=how, thumb_size=size, n_thumbnails=n_thumbs, sheets=sheets,
-                        sheets_key=key)
+                        sheets_key=key, categories=cats, colour=colour)
     return Explorer(data, **layout_kwargs)
 
 

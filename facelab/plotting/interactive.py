@@ -184,13 +184,26 @@ def _continuous_colors(values: np.ndarray, palette) -> tuple[list, float, float]
     return [palette[i] if good else NAN_COLOR for i, good in zip(k, ok)], lo, hi
 
 
-def _identity_colors(identities: np.ndarray) -> tuple[list, dict]:
+def _identity_colors(identities: np.ndarray, *, blank: str | None = None) -> tuple[list, dict]:
+    """A categorical colour per value (``blank``: the colour of ``""``, a face in no category)."""
     from bokeh.palettes import Category10_10, Category20_20
 
-    uniq = sorted(set(identities.tolist()))
+    uniq = sorted(set(identities.tolist()) - ({""} if blank else set()))
     pal = Category10_10 if len(uniq) <= 10 else Category20_20
     cmap = {u: pal[n % len(pal)] for n, u in enumerate(uniq)}
+    if blank:
+        cmap[""] = blank
     return [cmap[i] for i in identities], cmap
+
+
+def _swatches(cmap: Mapping, label, *, limit: int = 20) -> str:
+    """A legend: a coloured square and a label per entry (the first ``limit``)."""
+    items = "".join(f'<span style="white-space:nowrap;margin-right:8px"><span style="display:inline-block;'
+                    f'width:10px;height:10px;background:{c};margin-right:3px"></span>{_esc(label(u))}</span> '
+                    for u, c in list(cmap.items())[:limit])
+    more = f" and {len(cmap) - limit} more (colours repeat)" if len(cmap) > limit else ""
+    return f'<div style="font-size:12px;max-width:300px">{items}{more}</div>'
+
 
 
 def _fmt_readout(p, t: float, drawn: int) -> str:
@@ -259,6 +272,7 @@ src.change.emit();
 bar_det.visible = select.value == 'detection score';
 bar_res.visible = select.value == 'alignment residual';
 legend.visible = select.value == 'identity';
+for (let c = 0; c < cat_labels.length; c++) cat_legends[c].visible = select.value == cat_labels[c];
 """
 
 _SELECT_JS = """
@@ -335,12 +349,24 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     cols = {
         "x": xy[:, 0], "y": xy[:, 1], "image_id": data.image_ids.tolist(), "identity": data.identities.tolist(),
         "name": data.names.tolist(), "thumb": list(data.thumbs), "det": np.asarray(data.detection_scores, float),
-        "res": np.asarray(data.residuals, float), "color": list(ident_colors), "color_identity": ident_colors,
+        "res": np.asarray(data.residuals, float), "color_identity": ident_colors,
         "color_det": det_colors, "color_res": res_colors, "color_mis": mis_colors,
         # grid positions of each face's hardest impostor / genuine score (-1 / grid size: none)
         "pos_imp": grid_positions(p.max_impostor).astype(np.int32),
         "pos_gen": grid_positions(p.min_genuine).astype(np.int32),
     }
+    # Extra colour modes (an audit's flags, clusters): a colour column each, and the value for the hover.
+    modes = dict(COLOR_MODES)
+    cat_maps = []
+    categories = data.categories
+    for c, (label, values) in enumerate(categories.items()):
+        colors, cat_map = _identity_colors(np.asarray(values, dtype=object).astype(str), blank=NAN_COLOR)
+        modes[label] = f"color_cat{c}"
+        cols[f"color_cat{c}"] = colors
+        cols[f"cat{c}"] = [v or "none" for v in np.asarray(values, dtype=object).astype(str)]
+        cat_maps.append(cat_map)
+    start = data.colour
+    cols["color"] = list(cols[modes[start]])
     k = data.neighbours.index.shape[1]
     for r in range(k):
         cols[f"nn{r}"] = data.neighbours.index[:, r].astype(np.int32)
@@ -390,6 +416,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
   <div style="font-size:12px;line-height:1.3">
     <div><b>@image_id</b></div><div>@name</div>
     <div>detection score: @det{{0.000}}</div><div>alignment residual: @res{{0.00}} px</div>
+    {"".join(f"<div>{_esc(label)}: @cat{c}</div>" for c, label in enumerate(categories))}
   </div>
 </div>"""))
     det_bar = ColorBar(color_mapper=LinearColorMapper(palette=Viridis256, low=det_lo, high=det_hi),
@@ -399,16 +426,16 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     fig.add_layout(det_bar, "right")
     fig.add_layout(res_bar, "right")
 
-    swatches = "".join(f'<span style="white-space:nowrap;margin-right:8px"><span style="display:inline-block;'
-                       f'width:10px;height:10px;background:{c};margin-right:3px"></span>{_esc(data.names[data.identities == u][0])}</span> '
-                       for u, c in list(cmap.items())[:20])
-    more = f" and {len(cmap) - 20} more (colours repeat)" if len(cmap) > 20 else ""
-    legend = Div(text=f'<div style="font-size:12px;max-width:300px">{swatches}{more}</div>', width=300)
+    legend = Div(text=_swatches(cmap, lambda u: data.names[data.identities == u][0]), width=300,
+                 visible=start == "identity")
+    cat_legends = [Div(text=_swatches(m, lambda u: u or "none"), width=300, visible=start == label,
+                       name=f"facelab-legend-{c}") for c, (label, m) in enumerate(zip(categories, cat_maps))]
 
-    select = Select(title="colour by", value="identity", options=list(COLOR_MODES), width=220)
-    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(COLOR_MODES),
-                                                    columns=list(COLOR_MODES.values()), bar_det=det_bar,
-                                                    bar_res=res_bar, legend=legend), code=_COLOR_JS))
+    select = Select(title="colour by", value=start, options=list(modes), width=220, name="facelab-colour")
+    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(modes),
+                                                    columns=list(modes.values()), bar_det=det_bar,
+                                                    bar_res=res_bar, legend=legend, cat_labels=list(categories),
+                                                    cat_legends=cat_legends), code=_COLOR_JS))
     # The slider's range: the scores' (on the grid), stretched to hold the starting threshold.
     lo = max(-1.0, min(np.floor(p.score_min / GRID_STEP) * GRID_STEP, t0))
     hi = min(1.0, max(np.ceil(p.score_max / GRID_STEP) * GRID_STEP, t0))
@@ -462,7 +489,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
                      f'neighbours; lasso or box-select (toolbar) to list faces. Lines: the hardest misjudged pairs at '
                      f'the threshold, false accepts solid red, false rejects dashed orange; "lines drawn" '
                      f'shows more (up to {len(h)}).</div>'), width=300)
-    controls = column(select, slider, readout, lines, legend, note, width=320)
+    controls = column(select, slider, readout, lines, legend, *cat_legends, note, width=320)
     fail_div = Div(text=f"<b>Failures at this threshold</b>: the {max_failures} hardest pairs on the wrong side "
                         "(click a header to sort)", width=width + 320)
     from bokeh.models import GlobalInlineStyleSheet

@@ -321,6 +321,8 @@ class ReportData:
     when the report was given distractors, else None (and the page has no such section).
     ``timings``: seconds per stage, in the order they ran (:class:`facelab.report.stages.ReportClock`;
     writing the report adds its own stages), in ``metrics.json`` under ``provenance.timings``.
+    ``health``: the dataset audit of the first model's embeddings
+    (:class:`facelab.analysis.audit.DatasetAudit`, :func:`facelab.report.health.add_health`).
     """
 
     dataset: DatasetSummary
@@ -329,6 +331,7 @@ class ReportData:
     comparisons: list = field(default_factory=list)
     distractors: Optional[object] = None
     timings: dict = field(default_factory=dict)
+    health: Optional[object] = None
 
     @property
     def model(self) -> ModelReport:
@@ -494,4 +497,7 @@ def compute_report(
 
         with clock.stage("distractors"):
             data = add_distractors(data, distractors, read=read)
-    return data
+    from facelab.report.health import add_health
+
+    with clock.stage("dataset health", "audit of the first model's embeddings"):
+        return add_health(data)

@@ -62,7 +62,8 @@ def report_metrics(data) -> dict:
     count) and ``comparison`` (one :meth:`~facelab.report.compute.ModelComparison.to_dict` per
     model after the first) beside them. With distractors, a ``distractors`` block
     (:meth:`~facelab.report.distractors.ReportDistractors.to_dict`: the file, each model's curve,
-    the models it does not fit and why).
+    the models it does not fit and why). ``dataset_health``: the audit of the first model's
+    embeddings (:func:`facelab.report.health.health_metrics`).
     """
     ds, m = data.dataset, data.model
     metrics = {
@@ -85,6 +86,10 @@ def report_metrics(data) -> dict:
         metrics["comparison"] = [c.to_dict() for c in data.comparisons]
     if data.distractors is not None:
         metrics["distractors"] = data.distractors.to_dict()
+    if data.health is not None:
+        from facelab.report.health import health_metrics
+
+        metrics["dataset_health"] = health_metrics(data)
     return json_safe(metrics)
 
 

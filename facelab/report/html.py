@@ -11,7 +11,7 @@ To add a section: write ``fn(data, figures) -> Section | None`` and put it in :d
 :data:`MULTI_SECTIONS` (or in :func:`page_sections`, for one that depends on the data).
 
 Long lists (the identities, skipped images) are plain HTML tables in a scrolling box; with
-``interactive`` a few lines of script (:data:`TABLE_JS`) make every ``table.sortable`` sortable by
+``interactive`` a few lines of script (:data:`facelab.report.sortable.TABLE_JS`) make every ``table.sortable`` sortable by
 a click on its header and searchable by the box above it. The full lists are also CSV files
 beside the page.
 """
@@ -28,9 +28,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["Section", "SECTIONS", "render_page", "summary", "identities", "faces", "verification", "identification",
-           "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS",
-           "page_sections", "sortable_table", "TABLE_JS"]
+from facelab.report.sortable import TABLE_JS, sortable_table
+
+__all__ = ["Section", "SECTIONS", "render_page", "summary", "identities", "faces", "dataset_health", "verification",
+           "identification", "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison",
+           "MULTI_SECTIONS", "page_sections"]
 
 
 class Section(NamedTuple):
@@ -75,41 +77,6 @@ def _figure(fig) -> str:
     size = f' width="{fig.width}" height="{fig.height}"' if fig.width else ""
     return (f'<figure{cls}><img src="data:{fig.mime};base64,{b64}"{size} alt="{html.escape(fig.caption or fig.name)}" '
             f'data-file="{fig.path}">{cap}</figure>')
-
-
-def _cell(v, digits: int = 4) -> str:
-    """A table cell; numbers carry their value in ``data-v`` for sorting."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return '<td data-v="">—</td>'
-    if isinstance(v, (bool,)) or not isinstance(v, (int, float)):
-        return f"<td class='t'>{html.escape(str(v))}</td>"
-    text = f"{v:,}" if isinstance(v, int) else f"{v:.{digits}f}"
-    return f'<td data-v="{v!r}">{text}</td>'
-
-
-def sortable_table(df: pd.DataFrame, *, table_id: str, titles: Mapping | None = None, search: str = "",
-                   digits: int = 4, height: int = 420) -> str:
-    """A plain HTML table of every row of ``df``, in a box that scrolls past ``height`` px, with a
-    search box (shown by :data:`TABLE_JS`, which also sorts on a header click).
-
-    Numbers carry their value for sorting (``data-v``); ``titles`` renames columns.
-    """
-    titles = dict(titles or {})
-    head = "".join(f"<th>{html.escape(titles.get(c, str(c)))}</th>" for c in df.columns)
-    cols = [df[c].to_numpy(dtype=object) for c in df.columns]
-    ints = [df[c].dtype.kind in "iu" for c in df.columns]
-
-    def value(v, is_int):
-        if is_int and v is not None:
-            return int(v)
-        return float(v) if isinstance(v, (float, np.floating)) else v
-
-    body = "".join("<tr>" + "".join(_cell(value(col[r], ii), digits) for col, ii in zip(cols, ints)) + "</tr>"
-                   for r in range(len(df)))
-    box = (f'<input type="search" class="tbl-search" data-table="{html.escape(table_id)}" hidden '
-           f'placeholder="{html.escape(search or "search")}">')
-    return (f'{box}<div class="scroll" style="max-height:{height}px"><table class="tbl sortable" '
-            f'id="{html.escape(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 def _figures_of(figures: Mapping, section_id: str) -> str:
@@ -257,6 +224,42 @@ def identities(data, figures: Mapping) -> Section:
 
 def faces(data, figures: Mapping) -> Section:
     return Section("faces", "Faces", _figures_of(figures, "faces"))
+
+
+def dataset_health(data, figures: Mapping):
+    """Counts of suspected label errors, duplicates and outliers, the first candidates, and a
+    pointer to ``facelab audit`` (None when the report has no audit: ``data.health``)."""
+    from facelab.analysis.audit import SHORT
+    from facelab.report.health import TOP
+
+    a = data.health
+    if a is None:
+        return None
+    c, s = a.counts(), a.settings
+    body = [_kpis([("suspected label errors", f"{c['mislabel']}"),
+                   ("duplicates across identities", f"{c['duplicate_across']}"),
+                   ("duplicates within an identity", f"{c['duplicate_within']}"), ("outliers", f"{c['outlier']}")]),
+            _p(f"An audit of the {len(a.faces)} faces <b>{html.escape(s.model)}</b> embedded, by the embeddings alone: "
+               f"each face against the {s.k} nearest faces of its own identity and of every other. A suspected label "
+               f"error is closer to another identity than to its own and to any other (by {s.margin:.4f} in cosine, "
+               f"that identity passing the threshold {s.threshold:.4f}); near-duplicates have cosine &ge; "
+               f"{s.duplicate_level:.4f}; an outlier's own identity stays below the threshold. Every label error "
+               "caps the figures below: a photo of the wrong person makes genuine pairs no model can pass. These "
+               "are candidates to look at, not verdicts.")]
+    top = a.candidates.head(TOP)
+    if len(top):
+        t = top.assign(labelled=[a.label(i) for i in top.identity],
+                       resembles=[a.label(i) if i else "" for i in top.other_identity])[
+            ["rank", "kind", "image_id", "labelled", "resembles", "other_image", "score", "reason"]]
+        body.append(_table(t.rename(columns={"image_id": "image", "other_image": "evidence"}), index=False))
+        if len(a.candidates) > TOP:
+            body.append(_p(f"The first {TOP} of {len(a.candidates)} candidates "
+                           f"({', '.join(f'{n} {k}' for k, n in ((k, c[SHORT[k]]) for k in SHORT) if n)})."))
+    else:
+        body.append(_p("No candidate: no photo looks mislabelled, duplicated or out of place at these levels."))
+    body.append(_p(f"For every candidate beside faces of its identity and of the one it resembles: "
+                   f"<code>facelab audit {html.escape(str(data.dataset.root))}</code>."))
+    return Section("dataset-health", "Dataset health", "".join(body))
 
 
 def verification(data, figures: Mapping) -> Section:
@@ -466,15 +469,18 @@ def comparison(data, figures: Mapping) -> Section:
 
 
 #: The page's sections, in order.
-SECTIONS = (summary, identities, faces, verification, identification, embedding_space, failures, skipped, provenance)
+SECTIONS = (summary, identities, faces, dataset_health, verification, identification, embedding_space, failures,
+            skipped, provenance)
 #: With several models: the same, and the paired comparison after the failures.
-MULTI_SECTIONS = (summary, identities, faces, verification, identification, embedding_space, failures, comparison,
-                  skipped, provenance)
+MULTI_SECTIONS = (summary, identities, faces, dataset_health, verification, identification, embedding_space,
+                  failures, comparison, skipped, provenance)
 
 
 def page_sections(data) -> tuple:
     """The sections of ``data``'s page: :data:`SECTIONS` (:data:`MULTI_SECTIONS` for several
-    models), with :func:`distractors` after the identification when the report has distractors."""
+    models), with :func:`distractors` after the identification when the report has distractors.
+    A section with nothing to show (:func:`dataset_health` without an audit) returns None and is
+    left out of the page."""
     base = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
     if data.distractors is None:
         return base
@@ -490,7 +496,7 @@ def page_sections(data) -> tuple:
 def render_page(data, figures: Mapping, *, sections=None, interactive: bool = True, clock=None) -> str:
     """The whole page: header, a nav link per section, the sections (with ``interactive``, the
     Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined, and the
-    tables made sortable and searchable by :data:`TABLE_JS`).
+    tables made sortable and searchable by :data:`~facelab.report.sortable.TABLE_JS`).
 
     ``sections`` default: :func:`page_sections` (:data:`SECTIONS`, or :data:`MULTI_SECTIONS` for
     several models; the distractor curve when the report has one). ``clock``: a
@@ -516,38 +522,6 @@ def render_page(data, figures: Mapping, *, sections=None, interactive: bool = Tr
     subtitle = f"{ds.n_images} images, {ds.n_identities} identities · {m.provenance['date']}"
     return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body,
                             head=head, tail=tail)
-
-
-#: Sorting (click a header: ascending, again: descending; numbers by their ``data-v``) and
-#: filtering (the search box above a table) of every ``table.sortable`` on the page.
-TABLE_JS = """
-document.querySelectorAll('table.sortable').forEach((table) => {
-  const body = table.tBodies[0];
-  const key = (row, c) => { const td = row.cells[c]; return td.dataset.v !== undefined ? td.dataset.v : td.textContent; };
-  table.tHead.querySelectorAll('th').forEach((th, c) => th.addEventListener('click', () => {
-    const down = th.classList.contains('asc');
-    table.tHead.querySelectorAll('th').forEach((h) => h.classList.remove('asc', 'desc'));
-    th.classList.add(down ? 'desc' : 'asc');
-    const rows = Array.from(body.rows);
-    const numeric = rows.every((r) => r.cells[c].dataset.v !== undefined);
-    const val = (r) => { const v = key(r, c); return numeric ? (v === '' ? NaN : parseFloat(v)) : v.toLowerCase(); };
-    rows.sort((a, b) => {
-      const x = val(a), y = val(b);
-      if (numeric && (isNaN(x) || isNaN(y))) return isNaN(x) - isNaN(y);  // blanks last
-      return (x < y ? -1 : x > y ? 1 : 0) * (down ? -1 : 1);
-    });
-    body.append(...rows);
-  }));
-});
-document.querySelectorAll('input.tbl-search').forEach((box) => {
-  const table = document.getElementById(box.dataset.table);
-  box.hidden = false;
-  box.addEventListener('input', () => {
-    const q = box.value.trim().toLowerCase();
-    for (const row of table.tBodies[0].rows) row.hidden = q !== '' && !row.textContent.toLowerCase().includes(q);
-  });
-});
-"""
 
 
 _TEMPLATE = """<!DOCTYPE html>

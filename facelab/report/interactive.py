@@ -19,7 +19,7 @@ verification  threshold table    a sortable DataTable of the operating points
 ============  =================  ==========================================================
 
 The long lists (identities, skipped images) are plain HTML tables that the page's own script
-sorts and filters (:data:`facelab.report.html.TABLE_JS`): one copy of their rows, readable in
+sorts and filters (:data:`facelab.report.sortable.TABLE_JS`): one copy of their rows, readable in
 print.
 
 :func:`add_interactive` puts each view at the top of its section (above the static figure,
@@ -78,6 +78,8 @@ def report_explorer(data, model=None, **kwargs):
     m = data.model if model is None else model
     kw = dict(names=data.dataset.names, coords=np.asarray(m.projection.coords)[:, :2], pairs=m.pairs,
               pair_scores=m.scores, threshold=m.threshold, width=640, height=520)
+    if data.health is not None and m is data.model:  # the audit is of the first model's faces
+        kw["categories"] = {"audit flag": data.health.flags()}
     kw.update(kwargs)
     ex = explore(m.result, **kw)
     ex.data.method = m.projection.describe()

@@ -24,7 +24,7 @@ import numpy as np
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
 __all__ = ["PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual", "chip_region",
-           "STAGES"]
+           "chip_reduction", "CHIP_OVERSAMPLING", "STAGES"]
 
 #: The stages :func:`prepare_image` times, and the embedding after them.
 STAGES = ("load", "detect", "align", "embed")
@@ -132,9 +132,11 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
 
     A photo larger than the detector's ``max_side`` is detected at that working size (a JPEG
     decoded reduced, :func:`~facelab.data.imageio.load_image_reduced`), its faces are given in the
-    photo's coordinates, and the chip is cut from the full-resolution pixels around the face
-    (:func:`~facelab.data.imageio.load_image_region`): alignment keeps every pixel, and only one
-    full-resolution copy of the photo is in memory at a time (Pillow's).
+    photo's coordinates, and the chip is cut from the pixels around the face: from the detector's
+    decode when that leaves two decoded pixels per chip pixel, else from the face's region decoded
+    as reduced as still does (:func:`chip_reduction`,
+    :func:`~facelab.data.imageio.load_image_region`): the time and memory of a big face in a big
+    photo follow the face, not the photo.
 
     Returns
     -------
@@ -147,7 +149,7 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     out = PreparedImage(path, DetectionStatus.ERROR)
     try:
         with stage_timer(times, "load"):
-            # A large JPEG is decoded reduced for the detector; the chip comes from full resolution below.
+            # A large JPEG is decoded reduced for the detector; the chip from a decode of its own below.
             if keep_image:
                 image = load_image(path)
                 full_size, scale = image.shape[:2], 1.0
@@ -174,16 +176,19 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     if preset is None:
         out.status = DetectionStatus.OK
         return out
-    origin = (0, 0)
-    if scale != 1.0:
+    origin, region_scale = (0, 0), scale
+    # The detector's decode serves the chip too when it is fine enough for it (a big face); else the
+    # face's region is decoded, as reduced as the chip allows.
+    reduce = chip_reduction(preset, det.face) if scale != 1.0 else 1
+    if scale * reduce < 1.0:
         try:
             with stage_timer(times, "load"):
-                image, origin = load_image_region(path, chip_region(det.face))
+                image, origin, region_scale = load_image_region(path, chip_region(det.face), reduce=reduce)
         except (ImageLoadError, OSError, ValueError) as exc:
-            return out.failed("load", f"cannot read the face at full resolution ({getattr(exc, 'reason', exc)})")
+            return out.failed("load", f"cannot read the face's region ({getattr(exc, 'reason', exc)})")
     try:
         with stage_timer(times, "align"):
-            out.aligned = _align(preset, image, det.face, origin)
+            out.aligned = _align(preset, image, det.face, origin, region_scale)
     except Exception as exc:
         return out.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
     out.residual = float(out.aligned.residual)
@@ -200,16 +205,39 @@ def chip_region(face: Face, margin: float = 1.0) -> tuple:
     return (x1 - m, y1 - m, x2 + m, y2 + m)
 
 
-def _align(preset, image: np.ndarray, face: Face, origin: tuple):
-    """``preset(image, face)`` where ``image`` is the region of the photo starting at ``origin``; the
-    chip's matrix maps photo coordinates, as if the whole photo had been given."""
-    if origin == (0, 0):
+#: Decoded pixels a chip gets per chip pixel at least, when its photo is decoded reduced for it.
+CHIP_OVERSAMPLING = 2.0
+
+
+def chip_reduction(preset, face: Face) -> int:
+    """How many times smaller (1, 2, 4 or 8) a JPEG can be decoded for ``face``'s chip: the largest
+    reduction that still leaves :data:`CHIP_OVERSAMPLING` decoded pixels per chip pixel (a face
+    with 300 px between the eyes: 4 for a 112 px ArcFace chip). So the pixels decoded for a chip
+    follow the face's size, not the photo's."""
+    if not hasattr(preset, "chip_scale"):  # a plain function of (image, face): no reduction known to be safe
+        return 1
+    c = preset.chip_scale(face)
+    fits = [d for d in (8, 4, 2) if d * c * CHIP_OVERSAMPLING <= 1.0]
+    return fits[0] if fits else 1
+
+
+def _align(preset, image: np.ndarray, face: Face, origin: tuple, scale: float = 1.0):
+    """``preset(image, face)`` where ``image`` is the region starting at ``origin`` of the photo decoded at
+    ``scale`` (decoded pixels per photo pixel); the chip's matrix maps photo coordinates, as if the
+    whole photo had been given at full resolution."""
+    if origin == (0, 0) and scale == 1.0:
         return preset(image, face)
     ox, oy = origin
-    local = Face(box=face.box - [ox, oy, ox, oy], score=face.score, landmarks=face.landmarks - [ox, oy],
-                 landmarks68=None if face.landmarks68 is None else face.landmarks68 - [ox, oy])
+    # Photo -> region: boxes are edges (scaled), points pixel centres ((p + 0.5) s - 0.5).
+    to_region = np.array([[scale, 0, 0.5 * scale - 0.5 - ox], [0, scale, 0.5 * scale - 0.5 - oy], [0, 0, 1.0]])
+
+    def pts(p):
+        return None if p is None else np.asarray(p, np.float64) @ to_region[:2, :2].T + to_region[:2, 2]
+
+    local = Face(box=face.box * scale - [ox, oy, ox, oy], score=face.score, landmarks=pts(face.landmarks),
+                 landmarks68=pts(face.landmarks68))
     aligned = preset(image, local)
-    aligned.matrix = np.asarray(aligned.matrix) @ np.array([[1.0, 0, -ox], [0, 1.0, -oy], [0, 0, 1.0]])
+    aligned.matrix = np.asarray(aligned.matrix) @ to_region
     return aligned
 
 

@@ -7,7 +7,7 @@ no face a reduced copy would miss, down to faces of a few tens of pixels. So eve
 ``max_side`` (:data:`WORKING_SIDE` by default) before looking for faces, and maps the boxes and
 points back to the image it was given (:func:`working_image`, :func:`faces_to_full`); and
 :func:`facelab.stages.prepare.prepare_image` decodes JPEGs reduced for detection
-(:func:`facelab.data.imageio.load_image_reduced`) and cuts the chip from the full-resolution image.
+(:func:`facelab.data.imageio.load_image_reduced`) and cuts the chip from a decode of the face's region (reduced as far as the chip allows).
 
 Coordinates: boxes are edges (``x1`` is the left edge of the first pixel inside), so they scale by
 the size ratio; points are pixel centres (as the detectors give them), so ``x_full + 0.5 =

@@ -22,3 +22,14 @@ def test_lfw_pairs_subset_is_half_matched_and_rows_find_the_faces(lfw_pairs, fac
     assert found.mean() >= 0.9
     np.testing.assert_array_equal(faces.ids[rows[found]], lfw_pairs.image_id1.to_numpy(str)[found])
     assert (faces.rows(["not/an_image.jpg"]) == -1).all()
+
+
+def test_subset_and_by_identity(faces):
+    groups = faces.by_identity()
+    assert sum(len(g) for g in groups.values()) == len(faces)
+    for ident, g in groups.items():
+        assert set(g.identities) == {ident}
+        rows = faces.rows(g.ids)
+        assert all(g.faces[k] is faces.faces[r] and g.images[k] is faces.images[r] for k, r in enumerate(rows))
+    first_two = faces.subset([0, 1])
+    assert list(first_two.ids) == list(faces.ids[:2]) and len(first_two.skipped) == 0

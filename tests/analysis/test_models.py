@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 from facelab import verification as V
-from facelab.analysis.models import compare_on_lfw, embed_models, lfw_protocol_pairs, lfw_scores
+from facelab.analysis.models import (
+    compare_on_lfw,
+    embed_models,
+    lfw_protocol_pairs,
+    lfw_scores,
+    threshold_transfer,
+    verify_models,
+)
 from facelab.core.errors import EvaluationError
 from facelab.core.jsonsafe import json_safe
 from facelab.data.datasets import pair_images
+from facelab.models.weights import default_detector
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +42,7 @@ def test_embed_models_of_a_folder(small_set):
     runs = embed_models(small_set, ["dlib"], progress=False, workers=1)
     assert list(runs) == ["dlib"]
     res = runs["dlib"]
-    assert res.settings["detector"] == "dlib" and res.model == "dlib"
+    assert res.settings["detector"] == default_detector("dlib") and res.model == "dlib"
     assert len(res.table) == 10 and len(res.embeddings) == 10
     assert list(res.skipped.image.map(lambda p: p.rsplit("/", 1)[-1])) == ["notes.txt"]  # the folder's skips kept
     pairs = V.make_pairs(res.identities)
@@ -49,13 +57,34 @@ def test_embed_models_each_with_its_own_detector_and_refusals(small_set, edgefac
     images = read_identity_folders(small_set).images
     runs = embed_models(images, ["dlib", "edgeface_xs"], progress=False, keep_chips=True, workers=1)
     assert list(runs) == ["dlib", "edgeface_xs"]
-    assert runs["dlib"].settings["detector"] == "dlib"
-    assert runs["edgeface_xs"].settings["detector"] == "mtcnn"  # EdgeFace's own detector
+    # each model's own detector (YuNet for both, where its file is found)
+    assert runs["dlib"].settings["detector"] == default_detector("dlib")
+    assert runs["edgeface_xs"].settings["detector"] == default_detector("edgeface_xs")
     assert runs["dlib"].chips.shape[1:] == (150, 150, 3) and runs["edgeface_xs"].chips.shape[1:] == (112, 112, 3)
     with pytest.raises(EvaluationError, match="named twice"):
         embed_models(images, ["dlib", "dlib"])
     with pytest.raises(EvaluationError, match="single model"):
         embed_models(images, ["dlib", "edgeface_xs"], weights="x.pt")
+
+
+def test_verify_models_and_thresholds_that_do_not_transfer(small_set, edgeface_weights):
+    runs = embed_models(small_set, ["dlib", "edgeface_xs"], progress=False, workers=1)
+    reports = verify_models(runs)
+    assert list(reports) == ["dlib", "edgeface_xs"]
+    for m, rep in reports.items():
+        assert rep.n_genuine == 2 * 10 and rep.n_impostor == 25  # 5 + 5 photos of two people
+        assert rep.calibration is runs[m].calibration and rep.auc > 0.9
+    table = threshold_transfer(reports).set_index(["scores of", "threshold of"])
+    assert len(table) == 4
+    own = table.loc[("dlib", "dlib")]
+    assert own["cosine threshold"] == pytest.approx(runs["dlib"].calibration.cosine_threshold)
+    s, same = reports["dlib"].scores, reports["dlib"].same
+    assert own.accuracy == pytest.approx(((s >= own["cosine threshold"]) == same).mean())
+    # Each model is right at its own threshold, and EdgeFace's (far lower) threshold accepts
+    # every dlib pair: dlib's cosines of different people stay high.
+    assert own.accuracy > 0.9 and table.loc[("edgeface_xs", "edgeface_xs")].accuracy > 0.9
+    assert table.loc[("dlib", "edgeface_xs")].accuracy == pytest.approx(same.mean())
+    assert own["mean calibrated score, genuine"] > own["mean calibrated score, impostor"]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ REQUIRED = {
     "verify": ["ds"],
     "identify": ["ds"],
     "report": ["ds"],
+    "audit": ["ds"],
     "weights fetch": ["edgeface_xs"],
 }
 

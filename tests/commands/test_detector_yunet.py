@@ -82,6 +82,24 @@ def test_lfw(small_lfw, capsys):
     assert d["auc"] > 0.9
 
 
+def test_lfw_detectors_side_by_side(small_lfw, capsys):
+    rc = main(["lfw", "--root", str(small_lfw), "--model", "dlib", "--detector", "yunet", "--detector", "dlib",
+               "--no-flip", "--n-boot", "20", "--format", "json", "--quiet", "--no-cache"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    rows = {r["model"]: r for r in d["models"]}
+    assert list(rows) == ["dlib/yunet", "dlib/dlib"] and d["protocol"]["n_pairs"] == 12
+    assert rows["dlib/yunet"]["settings"]["detector"] == "yunet" and rows["dlib/dlib"]["settings"]["detector"] == "dlib"
+    assert all(r["auc"] > 0.9 for r in rows.values())
+    (c,) = d["comparison"]
+    assert (c["a"], c["b"]) == ("dlib/yunet", "dlib/dlib") and c["accuracy_difference"]["n_folds"] == 2
+    from facelab.verification.comparison import PAIRED_METRICS
+
+    assert set(c["paired_bootstrap"]) == set(PAIRED_METRICS)
+    assert main(["lfw", "--root", str(small_lfw), "--detector", "yunet", "--detector", "yunet", "--quiet"]) == 2
+    assert "--detector given twice: yunet" in capsys.readouterr().err
+
+
 def test_report(copy_two_id, tmp_path, capsys):
     src = copy_two_id(tmp_path / "two_id", 6)
     out = tmp_path / "report"

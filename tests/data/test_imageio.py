@@ -184,11 +184,21 @@ def test_reduced_decode_and_region_of_a_large_jpeg(tmp_path, photo):
     im, size, scale = load_image_reduced(png, 400)
     assert (size, scale, im.shape) == ((1500, 2000), 1.0, (1500, 2000, 3))
     # A region at full resolution, clipped to the image.
-    region, origin = load_image_region(p, (3900.5, -20, 4100, 100.2))
-    assert origin == (3900, 0) and region.shape == (101, 100, 3)
+    region, origin, s = load_image_region(p, (3900.5, -20, 4100, 100.2))
+    assert origin == (3900, 0) and region.shape == (101, 100, 3) and s == 1.0
     np.testing.assert_array_equal(region, full[0:101, 3900:4000])
     with pytest.raises(ValueError, match="outside"):
         load_image_region(p, (5000, 0, 5100, 10))
+    # Reduced: the same region decoded 4 times smaller in the DCT, in the reduced image's pixels.
+    region, origin, s = load_image_region(p, (1000, 800, 1800, 1600), reduce=4)
+    assert s == 0.25 and origin == (250, 200) and region.shape == (200, 200, 3)
+    ref = np.asarray(Image.fromarray(full[800:1600, 1000:1800]).reduce(4)).astype(int)
+    assert np.abs(region.astype(int) - ref).mean() < 3
+    # A PNG has no reduced decode: full resolution whatever is asked.
+    region, origin, s = load_image_region(png, (10, 10, 50, 50), reduce=8)
+    assert s == 1.0 and region.shape == (40, 40, 3)
+    with pytest.raises(ValueError, match="reduce"):
+        load_image_region(p, (0, 0, 10, 10), reduce=3)
 
 
 def test_reduced_decode_of_a_rotated_jpeg(tmp_path, photo):

@@ -86,7 +86,10 @@ def test_fingerprint_spec_describe(embedders, edgeface_weights):
     assert e.fingerprint().endswith("flip=0")
     spec = dict(e.spec())
     again = create_embedder(spec.pop("name"), **spec)
-    assert again.fingerprint() == e.fingerprint() and again.model is e.model  # one copy per process
+    assert again.fingerprint() == e.fingerprint() and again.network.path == e.network.path  # one export
+    torch_e = create_embedder("edgeface_xxs", engine="torch")
+    assert again.engine == "onnx" and torch_e.engine == "torch" and torch_e.fingerprint() == e.fingerprint()
+    assert torch_e.model is create_embedder("edgeface_xxs", engine="torch").model  # one copy per process
     flipped = create_embedder("edgeface_xxs", flip=True)
     assert flipped.fingerprint() != e.fingerprint()
     text = e.describe()
@@ -120,3 +123,24 @@ def test_gpu_matches_cpu(faces, embedders, edgeface_weights):
     chips, _ = faces
     gpu = EdgeFaceEmbedder("edgeface_xs", device="auto")
     np.testing.assert_allclose(gpu.embed(chips), embedders["edgeface_xs"].embed(chips), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_onnx_engine_is_pytorchs_network_without_importing_torch(faces, embedders, name, tmp_path):
+    """The CPU default runs the network's export in onnxruntime: PyTorch's embeddings to float32 rounding;
+    a fresh process with the export in its cache folder embeds without importing torch."""
+    import subprocess
+    import sys
+
+    from facelab.embedders import create_embedder
+
+    chips, _ = faces
+    onnx, ref = embedders[name], create_embedder(name, engine="torch")
+    assert onnx.engine == "onnx" and onnx.network.path.is_file()
+    np.testing.assert_allclose(onnx.embed(chips), ref.embed(chips), rtol=0, atol=1e-5)
+    np.save(tmp_path / "chips.npy", chips[:2])
+    code = ("import sys, numpy as np; from facelab.embedders import create_embedder; "
+            f"e = create_embedder({name!r}); v = e.embed(np.load({str(tmp_path / 'chips.npy')!r})); "
+            "print(v.shape, 'torch' in sys.modules, 'timm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(2, 512) False False", out

@@ -70,7 +70,8 @@ def test_cli_embed_with_scheduler_writes_the_local_vectors(cluster, small_lfw, l
     from facelab.embedders.files import read_embeddings
 
     out = tmp_path / "e.json"
-    assert main(["embed", str(small_lfw), "--out", str(out), "--scheduler", cluster.address, "--quiet"]) == 0
+    assert main(["embed", str(small_lfw), "--out", str(out), "--scheduler", cluster.address, "--quiet",
+                 "--detector", "dlib"]) == 0
     assert "20 embedded" in capsys.readouterr().out
     ids, vecs = read_embeddings(out)
     assert ids == local_result.ids

@@ -195,3 +195,37 @@ def test_long_curves_are_thinned_to_the_same_line():
     dist = np.hypot(u - (u[a] + lam * du), v - (v[a] + lam * dv))
     assert dist.max() < 1 / 500
     assert thin_curve(x[:10], t[:10]).tolist() == list(range(10))
+
+
+def test_category_colour_modes():
+    """Extra colour modes (an audit's flags): a menu entry, a legend and a hover line each; "" is grey."""
+    from bokeh.models import Div, HoverTool
+
+    from facelab.core.errors import EvaluationError
+    from facelab.plotting.interactive import NAN_COLOR
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 3, 30)
+    emb = rng.normal(size=(3, 8))[codes] + 0.7 * rng.normal(size=(30, 8))
+    flags = np.where(np.arange(30) % 7 == 0, "mislabel", "")
+    flags[5] = "outlier"
+    ex = explore_embeddings(emb, codes.astype(str), method="pca", categories={"audit flag": flags}, colour="audit flag")
+    lay = ex.build()
+    select = lay.select_one({"name": "facelab-colour"})
+    assert select.options[-1] == "audit flag" and select.value == "audit flag"
+    src = lay.select_one({"name": "facelab-points"}).data_source.data
+    assert src["color"] == src["color_cat0"]  # the page opens in that mode
+    colours = dict(zip(flags, src["color_cat0"]))
+    assert colours[""] == NAN_COLOR and len({colours["mislabel"], colours["outlier"], NAN_COLOR}) == 3
+    assert src["cat0"][5] == "outlier" and src["cat0"][1] == "none"
+    legend = lay.select_one({"name": "facelab-legend-0"})
+    assert isinstance(legend, Div) and legend.visible and "mislabel" in legend.text and "outlier" in legend.text
+    hover = [t for t in lay.select({"type": HoverTool}) if "@cat0" in str(t.tooltips)]
+    assert hover and "audit flag: @cat0" in hover[0].tooltips
+    # The identity legend is hidden while another mode is shown; the select callback switches them.
+    cb = select.js_property_callbacks["change:value"][0]
+    assert cb.args["cat_labels"] == ["audit flag"] and cb.args["cat_legends"] == [legend]
+    with pytest.raises(EvaluationError, match="expected 30 values"):
+        explore_embeddings(emb, codes.astype(str), method="pca", categories={"x": flags[:3]})
+    with pytest.raises(EvaluationError, match="colour must be"):
+        explore_embeddings(emb, codes.astype(str), method="pca", colour="cluster")

@@ -9,6 +9,7 @@ import pytest
 from facelab import verification as V
 from facelab.report import html as H
 from facelab.report.interactive import add_interactive, bokeh_head, interactive_views, report_explorer
+from facelab.report.sortable import TABLE_JS
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_views_go_on_top_of_their_sections_and_static_stays_possible(two_id_data
     assert page.index("BEGIN bokeh.min.js") < page.index("</head>")
     ex = report_explorer(two_id_data)
     assert all(page.count(s[-80:]) == 1 for s in ex.data.sheets)  # each thumbnail sheet once
-    assert page.count(H.TABLE_JS) == 1  # the tables' script once
+    assert page.count(TABLE_JS) == 1  # the tables' script once
     plain = H.render_page(two_id_data, figures, interactive=False)
     assert "<script" not in plain and "facelab-interactive" not in plain
     assert 'id="identity-table"' in plain  # the identity list is there, unsorted but whole

@@ -76,6 +76,26 @@ def test_exact_similarity_is_recovered():
     assert np.all(a.image[60, 56] <= patch.reshape(-1, 3).max(0) + 1)
 
 
+def test_similarity_matrix_is_skimages_least_squares_fit():
+    """The closed form gives skimage's SimilarityTransform estimate: noisy, turned, collinear points."""
+    from skimage.transform import SimilarityTransform
+
+    from facelab.stages.alignment import similarity_matrix
+
+    rng = np.random.default_rng(0)
+    cases = [(ARCFACE_TEMPLATE * rng.uniform(0.2, 5) + rng.normal(0, 3, (5, 2)), ARCFACE_TEMPLATE) for _ in range(50)]
+    cases += [(rng.normal(0, 50, (5, 2)), rng.normal(0, 30, (5, 2))) for _ in range(50)]  # reflections forbidden
+    line = np.arange(5.0)[:, None] * [1.0, 1.0]
+    cases += [(line, line * [1.0, -1.0]), (line, line * 2 + 7)]
+    for src, dst in cases:
+        ref = SimilarityTransform.from_estimate(src, dst).params
+        np.testing.assert_allclose(similarity_matrix(src, dst), ref, atol=1e-9)
+    m = similarity_matrix(cases[0][0], cases[0][1])
+    assert np.linalg.det(m[:2, :2]) > 0
+    assert isinstance(estimate_transform(*cases[0]), SimilarityTransform)
+    np.testing.assert_allclose(estimate_transform(*cases[0]).params, m)
+
+
 def test_degenerate_landmarks_raise():
     with pytest.raises(ValueError):
         align_face(np.zeros((50, 50, 3), np.uint8), np.full((5, 2), 10.0))
@@ -232,12 +252,14 @@ def test_warp_reads_only_the_footprint_and_averages_when_reducing(lfw):
     lm = create_detector("dlib").detect(small).face.landmarks
     matrix = fit_template(lm)[0]
     chip = warp_affine(small, matrix, 112)
-    # At LFW's scale nothing is averaged: the chip is skimage's bilinear warp of the whole image.
+    # At LFW's scale nothing is averaged: the chip is skimage's bilinear warp of the whole image (OpenCV's
+    # fixed-point weights differ from skimage's floats by one grey level in a few pixels at most).
     from skimage.transform import warp
 
-    ref = warp(small, np.linalg.inv(matrix), output_shape=(112, 112), order=1, mode="constant", cval=0,
-               preserve_range=True)
-    np.testing.assert_array_equal(chip, np.clip(ref + 0.5, 0, 255).astype(np.uint8))
+    ref = np.clip(warp(small, np.linalg.inv(matrix), output_shape=(112, 112), order=1, mode="constant", cval=0,
+                       preserve_range=True) + 0.5, 0, 255).astype(np.uint8)
+    diff = np.abs(chip.astype(int) - ref)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())
     # Placed in a big canvas, 8x enlarged, with pixel-level noise (what a sensor adds): averaged, the chip is
     # the original's again; sampled point by point (as the warp alone would) it keeps the noise.
     k, off = 8, np.array([3000.0, 1000.0])
@@ -271,3 +293,28 @@ def test_dlib150_five_cuts_dlibs_chip_from_the_five_points(lfw):
         assert np.linalg.norm(own.landmarks[:2] - DLIB150_FIVE_TEMPLATE[:2], axis=1).max() < 5
         assert rms(five.landmarks) <= rms(own.landmarks)
         assert np.abs(five.image.astype(float) - own.image).mean() < 30
+
+
+def test_dlib150_uses_the_predictor_only_for_faces_with_dlibs_68_points(lfw, yunet_weights):
+    """dlib's chip: dlib's predictor for dlib's own faces (bit for bit get_face_chip), the five-point chip for a
+    face from a detector without 68 points (YuNet's here), whose box the predictor was not trained on."""
+    import dataclasses
+
+    from facelab.stages.alignment import dlib_chip
+
+    yunet = create_detector("yunet")
+    image = load_image(lfw.image_path("Tony_Blair", 1))
+    hog_face = create_detector("dlib").detect(image).face
+    assert hog_face.landmarks68 is not None
+    np.testing.assert_array_equal(get_preset("dlib150")(image, hog_face).image, dlib_chip(image, hog_face).image)
+    yunet_face = yunet.detect(image).face
+    assert yunet_face.landmarks68 is None
+    chip = get_preset("dlib150")(image, yunet_face)
+    np.testing.assert_array_equal(chip.image, get_preset("dlib150_five")(image, yunet_face).image)
+    # ... and not the predictor's chip in YuNet's box, which differs.
+    predictor = dlib_chip(image, yunet_face)
+    assert np.abs(predictor.image.astype(int) - chip.image).mean() > 1
+    # The same face with 68 points attached goes to the predictor again.
+    with68 = dataclasses.replace(yunet_face, landmarks68=hog_face.landmarks68)
+    np.testing.assert_array_equal(get_preset("dlib150")(image, with68).image, predictor.image)
+    assert chip.residual == pytest.approx(get_preset("dlib150").residual(yunet_face), rel=1e-9)

@@ -14,7 +14,7 @@ from facelab.data.imageio import load_image
 from facelab.stages.alignment import get_preset
 from facelab.stages.detection import DlibDetector, create_detector
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
-from facelab.stages.prepare import prepare_image
+from facelab.stages.prepare import chip_reduction, prepare_image
 from facelab.stages.working import WORKING_SIDE, faces_to_full, result_to_full, working_image, working_size
 
 #: Where Colin_Powell_0001 is pasted, and how much it is enlarged, in the 4000x3000 photo.
@@ -77,7 +77,7 @@ class SpyDetector(DlibDetector):
         return super().find_faces(image)
 
 
-def test_a_big_photo_is_detected_small_and_aligned_at_full_resolution(big_photo, source):
+def test_a_big_photo_is_detected_small_and_aligned_from_a_decode_the_chip_needs(big_photo, source):
     det, preset = SpyDetector(upsample=0), get_preset("arcface112")
     p = prepare_image(big_photo, det, preset)
     assert det.seen == [(960, 1280)]  # decoded at half size, reduced the rest of the way
@@ -86,12 +86,17 @@ def test_a_big_photo_is_detected_small_and_aligned_at_full_resolution(big_photo,
     assert iod > 100
     expected = _expected(source)
     assert np.linalg.norm(p.face.landmarks - expected, axis=1).mean() < 0.1 * iod
-    # The chip comes from the full-resolution pixels: the same as aligning the whole decoded photo.
+    # 150 px between the eyes, 35 in the chip: the face's region is decoded at half size (still 2 decoded
+    # pixels per chip pixel), and the chip is the one the whole full-resolution photo gives, to JPEG noise.
     full = load_image(big_photo)
-    np.testing.assert_array_equal(p.chip, preset(full, p.face).image)
-    np.testing.assert_allclose(p.aligned.matrix, preset(full, p.face).matrix)
-    # dlib's chip (its 5-point predictor runs at full resolution inside the mapped box) too.
+    assert chip_reduction(preset, p.face) == 2
+    ref = preset(full, p.face)
+    assert np.abs(p.chip.astype(int) - ref.image).mean() < 2
+    np.testing.assert_allclose(p.aligned.matrix, ref.matrix)
+    # dlib's chip (53 px between the eyes in 150: a full-resolution decode; its 5-point predictor runs
+    # inside the mapped box) is the whole photo's exactly.
     d = prepare_image(big_photo, det, get_preset("dlib150"))
+    assert chip_reduction(get_preset("dlib150"), d.face) == 1
     np.testing.assert_array_equal(d.chip, get_preset("dlib150")(full, d.face).image)
     # Without a bound the detector sees the whole photo.
     det.seen.clear()
@@ -125,3 +130,46 @@ def test_photos_under_the_bound_are_left_as_they_are(lfw):
     ref = DlibDetector(upsample=1).find_faces(load_image(path))[0]
     np.testing.assert_array_equal(p.face.landmarks, ref.landmarks)
     np.testing.assert_array_equal(p.face.box, ref.box)
+
+
+def test_the_pixels_decoded_for_a_chip_follow_the_face_not_the_photo(tmp_path, source, monkeypatch):
+    """The same scene at 12 and 48 megapixels decodes the same number of pixels: for detection (by 2 and by
+    4), and for the chip, either that decode (ArcFace's 112 px chip of a face 150 / 300 px between the eyes)
+    or the face's region decoded by 1 and by 2 (dlib's 150 px chip needs more); the chips agree."""
+    import facelab.data.imageio as imageio
+
+    decoded = []
+
+    def spy(fn):
+        def wrapped(*a, **kw):
+            out = fn(*a, **kw)
+            decoded.append((fn.__name__, out[0].shape[0] * out[0].shape[1], out[2]))
+            return out
+
+        return wrapped
+
+    monkeypatch.setattr(imageio, "load_image_reduced", spy(imageio.load_image_reduced))
+    monkeypatch.setattr(imageio, "load_image_region", spy(imageio.load_image_region))
+    im, _ = source
+    det = create_detector("dlib", upsample=0)
+    chips: dict = {"arcface112": [], "dlib150_five": []}
+    seen = {}
+    for k in (1, 2):
+        canvas = Image.new("RGB", (4000 * k, 3000 * k), (110, 125, 140))
+        canvas.paste(im.resize((250 * ENLARGE * k, 250 * ENLARGE * k), Image.Resampling.BICUBIC),
+                     (ORIGIN[0] * k, ORIGIN[1] * k))
+        path = tmp_path / f"scene{k}.jpg"
+        canvas.save(path, quality=92)
+        for name in chips:
+            decoded.clear()
+            p = prepare_image(path, det, get_preset(name))
+            assert p.ok and p.detection.image_size == (3000 * k, 4000 * k)
+            chips[name].append(p.chip.astype(int))
+            seen[name, k] = list(decoded)
+    for k, scale in ((1, 0.5), (2, 0.25)):
+        assert seen["arcface112", k] == [("load_image_reduced", 3_000_000, scale)]  # the chip from that decode
+    (r1, n1, s1), (r2, n2, s2) = seen["dlib150_five", 1][1], seen["dlib150_five", 2][1]
+    assert r1 == r2 == "load_image_region" and (s1, s2) == (1.0, 0.5)
+    assert 0.8 < n2 / n1 < 1.25 and n1 < 2_000_000  # the face and a margin, not the 12 or 48 megapixels
+    for name, (a, b) in chips.items():
+        assert np.abs(a - b).mean() < 3, name
