@@ -21,6 +21,7 @@ module               figures
 ``embedding_space``  2-D maps (UMAP / PCA / t-SNE), the distance matrix, projection grids, CMC
 ``experiments``      alignment sensitivity, protocol bias, embedding anatomy, nearest neighbours
 ``search``           the distractor curve (1:N at scale)
+``audit``            a dataset audit's contact sheet (``AuditSheetDisplay``)
 ``explorer``         ``explore``: the interactive embedding explorer (Bokeh; drawing in
                      ``interactive``, thumbnails in ``thumbnails``)
 ===================  ==============================================================================
@@ -44,6 +45,7 @@ _HOMES = {
                      "BiasCurveDisplay", "NeighboursDisplay", "NormQualityDisplay", "DimensionStatsDisplay",
                      "FlipDisplay"], "experiments"),
     "DistractorCurveDisplay": "search",
+    "AuditSheetDisplay": "audit",
     **dict.fromkeys(["explore", "Explorer"], "explorer"),
     **dict.fromkeys(["roc_figure", "det_figure", "notebook_widget"], "interactive"),
 }
