@@ -21,7 +21,7 @@ module               figures
 ``embedding_space``  2-D maps (UMAP / PCA / t-SNE), the distance matrix, projection grids, CMC
 ``experiments``      alignment sensitivity, protocol bias, embedding anatomy, nearest neighbours
 ``search``           the distractor curve (1:N at scale)
-``audit``            a dataset audit's contact sheet (``AuditSheetDisplay``)
+``audit``            contact sheets of a dataset audit's candidates (``AuditSheetDisplay``)
 ``explorer``         ``explore``: the interactive embedding explorer (Bokeh; drawing in
                      ``interactive``, thumbnails in ``thumbnails``)
 ===================  ==============================================================================
