@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["BOKEH_JS", "chromium", "console_errors", "find_chromium", "jupyter_lab", "lab_run_all", "requested_urls",
            "wait_for", "move_pointer", "open_explorer_page", "scroll_into_view", "map_ink", "map_point",
-           "isolated_point", "hovered_thumbnail", "explorer_readout", "drag_threshold", "readout_change"]
+           "isolated_point", "hovered_thumbnail", "hovered_thumbnail_pixels", "explorer_readout", "drag_threshold", "readout_change"]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
@@ -300,9 +300,36 @@ const r = v.el.getBoundingClientRect();
 return [r.left + v.frame.x_scale.compute(src.x[i]), r.top + v.frame.y_scale.compute(src.y[i]), src.image_id[i]];"""
 
 _THUMBNAIL_JS = """
-const imgs = facelab_deep(document, 'img.facelab-thumb').filter(im => im.getBoundingClientRect().width > 0);
-if (!imgs.length || !imgs[0].complete) return null;
-return [imgs[0].src.slice(0, 22), imgs[0].naturalWidth, imgs[0].parentElement.textContent];"""
+// The tooltip's thumbnail: a box whose background is the face's place on a JPEG sheet (a CSS
+// custom property of the page): its sheet's URI prefix, the box's width, the tooltip's text, once
+// the sheet has been decoded (a probe image of the same URI says so).
+const tips = facelab_deep(document, '.bk-tooltip-content').filter(t => t.getBoundingClientRect().width > 0);
+if (!tips.length) return null;
+const box = tips[0].querySelector('.facelab-thumb');
+if (!box) return null;
+const m = /url\\("?(data:[^")]+)"?\\)/.exec(getComputedStyle(box).backgroundImage);
+if (!m) return null;
+window.facelab_probe = window.facelab_probe || {};
+let probe = window.facelab_probe[m[1].length];
+if (!probe) { probe = new Image(); probe.src = m[1]; window.facelab_probe[m[1].length] = probe; }
+if (!probe.complete || !probe.naturalWidth) return null;
+return [m[1].slice(0, 23), Math.round(box.getBoundingClientRect().width), tips[0].textContent];"""
+
+_THUMBNAIL_PIXELS_JS = """
+// The hovered face as the page draws it: its box's region of the decoded sheet, as RGB rows.
+const tips = facelab_deep(document, '.bk-tooltip-content').filter(t => t.getBoundingClientRect().width > 0);
+const box = tips[0].querySelector('.facelab-thumb');
+const cs = getComputedStyle(box);
+const url = /url\\("?(data:[^")]+)"?\\)/.exec(cs.backgroundImage)[1];
+const [x, y] = cs.backgroundPosition.split(' ').map(v => -parseFloat(v));
+const size = Math.round(parseFloat(cs.width));
+const img = new Image(); img.src = url;
+const c = document.createElement('canvas'); c.width = size; c.height = size;
+const g = c.getContext('2d'); g.drawImage(img, x, y, size, size, 0, 0, size, size);
+const px = g.getImageData(0, 0, size, size).data;
+const out = [];
+for (let k = 0; k < px.length; k += 4) out.push(px[k], px[k + 1], px[k + 2]);
+return [size, out];"""
 
 _READOUT_JS = "return facelab_text(facelab_view('facelab-readout'))"
 
@@ -359,10 +386,19 @@ def isolated_point(coords) -> int:
 
 
 def hovered_thumbnail(driver) -> tuple[str, int, str]:
-    """The visible tooltip's thumbnail, once loaded: its ``src`` prefix, natural width and the
-    tooltip's text."""
+    """The visible tooltip's thumbnail, once its sheet is decoded: the sheet's URI prefix
+    (``"data:image/jpeg;base64,"``), the thumbnail's width on the page and the tooltip's text."""
     src, width, text = wait_for(driver, _THUMBNAIL_JS)
     return src, width, text
+
+
+def hovered_thumbnail_pixels(driver):
+    """The visible tooltip's thumbnail as the page shows it: a ``(size, size, 3)`` uint8 array cut
+    from its decoded sheet (call after :func:`hovered_thumbnail`)."""
+    import numpy as np
+
+    size, flat = driver.execute_script(_THUMBNAIL_PIXELS_JS)
+    return np.asarray(flat, dtype=np.uint8).reshape(size, size, 3)
 
 
 def explorer_readout(driver) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -291,6 +291,9 @@ class IdentificationResult:
     cmc : ndarray
         Mean closed-set CMC.
     n_enrolled : int
+    mated_ranks : list of (rows, ranks)
+        Per repeat, the mated probes' rows and the rank of their true identity (closed set):
+        what :meth:`rank1_by_identity` counts.
     """
 
     threshold: float
@@ -300,6 +303,26 @@ class IdentificationResult:
     runs: list
     cmc: np.ndarray
     n_enrolled: int
+    mated_ranks: list = field(default_factory=list, repr=False)
+
+    def rank1_by_identity(self, identities) -> pd.DataFrame:
+        """Closed-set rank-1 of each identity's mated probes, over every repeat.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by identity (those with at least one mated probe): ``searches`` (probe
+            searches over the repeats) and ``rank1`` (the fraction whose best match was their own
+            identity).
+        """
+        ids = np.asarray(identities)
+        rows = [r for r, _ in self.mated_ranks]
+        ranks = [k for _, k in self.mated_ranks]
+        if not rows:
+            return pd.DataFrame({"searches": [], "rank1": []}, index=pd.Index([], name="identity"))
+        df = pd.DataFrame({"identity": ids[np.concatenate(rows)], "hit": np.concatenate(ranks) == 1})
+        out = df.groupby("identity", sort=False).hit.agg(["size", "mean"])
+        return out.rename(columns={"size": "searches", "mean": "rank1"})
 
     @property
     def repeats(self) -> int:
@@ -325,13 +348,15 @@ def evaluate_identification(embeddings, identities, *, threshold: float, k: int 
     averaged."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    runs, cmcs = [], []
+    runs, cmcs, mated_ranks = [], [], []
     n_enrolled = 0
     for r in range(repeats):
         split = gallery_probe_split(identities, k=k, seed=seed + r, few=few, distractor_fraction=distractor_fraction)
         runs.append(open_set(embeddings, identities, split, threshold))
         if split.mated.any():
-            cmcs.append(closed_set(embeddings, identities, split).cmc)
+            closed = closed_set(embeddings, identities, split)
+            cmcs.append(closed.cmc)
+            mated_ranks.append((split.probes[split.mated], closed.ranks))
         n_enrolled = split.n_enrolled
     mean, std = {}, {}
     for m in _METRICS:
@@ -340,7 +365,7 @@ def evaluate_identification(embeddings, identities, *, threshold: float, k: int 
         mean[m] = float(v[ok].mean()) if ok.any() else math.nan
         std[m] = float(v[ok].std()) if ok.any() else math.nan
     cmc = np.mean(cmcs, axis=0) if cmcs else np.zeros(0)
-    return IdentificationResult(float(threshold), k, mean, std, runs, cmc, n_enrolled)
+    return IdentificationResult(float(threshold), k, mean, std, runs, cmc, n_enrolled, mated_ranks)
 
 
 def identification_table(sets: Mapping[str, object], *, threshold: Optional[float] = None, k: int = 1,

@@ -100,12 +100,14 @@ class EmbeddingMapDisplay:
                 line_handles.append(Line2D([], [], color="#d62728", lw=1, label="false accept (different people)"))
             if "false reject" in kinds:
                 line_handles.append(Line2D([], [], color="#ff7f0e", lw=1, ls="--", label="false reject (same person)"))
-        for ident in uniq:
-            m = self.identities == ident
-            label = self.names.get(str(ident), str(ident))
-            h = ax.scatter(self.coords[m, 0], self.coords[m, 1], s=point_size, color=cols[ident], label=label,
-                           zorder=2, edgecolors="white", linewidths=0.5)
-            handles.append(h)
+        # One scatter for every point (thousands of identities draw as fast as two); the legend's
+        # markers stand in for the identities.
+        point_colors = np.array([cols[i] for i in self.identities.tolist()]) if len(self.identities) else None
+        ax.scatter(self.coords[:, 0], self.coords[:, 1], s=point_size, c=point_colors, zorder=2, edgecolors="white",
+                   linewidths=0.5)
+        for ident in uniq if len(uniq) <= 20 else ():
+            handles.append(Line2D([], [], ls="", marker="o", ms=np.sqrt(point_size), color=cols[ident],
+                                  markeredgecolor="white", label=self.names.get(str(ident), str(ident))))
         if thumbnails and self.images is not None:
             from facelab.plotting.verification import _thumb
 

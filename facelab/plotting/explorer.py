@@ -30,10 +30,12 @@ for more, up to every kept candidate.
 Large sets
 ----------
 Pairs are scored in row blocks and only the summary is kept (see
-:mod:`facelab.verification.pair_summary`). Thumbnails are downsampled PNGs inlined as ``data:``
-URIs: 64 px up to 1,000 faces, 32 px beyond, and past ``max_thumbnails`` (default 2,000) only an
-evenly spread subset, chosen per identity, carries one (the others hover with text only), which
-keeps a 10^4-point page at a few MB (``benchmarks/explorer_scale.py`` times it).
+:mod:`facelab.verification.pair_summary`). Thumbnails are tiled into JPEG sheets of 256 faces
+(:func:`facelab.plotting.thumbnails.thumbnail_sheets`), each sheet once in the page, and a face's
+thumbnail is its place on a sheet: the browser decodes a sheet only when one of its faces is
+shown. Faces are 64 px up to 2,000 faces, 48 px beyond (all 13,233 LFW faces: about 10 MB of
+sheets); past ``max_thumbnails`` (default 20,000) only an evenly spread subset, chosen per
+identity, carries one (``benchmarks/explorer_scale.py`` times a 10^4-face page).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import numpy as np
 
 from facelab.core.errors import EvaluationError
 from facelab.core.vectors import Neighbours, nearest_neighbours, unit_rows
-from facelab.plotting.thumbnails import BLANK_URI, make_thumbnails, spread_subset, thumbnail_uris
+from facelab.plotting.thumbnails import make_thumbnails, spread_subset, thumbnail_sheets
 from facelab.verification.pair_summary import PairSummary, summarise_pairs
 
 __all__ = ["Explorer", "ExplorerData", "explore", "explore_embeddings"]
@@ -57,7 +59,9 @@ class ExplorerData:
     """Everything the explorer page shows, as plain arrays (one entry per face unless noted).
 
     ``threshold`` is a point of the pair summary's grid: the page opens there, and its counts,
-    lines and colours are exact there.
+    lines and colours are exact there. ``thumbs`` holds each face's thumbnail as a CSS
+    ``background`` on one of the JPEG ``sheets`` (``""``: none; see
+    :func:`facelab.plotting.thumbnails.thumbnail_sheets`).
     """
 
     coords: np.ndarray
@@ -74,12 +78,20 @@ class ExplorerData:
     method: str = ""
     thumb_size: int = 32
     n_thumbnails: int = 0
+    sheets: list = field(default_factory=list)
+    sheets_key: str = ""
     extras: dict = field(default_factory=dict)
     #: More colour modes, ``{label: one category per face}`` (e.g. an audit's flags, clusters):
     #: each joins the colour menu, with a legend, and the hover text; ``""`` is drawn grey (none).
     categories: dict = field(default_factory=dict)
     #: The colour mode the page opens with: ``"identity"`` or a key of ``categories``.
     colour: str = "identity"
+
+    def sheets_css(self, selector: str = ":root") -> str:
+        """The CSS rule that defines the thumbnail sheets (once per page)."""
+        from facelab.plotting.thumbnails import sheets_css
+
+        return sheets_css(self.sheets, self.sheets_key, selector)
 
 
 class Explorer:
@@ -144,7 +156,7 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
                        thumbnails=None, detection_scores=None, residuals=None, pairs=None, pair_scores=None,
                        coords=None, method: str = "umap", projection_kwargs: Mapping | None = None,
                        threshold: float | None = None, k: int = 5, names: Mapping | None = None,
-                       max_thumbnails: int = 2000, thumb_size: int | None = None, max_pairs: int = 300,
+                       max_thumbnails: int = 20_000, thumb_size: int | None = None, max_pairs: int = 300,
                        title: str | None = None, categories: Mapping[str, Sequence] | None = None,
                        colour: str = "identity", **layout_kwargs) -> Explorer:
     """The explorer from plain inputs.
@@ -175,7 +187,8 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
         Display names of identities.
     max_thumbnails, thumb_size : int
         Thumbnails are inlined for at most ``max_thumbnails`` faces (an evenly spread subset
-        beyond), at ``thumb_size`` px (default 64 up to 1,000 faces, else 32).
+        beyond), at ``thumb_size`` px (default 64 up to 2,000 faces, else 48), tiled into JPEG
+        sheets (:func:`~facelab.plotting.thumbnails.thumbnail_sheets`).
     max_pairs : int
         Hardest impostor and genuine pairs kept for the lines and the failure list.
     categories : mapping, optional
@@ -220,15 +233,15 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
     nn = nearest_neighbours(e, k=k)
     summary = summarise_pairs(e, ids, pairs=pairs, scores=pair_scores, max_pairs=max_pairs)
     t = summary.best_threshold() if threshold is None else summary.grid_threshold(threshold)
-    size = int(thumb_size or (64 if n <= 1000 else 32))
+    size = int(thumb_size or (64 if n <= 2000 else 48))
     if thumbnails is None:
-        uris, n_thumbs = [BLANK_URI] * n, 0
+        thumbs, sheets, key, n_thumbs = [""] * n, [], "", 0
     else:
         if len(thumbnails) != n:
             raise EvaluationError(f"thumbnails: expected {n}, got {len(thumbnails)}")
         rows = None if n <= max_thumbnails else spread_subset(ids, max_thumbnails)
-        uris = thumbnail_uris(thumbnails, size=size, rows=rows)
-        n_thumbs = sum(u != BLANK_URI for u in uris)
+        tiled = thumbnail_sheets(thumbnails, size=size, rows=rows)
+        thumbs, sheets, key, n_thumbs = tiled.backgrounds, tiled.sheets, tiled.key, tiled.n_thumbnails
     cats = {str(label): np.asarray([str(v) for v in values], dtype=object)
             for label, values in dict(categories or {}).items()}
     for label, values in cats.items():
@@ -239,10 +252,11 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
                               f"got {colour!r}")
     names = dict(names or {})
     shown = np.asarray([names.get(i, i) for i in ids])
-    data = ExplorerData(coords=xy, identities=ids, names=shown, image_ids=img_ids, thumbs=uris,
+    data = ExplorerData(coords=xy, identities=ids, names=shown, image_ids=img_ids, thumbs=thumbs,
                         detection_scores=det, residuals=res, neighbours=nn, pairs=summary, threshold=t,
                         title=title or f"Embedding explorer: {n} faces, {len(set(ids.tolist()))} identities",
-                        method=how, thumb_size=size, n_thumbnails=n_thumbs, categories=cats, colour=colour)
+                        method=how, thumb_size=size, n_thumbnails=n_thumbs, sheets=sheets,
+                        sheets_key=key, categories=cats, colour=colour)
     return Explorer(data, **layout_kwargs)
 
 
@@ -264,7 +278,7 @@ def explore(result, *, thumbnails=None, names: Mapping | None = None, **kwargs) 
         thumbnails = result.chips
     if thumbnails is None and "path" in rows:
         boxes = list(rows["box"]) if "box" in rows else None
-        size = 64 if n <= 1000 else 32
+        size = 64 if n <= 2000 else 48
         thumbnails = make_thumbnails(list(rows["path"]), boxes=boxes, size=size)
     residuals = rows["residual"].to_numpy(dtype=float) if "residual" in rows else None
     return explore_embeddings(result.embeddings, list(rows["identity"]), image_ids=list(rows["image_id"]),

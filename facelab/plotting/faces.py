@@ -191,8 +191,13 @@ class AlignedGridDisplay:
         }
         return cls(images, names=names)
 
-    def plot(self, fig=None, *, per_row: int = 8, max_per_identity: Optional[int] = None, scale: float = 1.1) -> AlignedGridDisplay:
-        """Draw; returns self with ``figure_`` and ``axes_`` (2-D array) set."""
+    def plot(self, fig=None, *, per_row: int = 8, max_per_identity: Optional[int] = None, scale: float = 1.1,
+             blocks_per_row: int = 1) -> AlignedGridDisplay:
+        """Draw; returns self with ``figure_`` and ``axes_`` (2-D array) set.
+
+        ``blocks_per_row``: identities side by side (each a block of ``per_row`` columns, its name
+        above it); 1 (default): one identity per row, its name on the left.
+        """
         import matplotlib.pyplot as plt
 
         blocks = []
@@ -200,25 +205,46 @@ class AlignedGridDisplay:
             ims = ims[:max_per_identity] if max_per_identity else ims
             rows = max(1, int(np.ceil(len(ims) / per_row)))
             blocks.append((ident, ims, rows))
-        n_rows = sum(b[2] for b in blocks) or 1
+        side = max(1, int(blocks_per_row))
+        # Each line of blocks is as tall as its tallest block.
+        lines = [blocks[k:k + side] for k in range(0, len(blocks), side)]
+        heights = [max(b[2] for b in line) for line in lines]
+        n_rows = sum(heights) or 1
+        # Blocks side by side are parted by a narrow empty column.
+        ratios = ([1.0] * per_row + [0.25]) * (side - 1) + [1.0] * per_row
+        n_cols = len(ratios)
         if fig is None:
-            fig = plt.figure(figsize=(per_row * scale, n_rows * scale + 0.3))
-        axes = fig.subplots(n_rows, per_row, squeeze=False)
+            fig = plt.figure(figsize=(sum(ratios) * scale, n_rows * scale + 0.3))
+        grid = fig.subplots(n_rows, n_cols, squeeze=False, gridspec_kw={"width_ratios": ratios})
+        for c in range(per_row, n_cols, per_row + 1):
+            for ax in grid[:, c]:
+                ax.remove()
+        keep = [c for c in range(n_cols) if (c + 1) % (per_row + 1) != 0]
+        axes = grid[:, keep]
         r0 = 0
-        for ident, ims, rows in blocks:
-            for j in range(rows * per_row):
-                ax = axes[r0 + j // per_row, j % per_row]
-                if j < len(ims):
-                    ax.imshow(ims[j])
-                if j == 0:
-                    ax.set_ylabel(self.names.get(ident, ident), fontsize=8)
-            r0 += rows
+        for line, height in zip(lines, heights):
+            for b, (ident, ims, rows) in enumerate(line):
+                c0 = b * per_row
+                for j in range(rows * per_row):
+                    ax = axes[r0 + j // per_row, c0 + j % per_row]
+                    if j < len(ims):
+                        ax.imshow(ims[j])
+                    if j == 0:
+                        name = self.names.get(ident, ident)
+                        if side == 1:
+                            ax.set_ylabel(name, fontsize=8)
+                        else:
+                            ax.set_title(name, fontsize=8, loc="left")
+            r0 += height
         for ax in axes.ravel():
             ax.set_xticks([])
             ax.set_yticks([])
             for s in ax.spines.values():
                 s.set_visible(False)
-        fig.subplots_adjust(wspace=0.03, hspace=0.03, left=0.06, right=0.99, top=0.99, bottom=0.01)
+        if side == 1:
+            fig.subplots_adjust(wspace=0.03, hspace=0.03, left=0.06, right=0.99, top=0.99, bottom=0.01)
+        else:
+            fig.subplots_adjust(wspace=0.05, hspace=0.25, left=0.01, right=0.99, top=0.95, bottom=0.01)
         self.figure_ = fig
         self.axes_ = axes
         return self

@@ -31,6 +31,8 @@ __all__ = [
     "notebook_widget",
     "roc_figure",
     "standalone_html",
+    "thin_curve",
+    "thumb_html",
 ]
 
 MISJUDGED_COLOR = "#d62728"
@@ -56,10 +58,19 @@ def standalone_html(models, *, title: str = "facelab") -> str:
     return file_html(models, INLINE, title=title)
 
 
-def _thumb_formatter(height: int = 32):
+def thumb_html(background: str, size: int, *, shown: int | None = None) -> str:
+    """A thumbnail as HTML: a ``size`` px box with ``background`` (a face's place on its sheet,
+    :func:`facelab.plotting.thumbnails.thumbnail_sheets`), scaled to ``shown`` px."""
+    shown = size if shown is None else shown
+    inner = (f'<div class="facelab-thumb" style="width:{size}px;height:{size}px;background:{background};'
+             f'transform:scale({shown / size:.4g});transform-origin:0 0"></div>')
+    return f'<div style="width:{shown}px;height:{shown}px;overflow:hidden;flex:none">{inner}</div>'
+
+
+def _thumb_formatter(size: int, shown: int = 40):
     from bokeh.models import HTMLTemplateFormatter
 
-    return HTMLTemplateFormatter(template=f'<img src="<%= value %>" style="height:{height}px;width:{height}px">')
+    return HTMLTemplateFormatter(template=thumb_html("<%= value %>", size, shown=shown))
 
 
 def data_table(df: pd.DataFrame, *, formatters: Mapping | None = None, width: int = 700, height: int = 260,
@@ -91,11 +102,40 @@ def data_table(df: pd.DataFrame, *, formatters: Mapping | None = None, width: in
                      **kwargs)
 
 
+#: Points a hover curve keeps (a curve of 200,000 pairs has as many; the page needs a few thousand).
+MAX_CURVE_POINTS = 2000
+
+
+def thin_curve(x, y, *, log_x: bool = False, log_y: bool = False, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Indices of at most about ``max_points`` points of a curve, evenly spaced along its length on
+    the drawn axes (log axes in log space), first and last kept: the drawn line is the same to a
+    pixel, the page a fraction of the size."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n = x.size
+    if n <= max_points:
+        return np.arange(n)
+    u = np.log10(np.clip(x, 1e-300, None)) if log_x else x
+    v = np.log10(np.clip(y, 1e-300, None)) if log_y else y
+
+    def norm(a):
+        span = np.ptp(a)
+        return (a - a.min()) / span if span > 0 else np.zeros_like(a)
+
+    u, v = norm(u), norm(v)
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(u), np.diff(v)))])
+    if s[-1] == 0:
+        return np.array([0, n - 1])
+    picks = np.searchsorted(s, np.linspace(0, s[-1], max_points))
+    return np.unique(np.concatenate([[0], np.clip(picks, 0, n - 1), [n - 1]]))
+
+
 def _curve_figure(x, y, thr, *, title, x_label, y_label, name, log_x, log_y, width, height, hover_names):
     from bokeh.models import ColumnDataSource, HoverTool
     from bokeh.plotting import figure
 
-    src = ColumnDataSource({"x": x, "y": y, "threshold": thr})
+    keep = thin_curve(x, y, log_x=log_x, log_y=log_y)
+    src = ColumnDataSource({"x": np.asarray(x)[keep], "y": np.asarray(y)[keep], "threshold": np.asarray(thr)[keep]})
     fig = figure(width=width, height=height, title=title, x_axis_label=x_label, y_axis_label=y_label,
                  x_axis_type="log" if log_x else "linear", y_axis_type="log" if log_y else "linear",
                  tools="pan,wheel_zoom,box_zoom,reset,save")
@@ -372,7 +412,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     size = int(data.thumb_size)
     fig.add_tools(HoverTool(renderers=[pts], tooltips=f"""
 <div style="display:flex;gap:6px;align-items:flex-start;max-width:260px">
-  <img class="facelab-thumb" src="@thumb" width="{size}" height="{size}" alt="">
+  {thumb_html("@thumb", size)}
   <div style="font-size:12px;line-height:1.3">
     <div><b>@image_id</b></div><div>@name</div>
     <div>detection score: @det{{0.000}}</div><div>alignment residual: @res{{0.00}} px</div>
@@ -415,7 +455,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     slider.js_on_change("value", redraw)
     lines.js_on_change("value", redraw)
 
-    thumb_fmt = _thumb_formatter(min(size, 40))
+    thumb_fmt = _thumb_formatter(size, min(size, 40))
     num4 = NumberFormatter(format="0.0000")
     nn_table = DataTable(source=nnsrc, columns=[
         TableColumn(field="rank", title="#", width=30), TableColumn(field="thumb", title="face", formatter=thumb_fmt,
@@ -452,7 +492,13 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     controls = column(select, slider, readout, lines, legend, *cat_legends, note, width=320)
     fail_div = Div(text=f"<b>Failures at this threshold</b>: the {max_failures} hardest pairs on the wrong side "
                         "(click a header to sort)", width=width + 320)
-    return column(row(fig, controls), row(column(nndiv, nn_table), column(seldiv, sel_table)), fail_div, fail_table)
+    from bokeh.models import GlobalInlineStyleSheet
+
+    # The thumbnail sheets, once: custom properties of the page's root (Bokeh puts the sheet in
+    # <head>), which every view inherits through its shadow tree, tooltips (children of <body>) too.
+    sheets = [GlobalInlineStyleSheet(css=data.sheets_css(":root"))] if data.sheets else []
+    return column(row(fig, controls), row(column(nndiv, nn_table), column(seldiv, sel_table)), fail_div, fail_table,
+                  stylesheets=sheets)
 
 
 def _esc(s) -> str:

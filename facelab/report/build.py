@@ -37,19 +37,35 @@ def default_report_dir(dataset_root, model: str) -> Path:
     return repo_root() / "reports" / f"{name}-{safe_model}-{_dt.date.today().isoformat()}"
 
 
-def write_report(data, out, *, interactive: bool = True) -> ReportResult:
+def write_report(data, out, *, interactive: bool = True, clock=None) -> ReportResult:
     """Write the files, figures and page of ``data`` into ``out``, atomically.
 
     The folder is built beside ``out`` and moved into place at the end (replacing an existing
     ``out``), so an interrupted run leaves no half report behind. ``interactive=False``: a static
-    page (no script), see :mod:`facelab.report.interactive`.
+    page (no script), see :mod:`facelab.report.interactive`. ``clock``: the
+    :class:`~facelab.report.stages.ReportClock` that timed the computing (its stages go on; default
+    a silent one). ``data`` is not changed: the writing stages are timed into a copy of
+    ``data.timings`` (so the same data written twice gives each folder its own times), and
+    ``metrics.json``, written last, holds the computing and writing stages with the ``total``.
     """
+    import dataclasses
+
+    from facelab.report.stages import ReportClock
+
     out = Path(out)
+    data = dataclasses.replace(data, timings=dict(data.timings))
+    if clock is None:
+        clock = ReportClock(progress=False)
+    clock.timings = data.timings
     with staged_directory(out) as staging:
+        with clock.stage("tables"):
+            files.write_tables(data, staging)
+        figures = files.write_figures(data, staging, clock=clock)
+        with clock.stage("page", "index.html"):
+            page = html.render_page(data, figures, interactive=interactive, clock=clock)
+            (staging / "index.html").write_text(page, encoding="utf-8")
+        data.timings["total"] = round(clock.total, 3)
         metrics = files.write_metrics(data, staging)
-        files.write_tables(data, staging)
-        figures = files.write_figures(data, staging)
-        (staging / "index.html").write_text(html.render_page(data, figures, interactive=interactive), encoding="utf-8")
     return ReportResult(out, metrics)
 
 
@@ -96,7 +112,8 @@ def build_report(
     thumbnails : bool
         Faces drawn on the UMAP points.
     progress : bool
-        Progress bars.
+        Progress bars, and a line per report stage with its time (all in ``metrics.json``'s
+        ``provenance.timings`` either way).
     argv : sequence of str, optional
         The command recorded in the provenance (default: this process's).
     policy : {"largest", "central"}
@@ -119,11 +136,15 @@ def build_report(
     facelab.report.distractors.DistractorMismatchError
         Distractors made by another model, or holding images of the dataset.
     """
+    from facelab.report.stages import ReportClock
+
+    clock = ReportClock(progress=progress)
     data = compute_report(dataset, model=model, models=models, weights=weights, detector=detector, policy=policy,
                           max_impostors=max_impostors,
                           n_boot=n_boot, gallery_size=gallery_size, repeats=repeats, thumbnails=thumbnails,
-                          progress=progress, argv=argv, device=device, scheduler=scheduler, distractors=distractors)
+                          progress=progress, argv=argv, device=device, scheduler=scheduler, distractors=distractors,
+                          clock=clock)
     label = "-vs-".join(Path(str(m)).stem for m in models) if models and len(models) > 1 else (
         models[0] if models else model)
     out = Path(out) if out is not None else default_report_dir(data.dataset.root, label)
-    return write_report(data, out, interactive=interactive)
+    return write_report(data, out, interactive=interactive, clock=clock)

@@ -23,10 +23,15 @@ import pandas as pd
 from facelab.core.errors import EvaluationError
 
 __all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
-           "compare_models", "model_licence", "MAX_MAP_PAIRS"]
+           "compare_models", "model_licence", "sample_identities", "MAX_MAP_PAIRS", "MAX_SAMPLE_IDENTITIES"]
 
-#: Faces per identity shown with their landmarks and aligned.
+#: Faces per identity shown aligned (and with their landmarks, on small sets).
 SAMPLES_PER_IDENTITY = 3
+#: Identities the face galleries sample, evenly spaced over the list: past a dozen a gallery of
+#: every identity stops being readable (62 identities: a strip of 186 tiny photos).
+MAX_SAMPLE_IDENTITIES = 12
+#: Photos drawn with their landmarks: every sample up to this many, else one per sampled identity.
+MAX_LANDMARK_PHOTOS = 12
 #: Misjudged pairs drawn as lines on the embedding map: more lines than this hide the points.
 MAX_MAP_PAIRS = 30
 
@@ -118,10 +123,14 @@ class ModelReport:
     misjudged : pandas.DataFrame
         :func:`facelab.verification.wrong_side_pairs` of ``pairs`` at ``threshold``, hardest first.
     samples : pandas.DataFrame
-        Up to :data:`SAMPLES_PER_IDENTITY` embedded rows of ``result.table`` per identity (its
-        index is the table's, ``row`` the embedding row).
+        Up to :data:`SAMPLES_PER_IDENTITY` embedded rows of ``result.table`` for each of up to
+        :data:`MAX_SAMPLE_IDENTITIES` identities evenly spaced over those with a face
+        (:func:`sample_identities`; its index is the table's, ``row`` the embedding row).
     provenance : dict
         :func:`facelab.report.provenance.provenance` of this model's run.
+    per_identity : pandas.DataFrame
+        :func:`facelab.report.identities.identity_rows`: faces, rank-1 and hardest pairs of each
+        identity.
     """
 
     spec: str
@@ -143,6 +152,7 @@ class ModelReport:
     misjudged: pd.DataFrame
     samples: pd.DataFrame
     provenance: dict
+    per_identity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -171,9 +181,22 @@ class ModelReport:
     def alignment(self) -> Optional[str]:
         return self.result.settings.get("alignment")
 
-    def sample_faces(self) -> list:
-        """The typed :class:`~facelab.stages.faces.Face` of each sample (from the pipeline: no re-detection)."""
-        return [self.result.faces[i] for i in self.samples.index]
+    @property
+    def sample_identities(self) -> list:
+        """The identities the samples come from, in order."""
+        return list(dict.fromkeys(self.samples.identity))
+
+    def landmark_samples(self) -> pd.DataFrame:
+        """The samples drawn on their photos: all of them up to :data:`MAX_LANDMARK_PHOTOS`, else the
+        first of each sampled identity."""
+        if len(self.samples) <= MAX_LANDMARK_PHOTOS:
+            return self.samples
+        return self.samples.groupby("identity", sort=False).head(1).head(MAX_LANDMARK_PHOTOS)
+
+    def sample_faces(self, samples: Optional[pd.DataFrame] = None) -> list:
+        """The typed :class:`~facelab.stages.faces.Face` of each sample (default :attr:`samples`;
+        from the pipeline: no re-detection)."""
+        return [self.result.faces[i] for i in (self.samples if samples is None else samples).index]
 
     def sample_chips(self) -> list:
         """The aligned chip of each sample (``result.chips``: no re-alignment)."""
@@ -296,6 +319,8 @@ class ReportData:
     ``comparisons``: one :class:`ModelComparison` per model after the first (empty for one model).
     ``distractors``: the distractor curves (:class:`facelab.report.distractors.ReportDistractors`)
     when the report was given distractors, else None (and the page has no such section).
+    ``timings``: seconds per stage, in the order they ran (:class:`facelab.report.stages.ReportClock`;
+    writing the report adds its own stages), in ``metrics.json`` under ``provenance.timings``.
     ``health``: the dataset audit of the first model's embeddings
     (:class:`facelab.analysis.audit.DatasetAudit`, :func:`facelab.report.health.add_health`).
     """
@@ -305,6 +330,7 @@ class ReportData:
     settings: ReportSettings
     comparisons: list = field(default_factory=list)
     distractors: Optional[object] = None
+    timings: dict = field(default_factory=dict)
     health: Optional[object] = None
 
     @property
@@ -318,11 +344,21 @@ class ReportData:
         return len(self.models) > 1
 
 
+def sample_identities(identities, k: int = MAX_SAMPLE_IDENTITIES) -> list:
+    """``k`` identities evenly spaced over the sorted ``identities`` (all of them when there are
+    at most ``k``): the galleries' sample, the same for every model that found them."""
+    uniq = sorted({str(x) for x in identities})
+    if len(uniq) <= k:
+        return uniq
+    return [uniq[int(i)] for i in np.unique(np.linspace(0, len(uniq) - 1, k).round().astype(int))]
+
+
 def _model_report(root: Path, result, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
-                  argv) -> ModelReport:
+                  argv, clock) -> ModelReport:
     from facelab import verification as V
-    from facelab.analysis.projection import misjudged_pairs, project
+    from facelab.analysis.projection import find_misjudged_pairs, project
     from facelab.identification.evaluate import evaluate_identification, identification_table
+    from facelab.report.identities import identity_rows
     from facelab.report.provenance import provenance
 
     skipped = result.skipped.copy()
@@ -337,33 +373,46 @@ def _model_report(root: Path, result, dataset: DatasetSummary, *, model, weights
             f"least two identities ({len(skipped)} images/files skipped — see their reasons with 'facelab embed')"
         )
 
+    name = result.model
     emb, cal = result.embeddings, result.calibration
-    pairs = V.make_pairs(identities, max_impostors=settings.max_impostors, seed=0)
-    scores = V.pair_scores(emb, pairs)
+    with clock.stage(f"{name}: pairs", f"{len(emb):,} faces"):
+        pairs = V.make_pairs(identities, max_impostors=settings.max_impostors, seed=0)
+        scores = V.pair_scores(emb, pairs)
     id1, id2 = pairs.identities(identities)
-    rep = V.evaluate_verification(scores, pairs.same, id1=id1, id2=id2, calibration=cal, n_boot=settings.n_boot,
-                                  seed=0)
-    threshold = cal.cosine_threshold
-    op = V.confusion_at(scores, pairs.same, threshold)
+    with clock.stage(f"{name}: verification", f"{len(scores):,} pairs, {settings.n_boot} bootstrap replicates"):
+        rep = V.evaluate_verification(scores, pairs.same, id1=id1, id2=id2, calibration=cal, n_boot=settings.n_boot,
+                                      seed=0)
+        threshold = cal.cosine_threshold
+        op = V.confusion_at(scores, pairs.same, threshold)
+        misjudged = V.wrong_side_pairs(scores, pairs.same, threshold)
 
     ident_name = f"{root.name}(1:{n_ids})"
-    idr = evaluate_identification(emb, identities, threshold=threshold, k=settings.gallery_size,
-                                  repeats=settings.repeats, seed=0)
+    with clock.stage(f"{name}: identification", f"{settings.repeats} splits"):
+        idr = evaluate_identification(emb, identities, threshold=threshold, k=settings.gallery_size,
+                                      repeats=settings.repeats, seed=0)
 
-    proj = project(emb, method="umap", random_state=0, n_neighbors=min(15, max(2, len(emb) - 1)))
-    map_pairs = misjudged_pairs(emb, identities, threshold)
+    with clock.stage(f"{name}: umap", f"{len(emb):,} faces"):
+        proj = project(emb, method="umap", random_state=0, n_neighbors=min(15, max(2, len(emb) - 1)))
+    with clock.stage(f"{name}: misjudged pairs", f"every pair of {len(emb):,} faces"):
+        map_pairs = find_misjudged_pairs(emb, identities, threshold, max_pairs=MAX_MAP_PAIRS)
 
-    samples = result.embedded.groupby("identity", sort=True).head(SAMPLES_PER_IDENTITY)
+    chosen = set(sample_identities(identities))
+    emb_rows = result.embedded
+    samples = emb_rows[emb_rows.identity.astype(str).isin(chosen)].groupby("identity", sort=True).head(
+        SAMPLES_PER_IDENTITY)
     prov = provenance(model=model, weights=weights, dataset_root=root, images=result.table,
                       settings={k: v for k, v in result.settings.items() if k != "cache"}, argv=argv)
-    return ModelReport(
+    report = ModelReport(
         spec=str(model), weights=str(weights) if weights else None, detector=str(detector), result=result,
         skipped=skipped, pairs=pairs, scores=scores, verification=rep, threshold=threshold, operating_point=op,
         identification=idr, identification_set=ident_name,
         identification_table=identification_table({ident_name: idr}),  # idr as computed, not a second run
-        projection=proj, map_pairs=map_pairs.head(MAX_MAP_PAIRS), n_map_pairs=len(map_pairs),
-        misjudged=V.wrong_side_pairs(scores, pairs.same, threshold), samples=samples, provenance=prov,
+        projection=proj, map_pairs=map_pairs.pairs, n_map_pairs=map_pairs.total,
+        misjudged=misjudged, samples=samples, provenance=prov,
     )
+    with clock.stage(f"{name}: identities", f"{dataset.n_identities:,} identities"):
+        report.per_identity = identity_rows(dataset, report)
+    return report
 
 
 def compute_report(
@@ -384,6 +433,7 @@ def compute_report(
     device: str = "auto",
     scheduler=None,
     distractors=None,
+    clock=None,
 ) -> ReportData:
     """Run the pipeline once on a folder-per-identity dataset and compute everything a report shows.
 
@@ -393,7 +443,9 @@ def compute_report(
     ``policy``: which face of a photo with several is the photo's ("central", as ``facelab lfw``: with
     MTCNN, "largest" can pick a bystander of a portrait). ``distractors``: embeddings of people
     who are not enrolled (see :func:`facelab.report.distractors.compute_distractors`), read before
-    any embedding so a bad file fails fast.
+    any embedding so a bad file fails fast. ``clock``: a :class:`facelab.report.stages.ReportClock`
+    to time the stages with (default: a new one, printing progress when ``progress``); its
+    timings become ``ReportData.timings``.
 
     Raises
     ------
@@ -422,20 +474,30 @@ def compute_report(
         from facelab.report.distractors import distractor_file
 
         read = distractor_file(distractors)
+    from facelab.report.stages import ReportClock
+
+    clock = clock if clock is not None else ReportClock(progress=progress)
     names = list(models) if models else [model]
     # Each model on the folder read once (embed_folder's job), with the aligned chips kept.
-    runs = embed_models(folder.images, names, detector=detector, weights=weights, policy=policy, progress=progress,
-                        keep_chips=True, device=device, scheduler=scheduler)
+    with clock.stage("embed", f"{len(folder.images):,} images, {', '.join(map(str, names))}"):
+        runs = embed_models(folder.images, names, detector=detector, weights=weights, policy=policy,
+                            progress=progress, keep_chips=True, device=device, scheduler=scheduler)
     for result in runs.values():
         result.folder_skipped = folder.skipped.reset_index(drop=True)
-    reports = [_model_report(root, runs[m], summary, model=m, weights=weights,
-                             detector=detector or default_detector(m), settings=settings, argv=argv) for m in names]
-    comparisons = [compare_models(reports[0], r, settings) for r in reports[1:]]
-    data = ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)
+    reports = [_model_report(root, runs[m], summary, model=m, weights=weights, detector=detector or default_detector(m),
+                             settings=settings, argv=argv, clock=clock) for m in names]
+    comparisons = []
+    for r in reports[1:]:
+        with clock.stage(f"comparison: {reports[0].name} vs {r.name}", f"{settings.n_boot} paired replicates"):
+            comparisons.append(compare_models(reports[0], r, settings))
+    data = ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons,
+                      timings=clock.timings)
     if distractors is not None:
         from facelab.report.distractors import add_distractors
 
-        data = add_distractors(data, distractors, read=read)
+        with clock.stage("distractors"):
+            data = add_distractors(data, distractors, read=read)
     from facelab.report.health import add_health
 
-    return add_health(data)
+    with clock.stage("dataset health", "audit of the first model's embeddings"):
+        return add_health(data)

@@ -5,6 +5,12 @@ neither switches the backend nor leaves figures in pyplot's state (so a notebook
 keeps its inline figures, and shows only what it asks for with ``display(fig)``).
 
 :func:`report_figures` lists every figure of the page, in order, with its file name and caption.
+
+Sizes are designed for the page (:data:`facelab.report.files.CSS_DPI` CSS pixels per inch): a
+full-width figure is at most :data:`FULL_WIDTH` inches, a half-width one about 5, and none grows
+with the number of identities -- the face galleries draw a fixed sample
+(:data:`facelab.report.compute.MAX_SAMPLE_IDENTITIES` identities) and the map puts thumbnails on an
+evenly spread :data:`MAX_MAP_THUMBNAILS` of its points.
 """
 
 from __future__ import annotations
@@ -15,10 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from facelab.report.compute import SAMPLES_PER_IDENTITY
+from facelab.report.paths import FACES_CSV, MISJUDGED_CSV, comparison_file
+
 __all__ = [
     "ReportFigure", "report_figures", "landmarks", "aligned", "roc", "det", "scores", "threshold_sweep", "cmc",
     "embedding_map", "failures", "roc_overlay", "det_overlay", "cmc_overlay", "disagreements", "distractor_curve",
 ]
+
+
+#: Width (inches) of a full-width figure: the page's text column at 96 CSS px per inch.
+FULL_WIDTH = 10.2
+#: Landmark photos per row.
+LANDMARK_COLUMNS = 6
+#: Faces drawn on the static map (an evenly spread subset beyond); the explorer shows every face.
+MAX_MAP_THUMBNAILS = 150
 
 
 def _figure(figsize, *, layout: Optional[str] = "constrained"):
@@ -32,7 +49,8 @@ def _axes(figsize=(5, 4.2)):
 
 
 def landmarks(data, model=None):
-    """A few faces per identity on their photos, with the box and five landmarks the pipeline found.
+    """Sample faces on their photos, with the box and five landmarks the pipeline found
+    (:meth:`~facelab.report.compute.ModelReport.landmark_samples`: at most a dozen photos, six a row).
 
     Only these few photos are read (to draw on); the faces are the pipeline's typed ones.
     """
@@ -40,10 +58,15 @@ def landmarks(data, model=None):
     from facelab.plotting.faces import LandmarksDisplay
 
     m = model or data.model
-    sample = m.samples
-    fig = _figure((2.3 * len(sample), 2.6), layout=None)
-    axes = fig.subplots(1, len(sample), squeeze=False)[0]
-    for ax, r, face in zip(axes, sample.itertuples(), m.sample_faces()):
+    sample = m.landmark_samples()
+    cols = min(LANDMARK_COLUMNS, max(1, len(sample)))
+    rows = max(1, math.ceil(len(sample) / cols))
+    side = FULL_WIDTH / LANDMARK_COLUMNS
+    fig = _figure((side * cols, (side + 0.35) * rows), layout=None)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(sample):]:
+        ax.set_axis_off()
+    for ax, r, face in zip(axes, sample.itertuples(), m.sample_faces(sample)):
         LandmarksDisplay(load_image(r.path), [face], chosen=0,
                          title=f"{data.dataset.label(r.identity)}\n{Path(r.path).name}").plot(ax=ax, show_68=False)
         ax.title.set_fontsize(8)
@@ -52,7 +75,8 @@ def landmarks(data, model=None):
 
 
 def aligned(data, model=None):
-    """The same sample faces as the pipeline aligned them (its chips)."""
+    """The sample faces as the pipeline aligned them (its chips): a block per sampled identity,
+    three blocks a row past four identities."""
     from facelab.plotting.faces import AlignedGridDisplay
 
     m = model or data.model
@@ -60,9 +84,13 @@ def aligned(data, model=None):
     for r, chip in zip(m.samples.itertuples(), m.sample_chips()):
         chips.setdefault(data.dataset.label(r.identity), []).append(chip)
     per_row = max(len(v) for v in chips.values())
+    blocks = 1 if len(chips) <= 4 else 3
     scale = 1.1  # AlignedGridDisplay.plot's default
-    fig = _figure((per_row * scale, len(chips) * scale + 0.3), layout=None)
-    return AlignedGridDisplay.from_images(chips).plot(fig, per_row=per_row, scale=scale).figure_
+    rows = math.ceil(len(chips) / blocks)
+    fig = _figure(((per_row * blocks + 0.25 * (blocks - 1)) * scale,
+                   rows * (scale + (0.25 if blocks > 1 else 0)) + 0.3), layout=None)
+    return AlignedGridDisplay.from_images(chips).plot(fig, per_row=per_row, scale=scale,
+                                                      blocks_per_row=blocks).figure_
 
 
 def roc(data, model=None):
@@ -104,16 +132,28 @@ def cmc(data, model=None):
     return CmcDisplay.from_result(m.identification, name=m.name, ax=_axes((5, 3.8))).figure_
 
 
-def embedding_map(data, model=None):
-    """The UMAP, coloured by identity, each face (its aligned chip) on its point when
-    ``settings.thumbnails``, lines joining the hardest misjudged pairs."""
+def embedding_map(data, model=None, *, size=(7, 5.8)):
+    """The UMAP, coloured by identity, faces (their aligned chips) on an evenly spread
+    :data:`MAX_MAP_THUMBNAILS` of the points when ``settings.thumbnails`` (on every point of a
+    smaller set), lines joining the hardest misjudged pairs."""
     from facelab.plotting.embedding_space import EmbeddingMapDisplay
+    from facelab.plotting.thumbnails import spread_subset
 
     m = model or data.model
-    thumbs = list(m.result.chips) if data.settings.thumbnails else None
+    thumbs = None
+    if data.settings.thumbnails:
+        n = len(m.result.chips)
+        keep = set(range(n)) if n <= MAX_MAP_THUMBNAILS else set(spread_subset(m.identities, MAX_MAP_THUMBNAILS).tolist())
+        thumbs = [chip if k in keep else None for k, chip in enumerate(m.result.chips)]
     return EmbeddingMapDisplay.from_projection(
         m.projection, m.identities, images=thumbs, pairs=m.map_pairs, names=data.dataset.names,
-        thumbnails=data.settings.thumbnails, ax=_axes((6, 5))).figure_
+        thumbnails=data.settings.thumbnails, point_size=30 if len(m.identities) <= 2000 else 8,
+        ax=_axes(size)).figure_
+
+
+def map_thumbnails(model, settings) -> int:
+    """How many points of the static map carry their face."""
+    return min(len(model.embeddings), MAX_MAP_THUMBNAILS) if settings.thumbnails else 0
 
 
 def distractor_curve(data, model=None):
@@ -154,7 +194,9 @@ def failures(data, model=None, *, n: int = 6):
     ncols = min(n, 6)
     rows = sum(max(1, math.ceil(min(n, int((m.misjudged.kind == kind).sum())) / ncols))
                for kind in ("false accept", "false reject"))
-    fig = _figure((2.4 * ncols, 2.0 * rows + 0.8))
+    # FailureGalleryDisplay.plot's proportions, at the page's width.
+    col = FULL_WIDTH / ncols
+    fig = _figure((FULL_WIDTH, col * 0.83 * rows + 0.8))
     return FailureGalleryDisplay.from_pairs(_PairSide(chips, m.pairs.i), _PairSide(chips, m.pairs.j), m.scores,
                                             m.pairs.same, m.threshold, n=n, figure=fig).figure_
 
@@ -227,14 +269,15 @@ def disagreements(data, comparison, *, n: int = 6):
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """One figure of the page: ``figures/<name>.png``, its caption and how it is laid out."""
+    """One figure of the page: ``figures/<name>.<png|jpg>``, its caption and how it is laid out
+    (``half``: two a row; ``photo``: faces or photographs, written as JPEG, not PNG)."""
 
     name: str
     caption: str
     draw: Callable
     section: str
     half: bool = False
-    dpi: int = 110
+    photo: bool = False
 
 
 def _slug(name: str) -> str:
@@ -248,15 +291,52 @@ def _for_model(fn, name):
     return draw
 
 
+def _half_map(data, model=None):
+    return embedding_map(data, model, size=(5, 4.4))
+
+
+def _landmarks_caption(data, m) -> str:
+    ds, sample = data.dataset, m.landmark_samples()
+    n_ids = len(m.sample_identities)
+    if len(sample) == len(m.samples):
+        which = (f"up to {SAMPLES_PER_IDENTITY} photos of each of its {n_ids} identities" if n_ids == ds.n_identities
+                 else f"up to {SAMPLES_PER_IDENTITY} photos of each of {n_ids} identities")
+    else:
+        which = f"one photo of each of {n_ids} identities"
+    spread = "" if n_ids == ds.n_identities else f", evenly spaced in the sorted list of {ds.n_identities:,}"
+    return (f"Detected faces with their five landmarks: {len(sample)} of the {ds.n_images:,} photos ({which}"
+            f"{spread}). Every face's box, landmarks and detection score: {FACES_CSV}.")
+
+
+def _aligned_caption(m) -> str:
+    return (f"The same identities' faces aligned with the '{m.alignment}' preset ({len(m.samples)} faces, up to "
+            f"{SAMPLES_PER_IDENTITY} of each of {len(m.sample_identities)} identities).")
+
+
+def _map_caption(data, m, prefix: str = "") -> str:
+    n, k = len(m.embeddings), map_thumbnails(m, data.settings)
+    faces = ("" if not k else "; faces on every point" if k == n else
+             f"; faces on {k} of the {n:,} points, spread evenly over the identities (the explorer above shows "
+             "every face)")
+    return f"{prefix}UMAP of the embeddings{faces}."
+
+
+def _failures_caption(m, prefix: str = "", n: int = 6) -> str:
+    n_fa = int((m.misjudged.kind == "false accept").sum())
+    n_fr = len(m.misjudged) - n_fa
+    return (f"{prefix}The hardest {min(n, n_fa)} of {n_fa:,} false accepts and {min(n, n_fr)} of {n_fr:,} false "
+            f"rejects at the threshold; every one of them: {MISJUDGED_CSV}.")
+
+
 def _multi_figures(data) -> list:
     figs = []
     for m in data.models:
         s = _slug(m.name)
         figs += [
-            ReportFigure(f"landmarks_{s}", f"{m.name} ({m.detector} detector): detected faces with their five "
-                         "landmarks.", _for_model(landmarks, m.name), "faces"),
-            ReportFigure(f"aligned_{s}", f"{m.name}: the same faces aligned with the '{m.alignment}' preset.",
-                         _for_model(aligned, m.name), "faces"),
+            ReportFigure(f"landmarks_{s}", f"{m.name} ({m.detector} detector): " + _landmarks_caption(data, m),
+                         _for_model(landmarks, m.name), "faces", photo=True),
+            ReportFigure(f"aligned_{s}", f"{m.name}: " + _aligned_caption(m), _for_model(aligned, m.name), "faces",
+                         photo=True),
         ]
     figs += [
         ReportFigure("roc", "ROC of every model (log FAR axis).", roc_overlay, "verification", half=True),
@@ -274,8 +354,9 @@ def _multi_figures(data) -> list:
         figs.append(ReportFigure("cmc", "Cumulative match characteristic of every model.", cmc_overlay,
                                  "identification"))
     for m in data.models:
-        figs.append(ReportFigure(f"umap_{_slug(m.name)}", f"{m.name}: UMAP of its embeddings.",
-                                 _for_model(embedding_map, m.name), "embedding-space", half=True, dpi=100))
+        figs.append(ReportFigure(f"umap_{_slug(m.name)}", _map_caption(data, m, f"{m.name}: "),
+                                 _for_model(_half_map, m.name), "embedding-space", half=True,
+                                 photo=data.settings.thumbnails))
     if data.distractors is not None:
         for d in data.distractors.models:
             figs.append(ReportFigure(f"distractors_{_slug(d.model)}", f"{d.model}: rank-1, FNIR and FPIR as "
@@ -283,15 +364,15 @@ def _multi_figures(data) -> list:
                                      "distractors", half=True))
     for m in data.models:
         if len(m.misjudged):
-            figs.append(ReportFigure(f"failures_{_slug(m.name)}", f"{m.name}: the hardest false accepts and false "
-                                     "rejects at its threshold.", _for_model(failures, m.name), "failures"))
+            figs.append(ReportFigure(f"failures_{_slug(m.name)}", _failures_caption(m, f"{m.name}: "),
+                                     _for_model(failures, m.name), "failures", photo=True))
     for c in data.comparisons:
         if len(c.disagreements):
             figs.append(ReportFigure(
                 f"disagreements_{_slug(c.a)}_vs_{_slug(c.b)}",
                 f"Pairs where {c.a} and {c.b} disagree at their own thresholds, least certain first: each "
-                "model's own aligned chips.",
-                (lambda cmp: lambda data: disagreements(data, cmp))(c), "comparison"))
+                f"model's own aligned chips (all {len(c.disagreements):,} of them: {comparison_file(c)}).",
+                (lambda cmp: lambda data: disagreements(data, cmp))(c), "comparison", photo=True))
     return figs
 
 
@@ -301,9 +382,8 @@ def report_figures(data) -> list:
         return _multi_figures(data)
     m = data.model
     figs = [
-        ReportFigure("landmarks", "Detected faces with their five landmarks (a sample per identity).", landmarks,
-                     "faces"),
-        ReportFigure("aligned", f"The same faces aligned with the '{m.alignment}' preset.", aligned, "faces"),
+        ReportFigure("landmarks", _landmarks_caption(data, m), landmarks, "faces", photo=True),
+        ReportFigure("aligned", _aligned_caption(m), aligned, "faces", photo=True),
         ReportFigure("roc", "ROC (log FAR axis).", roc, "verification", half=True),
         ReportFigure("det", "DET (normal-deviate axes).", det, "verification", half=True),
         ReportFigure("scores", "Genuine vs impostor cosine similarity, with the model's threshold.", scores,
@@ -317,7 +397,8 @@ def report_figures(data) -> list:
         figs.append(ReportFigure("distractors", "Rank-1, FNIR and FPIR as distractors join the gallery "
                                  "(symmetric log axis: 0 is the dataset's own gallery).", distractor_curve,
                                  "distractors"))
-    figs.append(ReportFigure("umap", "UMAP of the embeddings.", embedding_map, "embedding-space", dpi=100))
+    figs.append(ReportFigure("umap", _map_caption(data, m), embedding_map, "embedding-space",
+                             photo=data.settings.thumbnails))
     if len(m.misjudged):
-        figs.append(ReportFigure("failures", "The hardest false accepts and false rejects.", failures, "failures"))
+        figs.append(ReportFigure("failures", _failures_caption(m), failures, "failures", photo=True))
     return figs

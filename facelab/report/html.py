@@ -4,8 +4,16 @@ Each section function takes the :class:`~facelab.report.compute.ReportData` and 
 written (:func:`facelab.report.files.write_figures`) and returns a :class:`Section` -- its id,
 title and HTML -- or None when the report has nothing for it (the distractor curve without
 distractors). The page builds its navigation from those tuples (it never parses its own HTML).
-Figures are inlined as PNG data URIs, so ``index.html`` opens from disk on its own; each
-``<img>`` names its file in ``data-file``.
+Figures are inlined as data URIs (PNG plots, JPEG photographs) at the size they are shown, so
+``index.html`` opens from disk on its own; each ``<img>`` names its file in ``data-file``.
+
+To add a section: write ``fn(data, figures) -> Section | None`` and put it in :data:`SECTIONS` /
+:data:`MULTI_SECTIONS` (or in :func:`page_sections`, for one that depends on the data).
+
+Long lists (the identities, skipped images) are plain HTML tables in a scrolling box; with
+``interactive`` a few lines of script (:data:`facelab.report.sortable.TABLE_JS`) make every ``table.sortable`` sortable by
+a click on its header and searchable by the box above it. The full lists are also CSV files
+beside the page.
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "dataset_health", "verification",
+from facelab.report.sortable import TABLE_JS, sortable_table
+
+__all__ = ["Section", "SECTIONS", "render_page", "summary", "identities", "faces", "dataset_health", "verification",
            "identification", "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison",
            "MULTI_SECTIONS", "page_sections"]
 
@@ -59,11 +70,12 @@ def _kpis(items) -> str:
 
 
 def _figure(fig) -> str:
-    """A written figure, inlined."""
-    b64 = base64.b64encode(fig.png).decode()
+    """A written figure, inlined, shown at its size (``width``/``height``: CSS pixels)."""
+    b64 = base64.b64encode(fig.data).decode()
     cap = f"<figcaption>{html.escape(fig.caption)}</figcaption>" if fig.caption else ""
     cls = ' class="half"' if fig.half else ""
-    return (f'<figure{cls}><img src="data:image/png;base64,{b64}" alt="{html.escape(fig.caption or fig.name)}" '
+    size = f' width="{fig.width}" height="{fig.height}"' if fig.width else ""
+    return (f'<figure{cls}><img src="data:{fig.mime};base64,{b64}"{size} alt="{html.escape(fig.caption or fig.name)}" '
             f'data-file="{fig.path}">{cap}</figure>')
 
 
@@ -116,6 +128,22 @@ def _tar(rep, far: float):
 # ------------------------------------------------------------------------------------------
 
 
+#: Identities named in the summary; more are listed in the Identities section only.
+SUMMARY_NAMES = 6
+
+
+def _dataset_line(ds) -> str:
+    """The dataset: its folder and, for a handful of identities, who they are."""
+    head = f"Dataset <code>{html.escape(str(ds.root))}</code>: "
+    if ds.n_identities <= SUMMARY_NAMES:
+        return head + ", ".join(f"<b>{html.escape(k)}</b> = {html.escape(ds.label(k))} "
+                                f"({ds.images_per_identity[k]} images)" for k in ds.identities) + "."
+    counts = np.asarray(list(ds.images_per_identity.values()))
+    return head + (f"{ds.n_identities:,} identities, {int(counts.min())} to {int(counts.max())} photos each "
+                   f"(median {float(np.median(counts)):g}); each with its faces found, rank-1 and hardest pairs under "
+                   "<a href='#identities'>Identities</a>.")
+
+
 def _multi_summary(data, figures: Mapping) -> Section:
     from facelab.report.compute import model_licence
 
@@ -131,11 +159,8 @@ def _multi_summary(data, figures: Mapping) -> Section:
     lic = "".join(f"<li><b>{html.escape(m.name)}</b>: {html.escape(model_licence(m.name))}</li>" for m in data.models)
     body = "".join([
         _kpis([("images", f"{ds.n_images}"), ("identities", f"{ds.n_identities}"), ("models", f"{len(data.models)}")]),
-        _p(f"Dataset <code>{html.escape(str(ds.root))}</code>: "
-           + ", ".join(f"<b>{html.escape(k)}</b> = {html.escape(ds.label(k))} "
-                       f"({ds.images_per_identity[k]} images)" for k in ds.identities)
-           + ". Every model embeds the same images, each with its own detector and alignment; each decides "
-             "at its own calibrated threshold."),
+        _p(_dataset_line(ds) + " Every model embeds the same images, each with its own detector and alignment; "
+           "each decides at its own calibrated threshold."),
         _table(pd.DataFrame(rows), index=False),
         "<h3>Models and their licences</h3>",
         "<ul>" + lic + "</ul>",
@@ -159,16 +184,42 @@ def summary(data, figures: Mapping) -> Section:
             ("accuracy at the model threshold", _fmt(op.accuracy)),
             ("rank-1 (1:N)", _fmt(idr.mean["rank1"])),
         ]),
-        _p(f"Dataset <code>{html.escape(str(ds.root))}</code>: "
-           + ", ".join(f"<b>{html.escape(k)}</b> = {html.escape(ds.label(k))} "
-                       f"({ds.images_per_identity[k]} images)" for k in ds.identities)
-           + "."),
+        _p(_dataset_line(ds)),
         _p(f"Model <b>{html.escape(m.name)}</b> ({m.embeddings.shape[1]}-d, L2-normalised), detector "
            f"<b>{html.escape(m.detector)}</b>, alignment <b>{html.escape(str(m.alignment))}</b>. "
            f"{html.escape(m.calibration.describe())}. Licence of its weights: "
            f"{html.escape(model_licence(m.name))}."),
     ])
     return Section("summary", "Summary", body)
+
+
+#: Column titles of the identity table (:func:`facelab.report.identities.identity_table`).
+IDENTITY_TITLES = {"identity": "folder", "name": "identity", "photos": "photos", "faces": "faces found",
+                   "searches": "probe searches", "rank1": "rank-1", "genuine_min": "hardest genuine (cos)",
+                   "genuine_pair": "its two photos", "closest_other": "most alike other identity",
+                   "closest_cos": "cos", "closest_pair": "photos (its & theirs)"}
+
+
+def identities(data, figures: Mapping) -> Section:
+    """Every identity: photos, faces found, rank-1 and its hardest pairs, as a table to sort and search."""
+    from facelab.report.identities import identity_table
+    from facelab.report.paths import IDENTITIES_CSV
+
+    tab = identity_table(data)
+    if data.multi:  # one line per identity: the search counts are in the CSV
+        tab = tab[[c for c in tab.columns if not c.endswith(": searches")]]
+    titles = {c: (f"{c.split(': ', 1)[0]}: {IDENTITY_TITLES[c.split(': ', 1)[1]]}" if ": " in c
+                  else IDENTITY_TITLES.get(c, c)) for c in tab.columns}
+    st = data.settings
+    intro = _p(
+        f"{len(tab):,} identities. <b>rank-1</b>: the share of its probe searches (over the {st.repeats} seeded "
+        f"gallery/probe splits of <a href='#identification'>Identification</a>, {st.gallery_size} image(s) "
+        "enrolled) whose best match is its own identity; none for an identity with too few faces to probe. "
+        "<b>hardest genuine</b>: its two least alike faces; <b>most alike other identity</b>: the closest face of "
+        "anyone else, over every pair of the set. Click a header to sort; the box filters rows. "
+        f"The same table: <code>{IDENTITIES_CSV}</code>.")
+    return Section("identities", "Identities", intro + sortable_table(tab, table_id="identity-table", titles=titles,
+                                                                      search="search identities or photos"))
 
 
 def faces(data, figures: Mapping) -> Section:
@@ -340,7 +391,9 @@ def skipped(data, figures: Mapping) -> Section:
         return Section("skipped", "Skipped images", _per_model(skipped, data, figures, "skipped"))
     sk = data.model.skipped
     if len(sk):
-        table = _table(sk.rename(columns={"image": "image or file"}), index=False)
+        table = sortable_table(sk.rename(columns={"image": "image or file"}).astype(str),
+                               table_id=f"skipped-{_slug(data.model.name)}", search="search images or reasons",
+                               height=360)
     else:
         table = _p("Every image was used.")
     return Section("skipped", "Skipped images",
@@ -365,12 +418,18 @@ def provenance(data, figures: Mapping) -> Section:
             [("distractors", d["path"]), ("distractors SHA-256", d["sha256"]),
              ("distractors held", f"{d['count']:,} embeddings, {d['dim']}-d, {d['format']}, {d['size_bytes']:,} bytes")],
             columns=["", "value"])], ignore_index=True)
-    return Section("provenance", "Provenance", _table(rows, index=False))
+    times = ""
+    if data.timings:
+        tt = pd.DataFrame({"stage": list(data.timings), "seconds": [float(v) for v in data.timings.values()]})
+        times = ("<h3>Time per stage</h3>" + _p("Until the page was written; <code>metrics.json</code> "
+                                                 "(<code>provenance.timings</code>) has every stage and the total.")
+                 + sortable_table(tt, table_id="timings", digits=1, height=300))
+    return Section("provenance", "Provenance", _table(rows, index=False) + times)
 
 
 def comparison(data, figures: Mapping) -> Section:
     """Several models: paired statistics on the pairs every model scored, and where they disagree."""
-    from facelab.report.files import comparison_file
+    from facelab.report.paths import comparison_file
 
     st = data.settings
     body = []
@@ -410,11 +469,11 @@ def comparison(data, figures: Mapping) -> Section:
 
 
 #: The page's sections, in order.
-SECTIONS = (summary, faces, dataset_health, verification, identification, embedding_space, failures, skipped,
-            provenance)
+SECTIONS = (summary, identities, faces, dataset_health, verification, identification, embedding_space, failures,
+            skipped, provenance)
 #: With several models: the same, and the paired comparison after the failures.
-MULTI_SECTIONS = (summary, faces, dataset_health, verification, identification, embedding_space, failures,
-                  comparison, skipped, provenance)
+MULTI_SECTIONS = (summary, identities, faces, dataset_health, verification, identification, embedding_space,
+                  failures, comparison, skipped, provenance)
 
 
 def page_sections(data) -> tuple:
@@ -434,13 +493,17 @@ def page_sections(data) -> tuple:
 # ------------------------------------------------------------------------------------------
 
 
-def render_page(data, figures: Mapping, *, sections=None, interactive: bool = True) -> str:
+def render_page(data, figures: Mapping, *, sections=None, interactive: bool = True, clock=None) -> str:
     """The whole page: header, a nav link per section, the sections (with ``interactive``, the
-    Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined).
+    Bokeh views of :mod:`facelab.report.interactive` on top of theirs, BokehJS inlined, and the
+    tables made sortable and searchable by :data:`~facelab.report.sortable.TABLE_JS`).
 
     ``sections`` default: :func:`page_sections` (:data:`SECTIONS`, or :data:`MULTI_SECTIONS` for
-    several models; the distractor curve when the report has one).
+    several models; the distractor curve when the report has one). ``clock``: a
+    :class:`facelab.report.stages.ReportClock` that times the interactive views.
     """
+    from contextlib import nullcontext
+
     if sections is None:
         sections = page_sections(data)
     built = [b for b in (s(data, figures) for s in sections) if b is not None]  # None: nothing to show
@@ -448,7 +511,9 @@ def render_page(data, figures: Mapping, *, sections=None, interactive: bool = Tr
     if interactive:
         from facelab.report.interactive import add_interactive
 
-        built, head, tail = add_interactive(data, built)
+        with clock.stage("interactive views") if clock is not None else nullcontext():
+            built, head, tail = add_interactive(data, built)
+        tail += f"<script>{TABLE_JS}</script>" if "sortable" in "".join(s.body for s in built) else ""
     nav = "".join(f'<a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>' for s in built)
     body = "\n".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>{s.body}</section>'
                      for s in built)
@@ -486,6 +551,15 @@ table.tbl th {{ background: #f3f6f9; }}
 .kpi span {{ font-size: 12px; color: #5a6572; }}
 pre {{ background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }}
 .warn {{ color: #a33; }}
+.scroll {{ overflow: auto; border: 1px solid #eef1f5; border-radius: 6px; margin: 6px 0 10px; }}
+.scroll table.tbl {{ margin: 0; }}
+.scroll thead th {{ position: sticky; top: 0; z-index: 1; }}
+table.sortable td.t {{ text-align: left; }}
+table.sortable td {{ white-space: nowrap; }}
+table.sortable th {{ cursor: pointer; user-select: none; }}
+table.sortable th.asc::after {{ content: " ▲"; }}
+table.sortable th.desc::after {{ content: " ▼"; }}
+input.tbl-search {{ width: 320px; padding: 5px 8px; margin: 6px 0; border: 1px solid #c9d2dc; border-radius: 5px; }}
 </style>{head}</head>
 <body>
 <header><h1>{title}</h1><p>{subtitle}</p></header>

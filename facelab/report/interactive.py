@@ -14,9 +14,13 @@ embedding     the explorer       :func:`facelab.plotting.explorer.explore` of th
                                  a threshold slider with the FAR/FRR readout, the misjudged
                                  pairs as lines and the failure list
 verification  ROC and DET        hover: the cosine threshold, FAR and TAR (FRR) of each point
+                                 (curves thinned to a few thousand points)
 verification  threshold table    a sortable DataTable of the operating points
-skipped       skipped images     a sortable DataTable (image or file, reason)
 ============  =================  ==========================================================
+
+The long lists (identities, skipped images) are plain HTML tables that the page's own script
+sorts and filters (:data:`facelab.report.sortable.TABLE_JS`): one copy of their rows, readable in
+print.
 
 :func:`add_interactive` puts each view at the top of its section (above the static figure,
 which stays for print: ``@media print`` hides the interactive views), all in one Bokeh document
@@ -24,8 +28,9 @@ which stays for print: ``@media print`` hides the interactive views), all in one
 (:func:`bokeh_head`). The page stays one file that opens from disk with no network request.
 
 Size: BokehJS is about 2.1 MB inlined (MathJax, which the report never uses, is left out);
-the explorer adds its thumbnails (64 px PNGs up to 1,000 faces, 32 px beyond, at most 2,000 of
-them: see :mod:`facelab.plotting.explorer`) and its precomputed threshold grid.
+the explorer adds every face's thumbnail, tiled into JPEG sheets defined once in the page (64 px
+up to 2,000 faces, 48 px beyond: about 10 MB for all of LFW; see :mod:`facelab.plotting.explorer`),
+its per-face columns and its precomputed threshold grid.
 """
 
 from __future__ import annotations
@@ -101,12 +106,10 @@ def interactive_views(data, *, model=None) -> list:
     curves = row(roc, det)
     tt = data_table(_threshold_frame(m.verification), width=960, height=40 + 28 * (len(m.verification.tar_at_far) + 2),
                     name="facelab-thresholds")
-    sk = m.skipped.rename(columns={"image": "image or file"})
-    skipped = data_table(sk, width=960, height=min(400, 60 + 26 * len(sk)), digits=4, name="facelab-skipped")
     n = len(m.embeddings)
     return [
         InteractiveView("explorer", "embedding-space", "Embedding explorer", (
-            f"<b>Explorer</b> ({n} faces): hover a face for its aligned chip, image, identity, detection score "
+            f"<b>Explorer</b> ({n:,} faces): hover a face for its aligned chip, image, identity, detection score "
             "and alignment residual; click one for its nearest neighbours in embedding space; lasso or "
             "box-select (toolbar) to list faces; colour by identity, detection score, residual or 'in a misjudged "
             "pair'; move the threshold to see FAR/FRR on this report's pairs, the hardest misjudged pairs as "
@@ -116,8 +119,6 @@ def interactive_views(data, *, model=None) -> list:
                         "<b>ROC and DET</b>: hover a curve for the cosine threshold and the rates there.", curves),
         InteractiveView("thresholds", "verification", "Thresholds",
                         "<b>Operating points</b> (click a header to sort); the static table is below.", tt),
-        InteractiveView("skipped", "skipped", "Skipped images",
-                        "<b>Skipped images</b> (click a header to sort).", skipped),
     ]
 
 

@@ -123,7 +123,8 @@ def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[st
         Replicates lacking genuine or impostor pairs, or where either model's metric is NaN,
         are skipped (``n_valid`` counts the rest).
     """
-    from facelab.verification.bootstrap import identity_resample
+    from facelab.verification.bootstrap import replicate_values, replicate_weights
+    from facelab.verification.weighted import SortedScores
 
     a, b, y, id1, id2 = _check(scores_a, scores_b, same, id1, id2)
     if id1 is None:
@@ -131,27 +132,35 @@ def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[st
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1), got {level}")
     fns = {m: resolve_metric(m) for m in metrics}
+    # Each model's scores sorted once: a replicate's curves are then cumulative sums of its weights.
+    fast = any(hasattr(fn, "on_curve") for fn in fns.values())
+    sorted_a, sorted_b = (SortedScores(a, y), SortedScores(b, y)) if fast else (None, None)
+    # Every metric read from curves: the weights are drawn in model a's sorted order directly.
+    presorted = fast and all(hasattr(fn, "on_curve") for fn in fns.values())
+    if presorted:  # b's order, from a's
+        b_from_a = np.empty_like(sorted_a.order)
+        b_from_a[sorted_a.order] = np.arange(y.size)
+        b_from_a = b_from_a[sorted_b.order]
 
-    def both(idx):
-        out = {}
-        for m, fn in fns.items():
-            try:
-                va, vb = float(fn(a[idx], y[idx])), float(fn(b[idx], y[idx]))
-            except EvaluationError:
-                continue
-            if math.isfinite(va) and math.isfinite(vb):
-                out[m] = (va, vb)
-        return out
+    def both(w):
+        if presorted:
+            va = replicate_values(fns, a, y, w, sorted_scores=sorted_a, presorted=True)
+            vb = replicate_values(fns, b, y, w[b_from_a], sorted_scores=sorted_b, presorted=True)
+        else:
+            va = replicate_values(fns, a, y, w, sorted_scores=sorted_a)
+            vb = replicate_values(fns, b, y, w, sorted_scores=sorted_b)
+        return {m: (va[m], vb[m]) for m in fns
+                if m in va and m in vb and math.isfinite(va[m]) and math.isfinite(vb[m])}
 
-    full = both(np.arange(y.size))
+    ones = np.ones(y.size, dtype=np.int64)
+    full_a, full_b = replicate_values(fns, a, y, ones), replicate_values(fns, b, y, ones)  # sklearn on all pairs
+    full = {m: (full_a[m], full_b[m]) for m in fns if m in full_a and m in full_b
+            and math.isfinite(full_a[m]) and math.isfinite(full_b[m])}
     rng = np.random.default_rng(seed)
     diffs: dict[str, list] = {m: [] for m in fns}
-    for _ in range(n_boot):
-        idx = identity_resample(id1, id2, rng)  # one resample, both models
-        ys = y[idx]
-        if idx.size == 0 or ys.all() or not ys.any():
-            continue
-        for m, (va, vb) in both(idx).items():
+    order = sorted_a.order if presorted else None
+    for w in replicate_weights(id1, id2, y, n_boot=n_boot, rng=rng, order=order):  # one resample, both models
+        for m, (va, vb) in both(w).items():
             diffs[m].append(va - vb)
     alpha = (1 - level) / 2
     out = {}

@@ -73,3 +73,21 @@ def test_misjudged_pairs():
     assert [(r.i, r.j) for r in df.itertuples()] == [(0, 1), (0, 2), (1, 3), (2, 3)]
     np.testing.assert_allclose(df["score"], [u[i] @ u[j] for i, j in zip(df.i, df.j)])
     assert len(misjudged_pairs(e, ids, 0.5, max_pairs=2)) == 2
+
+
+def test_misjudged_pairs_by_blocks_are_all_pairs_judged_at_once():
+    from facelab.analysis.projection import find_misjudged_pairs
+    from facelab.verification.pairs import all_pair_scores
+    from facelab.verification.thresholds import wrong_side_pairs
+
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(30), 7).astype(str)
+    e = rng.normal(size=(30, 16))[ids.astype(int)] + 0.9 * rng.normal(size=(ids.size, 16))
+    s, y, i, j = all_pair_scores(e, ids)
+    ref = wrong_side_pairs(s, y, 0.55)
+    got = find_misjudged_pairs(e, ids, 0.55, max_pairs=25, chunk_size=32)
+    assert got.total == len(ref) > 25 and len(got.pairs) == 25
+    k = ref.pair.to_numpy()[:25]
+    assert list(zip(got.pairs.i, got.pairs.j)) == list(zip(i[k], j[k]))
+    np.testing.assert_allclose(got.pairs.score, s[k], atol=1e-12)
+    assert list(got.pairs.kind) == list(ref.kind[:25])

@@ -183,3 +183,19 @@ def test_to_dict_is_json_safe():
     json.dumps(d, allow_nan=False)
     assert d["mean"]["fpir"] is None and d["repeats"] == 2 and d["cmc"] == [float(x) for x in r.cmc]
     assert r.runs[0].to_dict()["fpir"] is None
+
+
+def test_rank1_by_identity_adds_up_to_the_mean_rank1():
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.array(["p", "q", "r", "s", "t"]), [6, 6, 6, 6, 1])
+    e = rng.normal(size=(5, 12))[np.searchsorted(np.unique(ids), ids)] + 0.8 * rng.normal(size=(ids.size, 12))
+    res = I.evaluate_identification(e, ids, threshold=0.3, repeats=4, seed=2)
+    per = res.rank1_by_identity(ids)
+    assert set(per.index) == {"p", "q", "r", "s"}  # t has one image: gallery or distractor, never a mated probe
+    assert (per.searches == 4 * 5).all()  # 5 probes of each enrolled identity, in each of 4 splits
+    # Every split has as many mated probes, so the pooled rate is the mean of the splits' rank-1.
+    assert (per.rank1 * per.searches).sum() / per.searches.sum() == pytest.approx(res.mean["rank1"])
+    # Counted by hand from the splits' ranks.
+    for ident in per.index:
+        hits = sum(int(((ids[rows] == ident) & (ranks == 1)).sum()) for rows, ranks in res.mated_ranks)
+        assert per.rank1[ident] == pytest.approx(hits / per.searches[ident])

@@ -14,7 +14,6 @@ from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.core.errors import EvaluationError
 from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
 from facelab.plotting.explorer import explore, explore_embeddings
-from facelab.plotting.thumbnails import BLANK_URI
 from facelab.stages.faces import Face
 
 
@@ -46,15 +45,16 @@ def test_explorer_saves_one_offline_page(tmp_path):
     # no tag loads anything from a server (BokehJS mentions a MathJax CDN in its code, unused here:
     # the browser test checks that no request leaves the file)
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", html)
-    assert "Bokeh" in html and html.count("data:image/png;base64,") >= 40
+    assert "Bokeh" in html and html.count("data:image/jpeg;base64,") == 1  # one sheet, in the page once
+    assert ex.data.sheets[0][-100:] in html and html.count(ex.data.sheets[0][-100:]) == 1
     assert "Alice" in html and "im39.jpg" in html
     assert ex.data.n_thumbnails == 40 and ex.data.thumb_size == 64
     assert not list(path.parent.glob(".*tmp"))  # written atomically
 
 
 def test_large_set_page(tmp_path):
-    """10^4 faces: thumbnails for an evenly spread 2,000 at 32 px, the page a few MB (benchmarks/explorer_scale.py
-    times it)."""
+    """10^4 faces: every one with its 48 px thumbnail, on JPEG sheets each once in the page, the page a few MB
+    (benchmarks/explorer_scale.py times it); past max_thumbnails an evenly spread subset."""
     rng = np.random.default_rng(0)
     n, nid = 10_000, 400
     codes = np.repeat(np.arange(nid), n // nid)
@@ -65,10 +65,14 @@ def test_large_set_page(tmp_path):
     th[..., 2] = (np.arange(n) % 256)[:, None, None]
     ex = explore_embeddings(emb, codes.astype(str), thumbnails=th, method="pca")
     path = ex.save(tmp_path / "big.html")
-    assert ex.data.n_thumbnails == 2000 and ex.data.thumb_size == 32
-    has = np.asarray([u != BLANK_URI for u in ex.data.thumbs])
-    assert len(set(codes[has])) == nid  # every identity has faces with thumbnails
+    assert ex.data.n_thumbnails == n and ex.data.thumb_size == 48 and len(ex.data.sheets) == -(-n // 256)
+    assert all(ex.data.thumbs) and len(set(ex.data.thumbs)) == n  # each face its own place
+    page = path.read_text()
+    assert page.count("data:image/jpeg;base64,") == len(ex.data.sheets)  # each sheet once
     assert path.stat().st_size < 15e6
+    few = explore_embeddings(emb, codes.astype(str), thumbnails=th, method="pca", max_thumbnails=2000)
+    has = np.asarray([bool(u) for u in few.data.thumbs])
+    assert has.sum() == 2000 and len(set(codes[has])) == nid  # every identity has faces with thumbnails
 
 
 def test_explore_from_an_embedding_result(tmp_path):

@@ -74,8 +74,8 @@ def test_explorer_page_in_headless_chromium(page):
         move_pointer(driver, x - 30, y - 30)
         move_pointer(driver, x, y)
         tip = hovered_thumbnail(driver)
-        assert tip[0] == "data:image/png;base64,"
-        assert tip[1] > 0  # the image decoded
+        assert tip[0] == "data:image/jpeg;base64,"  # its sheet, decoded
+        assert tip[1] == ex.data.thumb_size
         assert image_id in tip[2] and f"img_{i:03d}.jpg" == image_id
 
         # Clicking it lists its nearest neighbours (the precomputed ones) in the table.

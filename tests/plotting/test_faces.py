@@ -111,6 +111,18 @@ def test_residual_histogram():
     assert labels == ["dlib (n=3)", "mtcnn (n=2)"]
 
 
+def test_grid_identities_side_by_side():
+    chips = {str(k): [np.full((20, 20, 3), 10 * k, np.uint8)] * (3 if k != 4 else 2) for k in range(7)}
+    disp = AlignedGridDisplay.from_images(chips).plot(per_row=3, blocks_per_row=3)
+    assert disp.axes_.shape == (3, 9)  # 7 identities, 3 a row; the spacer columns are not faces' axes
+    # Each block's name above its first face; faces in their block, in order.
+    assert [disp.axes_[r, 3 * b].get_title(loc="left") for r in range(3) for b in range(3)][:7] == [str(k) for k in range(7)]
+    assert len(disp.axes_[1, 3 + 2].images) == 0 and len(disp.axes_[1, 3 + 1].images) == 1  # identity 4 has 2 faces
+    assert sum(len(ax.images) for ax in disp.axes_.ravel()) == 20
+    # The empty columns between blocks are gone from the figure.
+    assert len(disp.figure_.axes) == 27
+
+
 def test_landmarks_display_marks_the_face_a_policy_picks():
     big = Face(box=[0, 0, 60, 60], score=1.0, landmarks=np.tile([30.0, 30.0], (5, 1)))
     central = Face(box=[80, 80, 120, 120], score=1.0, landmarks=np.tile([100.0, 100.0], (5, 1)))

@@ -168,6 +168,35 @@ def test_lines_drawn_control_and_the_hardest_first():
     assert f"lines: {int(wrong.sum())} of {int(wrong.sum())} misjudged" in readout_all.text
 
 
+def test_long_curves_are_thinned_to_the_same_line():
+    from facelab.plotting.interactive import MAX_CURVE_POINTS, thin_curve
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(20_000, bool), np.zeros(200_000, bool)]
+    s = np.where(y, rng.normal(0.7, 0.1, y.size), rng.normal(0.2, 0.1, y.size))
+    r = V.roc(s, y)
+    keep = r.fpr > 0
+    fig = roc_figure(s, y)
+    data, _ = _hover_source(fig)
+    assert len(data["x"]) <= MAX_CURVE_POINTS + 2 < keep.sum()
+    # Every drawn point is a point of the curve, in order, ends included ...
+    x, t = r.fpr[keep], r.tpr[keep]
+    idx = thin_curve(x, t, log_x=True)
+    assert np.array_equal(data["x"], x[idx]) and np.array_equal(data["y"], t[idx]) and idx[0] == 0
+    assert idx[-1] == x.size - 1 and np.all(np.diff(idx) > 0)
+    # ... and the thinned line passes within a pixel (of a 500 px plot) of every point of the full one:
+    # each point against the drawn segment it falls in, on the plot's axes (log FAR, TAR), scaled to 1.
+    u = (np.log10(x) - np.log10(x).min()) / np.ptp(np.log10(x))
+    v = (t - t.min()) / np.ptp(t)
+    seg = np.clip(np.searchsorted(idx, np.arange(x.size), side="right") - 1, 0, idx.size - 2)
+    a, b = idx[seg], idx[seg + 1]
+    du, dv = u[b] - u[a], v[b] - v[a]
+    lam = np.clip(((u - u[a]) * du + (v - v[a]) * dv) / np.maximum(du * du + dv * dv, 1e-300), 0, 1)
+    dist = np.hypot(u - (u[a] + lam * du), v - (v[a] + lam * dv))
+    assert dist.max() < 1 / 500
+    assert thin_curve(x[:10], t[:10]).tolist() == list(range(10))
+
+
 def test_category_colour_modes():
     """Extra colour modes (an audit's flags): a menu entry, a legend and a hover line each; "" is grey."""
     from bokeh.models import Div, HoverTool

@@ -1,4 +1,4 @@
-"""facelab.plotting.thumbnails: face crops, PNG data URIs, and a subset spread over identities."""
+"""facelab.plotting.thumbnails: face crops, JPEG sheets of faces, and a subset spread over identities."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from facelab.core.errors import EvaluationError
-from facelab.plotting.thumbnails import BLANK_URI, make_thumbnails, spread_subset, thumbnail_uris
+from facelab.plotting.thumbnails import SHEET_FACES, make_thumbnails, sheets_css, spread_subset, thumbnail_sheets
 
 
 def test_thumbnails_and_uris(tmp_path):
@@ -18,10 +18,35 @@ def test_thumbnails_and_uris(tmp_path):
     assert th.shape == (2, 32, 32, 3) and th.dtype == np.uint8
     assert th[0].mean() > 240  # the crop is the white box
     assert 0 < th[1].mean() < 200  # the whole image
-    uris = thumbnail_uris(list(th) + [None], size=16, rows=[0, 2])
-    assert uris[0].startswith("data:image/png;base64,") and uris[1] == BLANK_URI and uris[2] == BLANK_URI
     with pytest.raises(EvaluationError, match="uint8"):
-        thumbnail_uris([np.zeros((4, 4, 3))])
+        thumbnail_sheets([np.zeros((4, 4, 3))])
+
+
+def test_sheets_hold_every_face_at_its_place():
+    import base64
+    import io
+    import re
+
+    rng = np.random.default_rng(0)
+    # Flat colours: each face must be found, by its colour, where its background says it is.
+    n = SHEET_FACES + 44
+    colours = rng.integers(0, 256, (n, 3))
+    faces = [np.broadcast_to(c.astype(np.uint8), (20, 30, 3)).copy() for c in colours]
+    faces[5] = None  # no face: no thumbnail
+    tiled = thumbnail_sheets(faces, size=16, rows=[k for k in range(n) if k != 7])
+    assert len(tiled.sheets) == 2 and tiled.n_thumbnails == n - 2
+    assert tiled.backgrounds[5] == "" and tiled.backgrounds[7] == ""
+    css = sheets_css(tiled.sheets, tiled.key)
+    assert css.startswith(":root{") and css.count("url(data:image/jpeg;base64,") == 2
+    sheets = [Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))).convert("RGB") for u in tiled.sheets]
+    for k in (0, 1, 6, SHEET_FACES, n - 1):
+        m = re.fullmatch(rf"var\(--facelab-{tiled.key}-(\d+)\) -(\d+)px -(\d+)px", tiled.backgrounds[k])
+        sheet, x, y = (int(v) for v in m.groups())
+        # letterboxed onto white: the middle of the square is the face's colour
+        got = np.asarray(sheets[sheet].crop((x + 4, y + 6, x + 12, y + 10)), float).mean(axis=(0, 1))
+        assert np.abs(got - colours[k]).max() < 12, (k, got, colours[k])
+    # Another set of faces gets other property names: two explorers on one page do not clash.
+    assert thumbnail_sheets(faces[:3], size=16).key != tiled.key
 
 
 def test_spread_subset_reaches_every_identity():

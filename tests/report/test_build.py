@@ -38,29 +38,36 @@ class _Images(HTMLParser):
 
 
 def check_html(out: Path, *, interactive: bool = True) -> _Images:
-    """Every figure the page references is there: inlined PNGs that decode, and their files; the
-    page is self-contained: scripts only inline (BokehJS and the views' one script when
-    ``interactive``, none otherwise), no external link, every reference a data: URI or a
-    fragment of the page."""
+    """Every figure the page references is there: inlined PNGs (plots) and JPEGs (photographs) that
+    decode, each shown at its size (half its pixels: drawn at twice the density) and equal to its
+    file; the page is self-contained: scripts only inline (BokehJS, the views' one script and the
+    tables' when ``interactive``, none otherwise), no external link, every reference a data: URI or
+    a fragment of the page; each figure once."""
     page = (out / "index.html").read_text()
     parser = _Images()
     parser.feed(page)
     if interactive:
-        assert [t for t, a in parser.scripts] == ["script"] * len(parser.scripts) and len(parser.scripts) >= 2
+        assert [t for t, a in parser.scripts] == ["script"] * len(parser.scripts) and len(parser.scripts) >= 3
         assert all(not a.get("src") for _, a in parser.scripts)  # inline only
-        assert page.count('class="facelab-interactive"') == 4
+        assert page.count('class="facelab-interactive"') == 3
     else:
         assert "<script" not in page and "http://" not in page and "https://" not in page
         assert "facelab-interactive" not in page
     assert not [r for r in parser.refs if not r[2].startswith(("data:", "#"))], parser.refs
     assert len(parser.imgs) >= 8
+    kinds = {"data:image/png;base64,": (b"\x89PNG\r\n\x1a\n", ".png"), "data:image/jpeg;base64,": (b"\xff\xd8\xff", ".jpg")}
     for img in parser.imgs:
         src = img["src"]
-        assert src.startswith("data:image/png;base64,"), src[:40]
+        prefix = src[:src.index(",") + 1]
+        assert prefix in kinds, src[:40]
+        magic, ext = kinds[prefix]
         data = base64.b64decode(src.split(",", 1)[1])
-        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert data.startswith(magic) and img["data-file"].endswith(ext)
         f = out / img["data-file"]
         assert f.is_file() and f.read_bytes() == data
+        w, h = Image.open(f).size
+        assert abs(int(img["width"]) - w / 2) <= 1 and abs(int(img["height"]) - h / 2) <= 1
+        assert page.count(src[-64:]) == 1  # one copy of each figure
     assert set(parser.links) <= parser.ids  # every nav link lands on a section
     return parser
 
@@ -86,8 +93,14 @@ def test_two_id_report(two_id_report, capsys):
     assert m["provenance"]["dataset_sha256"] == dataset_fingerprint(images)
     table = pd.read_csv(out / "images.csv")
     assert table.sha256.str.fullmatch("[0-9a-f]{64}").all()
-    for f in ("pair_scores.csv", "face_embeddings.json", "skipped.csv", "images.csv"):
+    for f in ("pair_scores.csv", "face_embeddings.json", "skipped.csv", "images.csv", "identities.csv", "faces.csv",
+              "misjudged_pairs.csv"):
         assert (out / f).is_file()
+    # Every stage of the report is timed, in the provenance.
+    timings = m["provenance"]["timings"]
+    for stage in ("embed", "dlib: verification", "dlib: umap", "dlib: identities", "tables", "figure: umap", "page",
+                  "total"):
+        assert timings[stage] >= 0, stage
     emb = json.loads((out / "face_embeddings.json").read_text())
     assert len(emb) == d["embedded"] and all(len(x) == 128 for x in emb.values())
     assert not list(out.parent.glob(".two_id.partial-*"))
@@ -190,7 +203,7 @@ def test_build_report_keeps_the_callers_backend(two_id_build):
 def test_writing_reads_only_the_few_photos_it_draws_landmarks_on(two_id_build):
     # Chips and faces come from the pipeline: no reloading or re-aligning every image for the
     # aligned grid, the UMAP thumbnails or the failure gallery.
-    samples = two_id_build.data.model.samples
+    samples = two_id_build.data.model.landmark_samples()
     assert sorted(two_id_build.loads_while_writing) == sorted(map(str, samples.path))
     assert 0 < len(samples) < len(two_id_build.data.model.embeddings)
 
@@ -199,4 +212,9 @@ def test_build_is_compute_then_write(two_id_build):
     m = json.loads((two_id_build.out / "metrics.json").read_text())
     from facelab.report.files import report_metrics
 
-    assert m == json.loads(json.dumps(report_metrics(two_id_build.data)))
+    expected = json.loads(json.dumps(report_metrics(two_id_build.data)))
+    # The data holds the computing stages' times; the file adds the writing stages and the total.
+    written = m["provenance"].pop("timings")
+    computed = expected["provenance"].pop("timings")
+    assert m == expected
+    assert {k: written[k] for k in computed} == computed and "total" in written and "page" in written

@@ -78,3 +78,48 @@ def test_one_identity_is_a_clear_error(tmp_path, lfw):
         shutil.copy(lfw.image_path("Tony_Blair", k), tmp_path / "only" / f"{k}.jpg")
     with pytest.raises(EvaluationError, match="at least two identities"):
         compute_report(tmp_path, progress=False)
+
+
+def test_galleries_sample_a_dozen_identities_evenly():
+    from facelab.report.compute import MAX_SAMPLE_IDENTITIES, sample_identities
+
+    assert sample_identities(["b", "a"]) == ["a", "b"]
+    many = [f"id{k:04d}" for k in range(5749)]
+    chosen = sample_identities(many)
+    assert len(chosen) == MAX_SAMPLE_IDENTITIES and chosen[0] == "id0000" and chosen[-1] == "id5748"
+    gaps = np.diff([int(c[2:]) for c in chosen])
+    assert gaps.max() - gaps.min() <= 1  # evenly spaced
+
+
+def test_landmark_photos_stay_a_dozen(two_id_data):
+    import dataclasses
+
+    import pandas as pd
+
+    m = two_id_data.model
+    assert m.landmark_samples().equals(m.samples)  # 6 photos: all drawn
+    # 12 identities x 3 samples: one photo of each identity is drawn.
+    fake = pd.concat([m.samples.assign(identity=f"x{k:02d}") for k in range(12)])
+    big = dataclasses.replace(m, samples=fake)
+    drawn = big.landmark_samples()
+    assert len(drawn) == 12 and list(drawn.identity) == [f"x{k:02d}" for k in range(12)]
+
+
+def test_identity_rows_hold_the_reports_own_numbers(two_id_data):
+    m = two_id_data.model
+    rows = m.per_identity
+    ids = m.identities.astype(str)
+    assert list(rows.index) == [str(i) for i in two_id_data.dataset.identities]
+    assert rows.faces.sum() == len(m.embeddings)
+    # rank-1: the identification section's, split by identity (equal-sized splits: pooled == mean).
+    assert (rows.rank1 * rows.searches).sum() / rows.searches.sum() == pytest.approx(m.identification.mean["rank1"])
+    # The two-ID report scores every pair of the set: the extremes are those of its pair scores.
+    id1, id2 = ids[m.pairs.i], ids[m.pairs.j]
+    assert m.pairs.n_impostor == m.pairs.n_impostor_total
+    for ident in rows.index:
+        gen = m.scores[m.pairs.same & (id1 == ident)]
+        imp = m.scores[~m.pairs.same & ((id1 == ident) | (id2 == ident))]
+        assert rows.genuine_min[ident] == pytest.approx(gen.min(), abs=1e-9)
+        assert rows.closest_cos[ident] == pytest.approx(imp.max(), abs=1e-9)
+        assert rows.closest_other[ident] != two_id_data.dataset.label(ident)
+        assert " & " in rows.genuine_pair[ident] and " & " in rows.closest_pair[ident]

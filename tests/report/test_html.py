@@ -44,19 +44,20 @@ def _parse(text):
 
 def test_every_section_and_figure_and_nav(two_id_report, two_id_data):
     page = _parse((two_id_report / "index.html").read_text())
-    expected = ["summary", "faces", "dataset-health", "verification", "identification", "embedding-space", "failures",
-                "skipped", "provenance"]
+    expected = ["summary", "identities", "faces", "dataset-health", "verification", "identification",
+                "embedding-space", "failures", "skipped", "provenance"]
     assert page.sections == expected
     assert [href for href, _ in page.nav] == [f"#{s}" for s in expected]  # nav links land on the sections
     assert [title for _, title in page.nav] == page.h2  # ... with their titles
     figs = {f.name: f for f in report_figures(two_id_data)}
     by_file = {a["data-file"]: (section, a) for section, a in page.imgs}
-    assert set(by_file) == {f"figures/{n}.png" for n in figs}
+    ext = {name: "jpg" if spec.photo else "png" for name, spec in figs.items()}
+    assert set(by_file) == {f"figures/{n}.{ext[n]}" for n in figs}
     for name, spec in figs.items():
-        section, a = by_file[f"figures/{name}.png"]
+        section, a = by_file[f"figures/{name}.{ext[name]}"]
         assert section == spec.section
         data = base64.b64decode(a["src"].split(",", 1)[1])
-        assert data == (two_id_report / "figures" / f"{name}.png").read_bytes()
+        assert data == (two_id_report / "figures" / f"{name}.{ext[name]}").read_bytes()
 
 
 def test_sections_are_id_title_html_tuples(two_id_data):

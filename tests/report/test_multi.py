@@ -45,22 +45,22 @@ class _Page(HTMLParser):
 def test_every_section_of_the_comparison(multi_report):
     page = _Page()
     page.feed((multi_report / "index.html").read_text())
-    assert page.sections == ["summary", "faces", "dataset-health", "verification", "identification", "embedding-space",
-                             "failures", "comparison", "skipped", "provenance"]
+    assert page.sections == ["summary", "identities", "faces", "dataset-health", "verification", "identification",
+                             "embedding-space", "failures", "comparison", "skipped", "provenance"]
     files = {f: sec for sec, f in page.files}
     text = " ".join(page.text)
     # One ROC and one DET, overlaid; score distributions, thresholds sweeps and maps per model.
     assert files["figures/roc.png"] == "verification" and files["figures/det.png"] == "verification"
     for name in ("dlib", "edgeface_xs"):
         assert files[f"figures/scores_{name}.png"] == "verification"
-        assert files[f"figures/umap_{name}.png"] == "embedding-space"
-        assert files[f"figures/aligned_{name}.png"] == "faces"
+        assert files[f"figures/umap_{name}.jpg"] == "embedding-space"  # faces on the points: a photograph
+        assert files[f"figures/aligned_{name}.jpg"] == "faces"
     assert "research and teaching use only" in text  # EdgeFace's licence, in the model summary
     assert "McNemar's test" in text and "Paired bootstrap" in text
     assert "dlib vs edgeface_xs" in text
     m = json.loads((multi_report / "metrics.json").read_text())
     if m["comparison"][0]["disagreements"]["pairs"]:  # the gallery of the pairs where they disagree
-        assert files["figures/disagreements_dlib_vs_edgeface_xs.png"] == "comparison"
+        assert files["figures/disagreements_dlib_vs_edgeface_xs.jpg"] == "comparison"
     for f in (multi_report / "figures").iterdir():
         assert f"figures/{f.name}" in files  # every written figure is on the page
 

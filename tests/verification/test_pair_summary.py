@@ -87,3 +87,24 @@ def test_misjudged_pairs_and_faces_at_an_off_grid_threshold():
     # a short list of hardest pairs never has more misjudged pairs than the count
     short = summarise_pairs(emb, ids, max_pairs=5)
     assert len(short.misjudged_pairs(t)) <= short.n_misjudged(t) == ps.n_misjudged(t)
+
+
+def test_hardest_partners_are_the_extremes_of_every_pair():
+    from facelab.verification.pair_summary import hardest_partners
+
+    rng = np.random.default_rng(3)
+    ids = np.array(["a"] * 5 + ["b"] * 4 + ["c"])  # c: one face, no genuine partner
+    e = rng.normal(size=(ids.size, 8))
+    hp = hardest_partners(e, ids, chunk_size=3)
+    u = e / np.linalg.norm(e, axis=1, keepdims=True)
+    cos = u @ u.T
+    for f in range(ids.size):
+        same = [g for g in range(ids.size) if g != f and ids[g] == ids[f]]
+        other = [g for g in range(ids.size) if ids[g] != ids[f]]
+        assert hp.impostor[f] == other[int(np.argmax(cos[f, other]))]
+        assert hp.impostor_score[f] == pytest.approx(cos[f, other].max())
+        if same:
+            assert hp.genuine[f] == same[int(np.argmin(cos[f, same]))]
+            assert hp.genuine_score[f] == pytest.approx(cos[f, same].min())
+        else:
+            assert hp.genuine[f] == -1 and np.isnan(hp.genuine_score[f])
