@@ -384,6 +384,11 @@ class ExplorerData:
     thumb_size: int = 32
     n_thumbnails: int = 0
     extras: dict = field(default_factory=dict)
+    #: Extra colour modes: ``{label: one category per face}`` (e.g. ``{"cluster": ...}``), shown in
+    #: the colour menu after the built-in ones and on hover; ``""`` is drawn grey (no category).
+    categories: dict = field(default_factory=dict)
+    #: The colour mode the page opens with: ``"identity"`` or a key of ``categories``.
+    colour: str = "identity"
 
 
 class Explorer:
@@ -449,7 +454,8 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
                        coords=None, method: str = "umap", projection_kwargs: Mapping | None = None,
                        threshold: float | None = None, k: int = 5, names: Mapping | None = None,
                        max_thumbnails: int = 2000, thumb_size: int | None = None, max_pairs: int = 300,
-                       title: str | None = None, **layout_kwargs) -> Explorer:
+                       title: str | None = None, categories: Mapping[str, Sequence] | None = None,
+                       colour: str = "identity", **layout_kwargs) -> Explorer:
     """The explorer from plain inputs.
 
     Parameters
@@ -479,6 +485,11 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
         beyond), at ``thumb_size`` px (default 64 up to 1,000 faces, else 32).
     max_pairs : int
         Hardest impostor and genuine pairs kept for the lines and the failure list.
+    categories : mapping, optional
+        More colour modes, ``{label: one category per face}`` (e.g. ``{"cluster": labels}``):
+        each joins the colour menu and the hover text; ``""`` means none (grey).
+    colour : str
+        The colour mode the page opens with (``"identity"`` or a key of ``categories``).
     """
     e = unit_rows(embeddings, dtype=np.float32, finite=True)
     n = e.shape[0]
@@ -520,12 +531,19 @@ def explore_embeddings(embeddings, identities, *, image_ids: Sequence[str] | Non
         rows = None if n <= max_thumbnails else _spread_subset(ids, max_thumbnails)
         uris = thumbnail_uris(thumbnails, size=size, rows=rows)
         n_thumbs = sum(u != BLANK_URI for u in uris)
+    cats = {str(k): np.asarray([str(v) for v in vals]) for k, vals in dict(categories or {}).items()}
+    for label, vals in cats.items():
+        if vals.shape != (n,):
+            raise EvaluationError(f"categories[{label!r}]: expected {n} values, got {vals.size}")
+    if colour != "identity" and colour not in cats:
+        raise EvaluationError(f"colour must be 'identity' or one of the categories ({', '.join(cats) or 'none given'}), "
+                              f"got {colour!r}")
     names = dict(names or {})
     shown = np.asarray([names.get(i, i) for i in ids])
     data = ExplorerData(coords=xy, identities=ids, names=shown, image_ids=img_ids, thumbs=uris,
                         detection_scores=det, residuals=res, neighbours=nn, pairs=summary, threshold=t,
                         title=title or f"Embedding explorer: {n} faces, {len(set(ids.tolist()))} identities",
-                        method=how, thumb_size=size, n_thumbnails=n_thumbs)
+                        method=how, thumb_size=size, n_thumbnails=n_thumbs, categories=cats, colour=colour)
     return Explorer(data, **layout_kwargs)
 
 

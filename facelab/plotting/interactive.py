@@ -137,12 +137,15 @@ def _continuous_colors(values: np.ndarray, palette) -> tuple[list, float, float]
     return [palette[i] if good else NAN_COLOR for i, good in zip(k, ok)], lo, hi
 
 
-def _identity_colors(identities: np.ndarray) -> tuple[list, dict]:
+def _identity_colors(identities: np.ndarray, *, blank: str | None = None) -> tuple[list, dict]:
+    """A categorical colour per value (``blank``: the colour of ``""``, e.g. faces in no cluster)."""
     from bokeh.palettes import Category10_10, Category20_20
 
-    uniq = sorted(set(identities.tolist()))
+    uniq = sorted(set(identities.tolist()) - ({""} if blank else set()))
     pal = Category10_10 if len(uniq) <= 10 else Category20_20
     cmap = {u: pal[n % len(pal)] for n, u in enumerate(uniq)}
+    if blank:
+        cmap[""] = blank
     return [cmap[i] for i in identities], cmap
 
 
@@ -279,15 +282,24 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     res_colors, res_lo, res_hi = _continuous_colors(data.residuals, Cividis256)
     mis = _misjudged(data, t0)
     mis_colors = np.where(mis, MISJUDGED_COLOR, OTHER_COLOR).tolist()
+    modes = dict(COLOR_MODES)
+    extra_cols: dict = {}
+    for c, (label, values) in enumerate(data.categories.items()):
+        modes[label] = f"color_cat{c}"
+        extra_cols[f"color_cat{c}"] = _identity_colors(values, blank=NAN_COLOR)[0]
+        extra_cols[f"cat{c}"] = values.tolist()
+    start = data.colour
     cols = {
         "x": xy[:, 0], "y": xy[:, 1], "image_id": data.image_ids.tolist(), "identity": data.identities.tolist(),
         "name": data.names.tolist(), "thumb": list(data.thumbs), "det": np.asarray(data.detection_scores, float),
-        "res": np.asarray(data.residuals, float), "color": list(ident_colors), "color_identity": ident_colors,
+        "res": np.asarray(data.residuals, float), "color_identity": ident_colors,
         "color_det": det_colors, "color_res": res_colors, "color_mis": mis_colors,
         # +-9 stand for "no such pair" (JSON has no infinity); scores live in [-1, 1]
         "max_imp": np.where(np.isfinite(p.max_impostor), p.max_impostor, -9.0),
         "min_gen": np.where(np.isfinite(p.min_genuine), p.min_genuine, 9.0),
+        **extra_cols,
     }
+    cols["color"] = list(cols[modes[start]])
     k = data.neighbours.index.shape[1]
     for r in range(k):
         cols[f"nn{r}"] = data.neighbours.index[:, r].astype(np.int32)
@@ -336,6 +348,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
   <div style="font-size:12px;line-height:1.3">
     <div><b>@image_id</b></div><div>@name</div>
     <div>detection score: @det{{0.000}}</div><div>alignment residual: @res{{0.00}} px</div>
+    {"".join(f"<div>{_esc(label)}: @cat{c}</div>" for c, label in enumerate(data.categories))}
   </div>
 </div>"""))
     det_bar = ColorBar(color_mapper=LinearColorMapper(palette=Viridis256, low=det_lo, high=det_hi),
@@ -349,11 +362,12 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
                        f'width:10px;height:10px;background:{c};margin-right:3px"></span>{_esc(data.names[data.identities == u][0])}</span> '
                        for u, c in list(cmap.items())[:20])
     more = f" and {len(cmap) - 20} more (colours repeat)" if len(cmap) > 20 else ""
-    legend = Div(text=f'<div style="font-size:12px;max-width:300px">{swatches}{more}</div>', width=300)
+    legend = Div(text=f'<div style="font-size:12px;max-width:300px">{swatches}{more}</div>', width=300,
+                 visible=start == "identity")
 
-    select = Select(title="colour by", value="identity", options=list(COLOR_MODES), width=220)
-    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(COLOR_MODES),
-                                                    columns=list(COLOR_MODES.values()), bar_det=det_bar,
+    select = Select(title="colour by", value=start, options=list(modes), width=220, name="facelab-colour")
+    select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(modes),
+                                                    columns=list(modes.values()), bar_det=det_bar,
                                                     bar_res=res_bar, legend=legend), code=_COLOR_JS))
     lo = max(-1.0, np.floor(p.score_min / GRID_STEP) * GRID_STEP)
     hi = min(1.0, np.ceil(p.score_max / GRID_STEP) * GRID_STEP)

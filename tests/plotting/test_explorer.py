@@ -95,6 +95,26 @@ def test_explore_embeddings_checks_lengths():
         explore_embeddings(emb, ids, thumbnails=np.zeros((3, 8, 8, 3), np.uint8), method="pca")
 
 
+def test_categories_are_more_colour_modes(tmp_path):
+    from bokeh.models import ColumnDataSource, Select
+
+    emb, ids = _data(30)
+    cluster = np.where(np.arange(30) < 25, [f"cluster {c}" for c in ids], "")
+    ex = explore_embeddings(emb, ids, method="pca", categories={"cluster": cluster}, colour="cluster")
+    assert ex.data.colour == "cluster" and list(ex.data.categories) == ["cluster"]
+    layout = ex.build()
+    select = next(m for m in layout.select({"type": Select}))
+    assert select.value == "cluster" and select.options[-1] == "cluster" and select.options[0] == "identity"
+    src = next(s for s in layout.select({"type": ColumnDataSource}) if "color_cat0" in s.data)
+    assert src.data["color"] == src.data["color_cat0"] and src.data["cat0"] == cluster.tolist()
+    assert src.data["color"][25:] == ["#eeeeee"] * 5  # no category: grey
+    assert len(set(src.data["color"][:25])) == len(set(cluster[:25]))
+    with pytest.raises(EvaluationError, match="colour must be 'identity' or one of the categories"):
+        explore_embeddings(emb, ids, method="pca", colour="cluster")
+    with pytest.raises(EvaluationError, match=r"categories\['cluster'\]: expected 30"):
+        explore_embeddings(emb, ids, method="pca", categories={"cluster": cluster[:3]})
+
+
 def test_explorer_saves_one_offline_page(tmp_path):
     emb, ids = _data(40)
     th = np.random.default_rng(0).integers(0, 255, (40, 24, 24, 3), dtype=np.uint8)
