@@ -35,6 +35,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from facelab.plotting.clusters import face_thumbnails
+
 __all__ = ["render_cluster_page", "write_clusters", "MAX_CLUSTERS", "PER_CLUSTER", "MAX_UNCLUSTERED"]
 
 #: Clusters shown in the gallery (largest first); every cluster is in ``clusters.csv``.
@@ -48,20 +50,6 @@ THUMB = 72
 #: Faces of the explorer that carry a thumbnail.
 EXPLORER_THUMBNAILS = 2000
 UNCLUSTERED = "unclustered"
-
-
-def _thumbnails(faces: pd.DataFrame, rows, size: int) -> dict:
-    """``{row: (size, size, 3) uint8}`` cut around each face's box (each photo read once)."""
-    from facelab.data.imageio import load_image
-    from facelab.plotting.explorer import make_thumbnails
-
-    out = {}
-    sub = faces.iloc[sorted(set(int(r) for r in rows))]
-    for path, grp in sub.groupby("path", sort=False):
-        image = load_image(path)
-        thumbs = make_thumbnails([image] * len(grp), boxes=list(grp.box), size=size)
-        out.update(zip(grp.index.tolist(), thumbs))
-    return out
 
 
 def _jpeg_uri(arr: np.ndarray, quality: int = 85) -> str:
@@ -142,7 +130,7 @@ def _explorer_view(clusters, *, max_thumbnails: int = EXPLORER_THUMBNAILS, metho
         names = {i: UNCLUSTERED for i in ids if i.startswith("alone ")}
     rng = np.random.default_rng(0)
     rows = np.arange(n) if n <= max_thumbnails else np.sort(rng.choice(n, size=max_thumbnails, replace=False))
-    thumbs = _thumbnails(f, rows, 64)
+    thumbs = face_thumbnails(f, rows, 64)
     ex = explore_embeddings(clusters.embeddings, ids, image_ids=list(f.face_id),
                             thumbnails=[thumbs.get(i) for i in range(n)], detection_scores=f.detection_score,
                             residuals=f.residual, names=names, max_thumbnails=n, method=method,
@@ -183,7 +171,7 @@ def render_cluster_page(clusters, *, title: Optional[str] = None, max_clusters: 
     c, s = clusters.clustering, clusters.scores
     shown = gallery_rows(clusters, max_clusters=max_clusters, per_cluster=per_cluster,
                          max_unclustered=max_unclustered)
-    thumbs = _thumbnails(clusters.faces, np.concatenate([r for r in shown.values()] + [np.zeros(0, int)]), THUMB)
+    thumbs = face_thumbnails(clusters.faces, np.concatenate([r for r in shown.values()] + [np.zeros(0, int)]), THUMB)
     uris = {r: _jpeg_uri(a) for r, a in thumbs.items()}
     gallery, loose = _gallery(clusters, shown, uris)
     kpis = [("faces", f"{len(clusters.faces):,}"), ("photos", f"{clusters.n_photos:,}"),
