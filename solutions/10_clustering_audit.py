@@ -1,0 +1,78 @@
+"""Reference solutions for notebook 10 (faces without names: every face of a photo folder, clustered)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facelab.analysis.cluster_scores import bcubed_scores, score_clusters
+from facelab.analysis.clustering import cluster_faces
+
+
+def exercise_1(embeddings, identities, calibration, *, ks=(5, 10, 30, 100)) -> dict:
+    """BCubed F of Chinese whispers at the calibrated threshold, for graphs of ``k`` neighbours.
+
+    A face only votes with its ``k`` nearest neighbours: a small graph offers fewer wrong edges
+    between people, so chains (and merged people) are rarer -- until ``k`` is smaller than a
+    person's photos and people start to split.
+    """
+    out = {}
+    for k in ks:
+        k = min(int(k), len(embeddings) - 1)
+        c = cluster_faces(embeddings, calibration=calibration, algorithm="chinese_whispers", k=k)
+        out[k] = score_clusters(identities, c.labels).bcubed_f
+    return out
+
+
+def exercise_2(truth, pred) -> tuple[float, float]:
+    """BCubed precision and recall from their definition, face by face (-1: a face alone)."""
+    truth = np.asarray(truth)
+    pred = np.asarray(pred).copy()
+    alone = pred < 0
+    pred[alone] = pred.max() + 1 + np.arange(alone.sum())  # each a cluster of its own
+    precision = recall = 0.0
+    for i in range(truth.size):
+        same_cluster = pred == pred[i]
+        same_person = truth == truth[i]
+        both = (same_cluster & same_person).sum()
+        precision += both / same_cluster.sum()
+        recall += both / same_person.sum()
+    n = truth.size
+    mine = (precision / n, recall / n)
+    theirs = bcubed_scores(truth, pred)[:2]
+    assert np.allclose(mine, theirs), (mine, theirs)
+    return mine
+
+
+def exercise_3(photo_folder, *, model: str = "dlib") -> dict:
+    """The composed folder with one face per photo (``largest``) against every face (``all``): how
+    many of the faces pasted into group photos are embedded (and so can be clustered) at all."""
+    from facelab.data.datasets import read_photo_folder
+    from facelab.data.photo_folder import label_faces
+    from facelab.engine.pipeline import embed_images
+
+    images = read_photo_folder(photo_folder.photos).images
+    truth = photo_folder.truth
+    pasted = int(truth.image_id.str.startswith("group_").sum())
+    out = {"pasted": pasted}
+    for policy in ("largest", "all"):
+        res = embed_images(images, model=model, policy=policy, progress=False)
+        named = np.asarray(label_faces(res.embedded, truth))
+        groups = res.embedded.image_id.str.startswith("group_").to_numpy()
+        out[policy] = int(((named != "") & groups).sum())
+    return out
+
+
+def exercise_4(embeddings, identities, calibration, *, thresholds=None) -> dict:
+    """The threshold that maximises BCubed F for average linkage, the one that maximises pairwise F,
+    and the model's calibrated one."""
+    from facelab.analysis.face_clusters import threshold_sweep
+
+    cal = calibration.cosine_threshold
+    if thresholds is None:  # from the calibrated threshold to most of the way to 1
+        thresholds = np.linspace(cal, cal + 0.8 * (1 - cal), 15)
+    sweep = threshold_sweep(embeddings, identities, calibration=calibration, thresholds=thresholds)
+    best_b = sweep.loc[sweep.bcubed_f.idxmax()]
+    best_p = sweep.loc[sweep.pairwise_f.fillna(0).idxmax()]
+    return {"calibrated": float(cal), "best_bcubed": float(best_b.threshold), "bcubed_f": float(best_b.bcubed_f),
+            "best_pairwise": float(best_p.threshold), "pairwise_f": float(best_p.pairwise_f),
+            "bcubed_f_at_calibrated": float(sweep.bcubed_f.iloc[0])}
