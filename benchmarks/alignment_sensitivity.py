@@ -7,7 +7,7 @@ Takes the first ``--pairs`` pairs of LFW's ``pairs.txt`` (half matched, half mis
 every image once with dlib's HOG (central face), then for each model and each perturbation level
 moves the five landmarks (rotation about the eye centre, shift by a fraction of the inter-ocular
 distance in a random direction per face, scale about the eye centre), re-aligns with the model's
-preset, re-embeds and scores the pairs (:func:`facelab.analysis.experiments.alignment_sensitivity`).
+preset, re-embeds and scores the pairs (:func:`facelab.analysis.sensitivity.alignment_sensitivity`).
 Prints one table per kind; writes the tables as JSON and the figure (accuracy at the unperturbed
 threshold and mean genuine cosine against each perturbation) as PNG.
 """
@@ -35,22 +35,23 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from facelab.analysis import experiments as X
+    from facelab.analysis.faces import detect_faces, lfw_pairs_subset
+    from facelab.analysis.sensitivity import alignment_sensitivity
     from facelab.data.datasets import LFW
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.plotting.experiments import AlignmentSensitivityDisplay
     from facelab.verification import pair_images
 
-    pairs = X.lfw_pairs_subset(LFW(), n_pairs=args.pairs)
+    pairs = lfw_pairs_subset(LFW(), n_pairs=args.pairs)
     t0 = time.perf_counter()
-    faces = X.detect_faces(pair_images(pairs), progress=True)
+    faces = detect_faces(pair_images(pairs), progress=True)
     print(f"{faces.summary()} ({time.perf_counter() - t0:.0f} s); {len(pairs)} pairs")
     results = {}
     for kind, levels in KINDS.items():
         results[kind] = []
         for m in args.models:
             t0 = time.perf_counter()
-            r = X.alignment_sensitivity(faces, create_embedder(m), kind=kind, levels=levels, pairs=pairs, mode=args.mode)
+            r = alignment_sensitivity(faces, create_embedder(m), kind=kind, levels=levels, pairs=pairs, mode=args.mode)
             results[kind].append(r)
             print(f"\n{kind} ({r.unit}), model {r.model}, mode {r.mode}, {r.n_pairs_dropped} pairs dropped "
                   f"(no face), threshold {r.threshold:.4f}, {time.perf_counter() - t0:.0f} s")

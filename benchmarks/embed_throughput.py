@@ -40,7 +40,7 @@ def main(argv=None) -> int:
 
     if args.stages:
         from facelab.data.imageio import load_image
-        from facelab.embedders.embedding import create_embedder
+        from facelab.embedders import create_embedder
         from facelab.stages.alignment import get_preset
         from facelab.stages.detection import create_detector
 

@@ -12,7 +12,7 @@ makes re-runs instant), computes the squared distance of the normalised embeddin
 whose two images both have a face, fits ``score = sigmoid((mean - d) / std)`` by logistic
 regression (:func:`facelab.core.calibration.fit_calibration`), and sets the score threshold to the
 score at the accuracy-best distance threshold on the same pairs, so that "same person" decisions
-equal that distance rule. Prints the values to paste into :mod:`facelab.embedders.embedding`.
+equal that distance rule. Prints the values to paste into :mod:`facelab.embedders.base`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def embed_from_landmarks(name: str, res, *, flip: bool = False) -> dict:
     running the detector again.
     """
     from facelab.data.imageio import load_image
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import align_face, get_preset
 
     t0 = time.time()

@@ -14,7 +14,7 @@ whose peak memory (``ru_maxrss``) is reported:
   genuine / impostor histograms of ``--bins`` bins over [-1, 1]; memory does not grow with the
   number of pairs.
 
-Embeddings: ``--embeddings`` (a ``.json``/``.npz`` file of :func:`facelab.embedders.embedding.write_embeddings`
+Embeddings: ``--embeddings`` (a ``.json``/``.npz`` file of :func:`facelab.embedders.files.write_embeddings`
 whose ids are LFW image ids such as ``Aaron_Eckhart_0001``) or, by default, synthetic 128-d unit
 vectors with LFW's identity labels (one random centre per identity plus noise, so the ROC is not
 trivial; the cost of scoring does not depend on the values). Embedding all 13,233 LFW photos with
@@ -42,7 +42,7 @@ def load_set(n: int, seed: int, embeddings_file=None):
 
     imgs = LFW().images().reset_index(drop=True)
     if embeddings_file:
-        from facelab.embedders.embedding import read_embeddings
+        from facelab.embedders.files import read_embeddings
 
         ids, emb = read_embeddings(embeddings_file)
         known = dict(zip(imgs.image_id, imgs.identity))

@@ -6,8 +6,8 @@
 
 Embeds the images of ``pairs.txt`` with the pipeline (cached: after ``facelab lfw --detector dlib
 --no-flip`` this costs nothing), scores the pairs as ``facelab lfw`` does (no face: scored -1),
-then :func:`facelab.analysis.experiments.protocol_bias` (per fold: threshold from the other nine folds,
-from all pairs, from the test fold itself) and :func:`facelab.analysis.experiments.bias_vs_pairs` (the bias
+then :func:`facelab.analysis.protocol.protocol_bias` (per fold: threshold from the other nine folds,
+from all pairs, from the test fold itself) and :func:`facelab.analysis.protocol.bias_vs_pairs` (the bias
 with fewer pairs per fold, ``--repeats`` random draws each), and ``streaming_roc`` over every pair
 of the embedded images.
 """
@@ -38,7 +38,7 @@ def main() -> None:
     import numpy as np
 
     from facelab import verification as V
-    from facelab.analysis import experiments as X
+    from facelab.analysis.protocol import bias_vs_pairs, protocol_bias
     from facelab.data.datasets import LFW, pair_images
     from facelab.engine.pipeline import embed_images
     from facelab.plotting.experiments import BiasCurveDisplay, ProtocolBiasDisplay
@@ -49,12 +49,12 @@ def main() -> None:
     res = embed_images(pair_images(pairs), detector=args.detector, policy=args.policy, flip=not args.no_flip)
     print(res.summary(), f"({time.perf_counter() - t0:.0f} s)")
     ls = V.lfw_pair_scores(pairs, res.embeddings, res.rows_of())
-    b = X.protocol_bias(ls.scores, ls.same, ls.folds)
+    b = protocol_bias(ls.scores, ls.same, ls.folds)
     print(f"{len(pairs)} pairs; images without a face: {ls.summary()['count']}")
     print(b.table().round(4).to_string(index=False))
     print({k: round(v, 5) for k, v in b.summary().items()})
     sizes = [s for s in args.sizes if s <= args.pairs_per_fold]
-    curve = X.bias_vs_pairs(ls.scores, ls.same, ls.folds, pairs_per_fold=sizes, repeats=args.repeats)
+    curve = bias_vs_pairs(ls.scores, ls.same, ls.folds, pairs_per_fold=sizes, repeats=args.repeats)
     print(curve.round(5).to_string(index=False))
     t0 = time.perf_counter()
     st = V.streaming_roc(res.embeddings, np.asarray(res.identities))

@@ -1,8 +1,9 @@
 """End-to-end throughput: facelab's default pipeline against face_recognition, on LFW photos.
 
     python benchmarks/throughput.py [--n 300] [--rounds 2] [--workers 2] [--seed 0]
-                                    [--methods facelab face_recognition [facelab_up1 facelab_dlib_engine
-                                               facelab_edgeface facelab_edgeface_hog
+                                    [--methods facelab face_recognition [facelab_yunet facelab_up1
+                                               facelab_dlib_engine facelab_edgeface_yunet
+                                               facelab_edgeface_xxs_yunet facelab_edgeface facelab_edgeface_hog
                                                facelab_edgeface_fallback facelab_edgeface_xxs_fallback]]
     python benchmarks/throughput.py --embedding-stage [--n 128] [--batch-sizes 1 16 64]
 
@@ -21,6 +22,10 @@ Both sides do the whole job from the JPEG file to a 128-d dlib ResNet descriptor
   ``num_jitters=1`` = one forward pass), in a forkserver ``Pool`` of one process per core like
   its ``face_recognition`` CLI.
 * ``facelab_up1`` (optional ablation): facelab with ``upsample=1`` fixed, face_recognition's scale.
+* ``facelab_yunet``: dlib's ResNet with YuNet's boxes and five points (dlib's chip cut from them,
+  ``dlib150`` for a face without 68 points) instead of HOG and the predictors.
+* ``facelab_edgeface_yunet`` / ``facelab_edgeface_xxs_yunet``: EdgeFace-XS / -XXS end to end with
+  YuNet's box and five points (central face), ``arcface112`` chip, the network in the parent.
 * ``facelab_edgeface``: the EdgeFace pipeline end to end -- MTCNN box and five points (central
   face, as ``facelab lfw``), ``arcface112`` chip, EdgeFace-XS (512-d) in batches in the parent.
 * ``facelab_edgeface_hog``: the same with dlib's HOG boxes (scale ladder) and the 68-point
@@ -139,16 +144,16 @@ def run_face_recognition(paths, workers: int) -> dict:
             "stages": stages, "vectors": vecs}
 
 
-def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> dict:
+def run_facelab(paths, workers: int, upsample=None, engine: str = "torch", detector: str = "dlib") -> dict:
     import pandas as pd
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
     from facelab.engine.pipeline import embed_images
 
     df = pd.DataFrame({"image_id": [f"i{k}" for k in range(len(paths))], "path": paths})
     t0 = time.perf_counter()
     model = "dlib" if engine == "torch" else DlibEmbedder(engine=engine)  # "dlib": the default pipeline
-    res = embed_images(df, model=model, detector="dlib", cache=False, progress=False,
+    res = embed_images(df, model=model, detector=detector, cache=False, progress=False,
                        workers=workers, upsample=upsample)
     wall = time.perf_counter() - t0
     ok = res.table[res.table.status == "ok"]
@@ -159,6 +164,8 @@ def run_facelab(paths, workers: int, upsample=None, engine: str = "torch") -> di
 
 #: The EdgeFace pipelines: detector and model of each method.
 EDGEFACE_METHODS = {
+    "facelab_edgeface_yunet": {"detector": "yunet"},
+    "facelab_edgeface_xxs_yunet": {"detector": "yunet", "model": "edgeface_xxs"},
     "facelab_edgeface": {"detector": "mtcnn"},
     "facelab_edgeface_hog": {"detector": "dlib"},
     "facelab_edgeface_fallback": {"detector": "dlib_mtcnn"},
@@ -187,7 +194,7 @@ def embedding_stage(n: int, batch_sizes, repeats: int, seed: int) -> int:
     import torch
 
     from facelab.data.imageio import load_image
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.alignment import get_preset
     from facelab.stages.detection import create_detector
 
@@ -233,7 +240,8 @@ def child(method: str, paths_file: str, workers: int, out_file: str) -> int:
         r = run_edgeface(paths, workers, **EDGEFACE_METHODS[method])
     else:
         r = run_facelab(paths, workers, upsample=1 if method == "facelab_up1" else None,
-                        engine="dlib" if method == "facelab_dlib_engine" else "torch")
+                        engine="dlib" if method == "facelab_dlib_engine" else "torch",
+                        detector="yunet" if method == "facelab_yunet" else "dlib")
     _stop_forkserver()
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     ru_self, ru_child = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
@@ -308,7 +316,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes per method (default: cores)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["facelab", "face_recognition"],
-                    choices=["facelab", "face_recognition", "facelab_up1", "facelab_dlib_engine", *EDGEFACE_METHODS])
+                    choices=["facelab", "face_recognition", "facelab_yunet", "facelab_up1", "facelab_dlib_engine",
+                             *EDGEFACE_METHODS])
     ap.add_argument("--embedding-stage", action="store_true", help="time the embedding networks alone")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--repeats", type=int, default=3)
@@ -376,6 +385,11 @@ def main(argv=None) -> int:
             print(f"same photo, same face: cosine(facelab, face_recognition largest face) over {len(common)} photos: "
                   f"median {np.median(cos):.4f}, 1st percentile {np.percentile(cos, 1):.4f}, min {cos.min():.4f}; "
                   f"found by facelab only {len(set(a) - set(b))}, by face_recognition only {len(set(b) - set(a))}")
+    if "facelab_yunet" in rate and "face_recognition" in rate:
+        per_round = [b["wall"] / a["wall"] for a, b in zip(results["facelab_yunet"], results["face_recognition"])]
+        print(f"facelab_yunet / face_recognition images/s: {rate['facelab_yunet'] / rate['face_recognition']:.2f}x "
+              f"(mean {rate['facelab_yunet']:.2f} vs {rate['face_recognition']:.2f}; per round "
+              + ", ".join(f"{x:.2f}x" for x in per_round) + ")")
     if "facelab_up1" in rate and "facelab" in rate:
         print(f"facelab (HOG scale ladder) / facelab_up1 (HOG upsample 1): {rate['facelab'] / rate['facelab_up1']:.2f}x")
     for m in EDGEFACE_METHODS:

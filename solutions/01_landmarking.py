@@ -6,8 +6,7 @@ import time
 
 import numpy as np
 
-from facelab.data.datasets import read_identity_folders
-from facelab.stages.detection import create_detector
+from facelab import create_detector, read_identity_folders
 from facelab.stages.faces import Keypoint
 
 

@@ -26,12 +26,13 @@ def exercise_2(image, landmarks) -> bool:
 def exercise_3(faces, *, degrees: float = 20.0, seed: int = 0) -> tuple[float, float]:
     """Sharpness (variance of Laplacian) of the mean face, aligned as is and with every face's
     landmarks turned by +/- ``degrees`` before alignment. ``faces``: a
-    :class:`facelab.analysis.experiments.FaceSet`."""
-    from facelab.analysis import experiments as X
+    :class:`facelab.analysis.faces.FaceSet`."""
+    from facelab.analysis.anatomy import blur_score
+    from facelab.analysis.sensitivity import perturbed_chip
 
     rng = np.random.default_rng(seed)
-    good = [X.perturbed_chip(im, f, "arcface112", kind="rotation", level=0) for im, f in zip(faces.images, faces.faces)]
-    bad = [X.perturbed_chip(im, f, "arcface112", kind="rotation", level=degrees * rng.choice([-1, 1]))
+    good = [perturbed_chip(im, f, "arcface112", kind="rotation", level=0) for im, f in zip(faces.images, faces.faces)]
+    bad = [perturbed_chip(im, f, "arcface112", kind="rotation", level=degrees * rng.choice([-1, 1]))
            for im, f in zip(faces.images, faces.faces)]
     mean = [np.mean(np.stack(c).astype(float), axis=0).astype(np.uint8) for c in (good, bad)]
-    return X.blur_score(mean[0]), X.blur_score(mean[1])
+    return blur_score(mean[0]), blur_score(mean[1])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facelab import embed_folder
 from facelab import verification as V
 from facelab.core.calibration import squared_distance
-from facelab.engine.pipeline import embed_folder
 
 
 def exercise_1(dataset, *, model: str = "dlib") -> dict:
@@ -41,12 +41,11 @@ def exercise_3(dataset, *, model: str = "dlib") -> dict:
 
 
 def exercise_4(faces, *, model: str = "dlib") -> np.ndarray:
-    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.experiments.FaceSet`."""
-    from facelab.analysis import experiments as X
-    from facelab.embedders.embedding import create_embedder
+    """Norms of the raw (un-normalised) embeddings of a :class:`facelab.analysis.faces.FaceSet`."""
+    from facelab import create_embedder
     from facelab.stages.alignment import get_preset
 
     emb = create_embedder(model)
     preset = get_preset(emb.alignment)
     chips = np.stack([preset(im, f).image for im, f in zip(faces.images, faces.faces)])
-    return np.linalg.norm(X.raw_embeddings(emb, chips), axis=1)
+    return np.linalg.norm(emb.embed_raw(chips), axis=1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facelab import embed_folder
 from facelab import verification as V
 from facelab.core.calibration import fit_calibration
-from facelab.engine.pipeline import embed_folder
 from facelab.verification.thresholds import candidate_thresholds
 
 

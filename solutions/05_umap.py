@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelab.analysis import experiments as X
-from facelab.engine.pipeline import embed_folder
+from facelab import embed_folder
 
 
 def exercise_1(dataset, *, model: str = "dlib", n_neighbors=(2, 15)) -> dict:
@@ -40,11 +39,14 @@ def exercise_3(dataset, *, model: str = "dlib", k: int = 3):
     """Faces whose nearest neighbour is someone else, with that neighbour and its cosine."""
     import pandas as pd
 
+    from facelab.core.vectors import nearest_neighbours
+
     res = embed_folder(dataset, model=model, progress=False)
     ids, names = np.asarray(res.identities), np.asarray(res.ids)
+    nn = nearest_neighbours(res.embeddings, k=k)  # every face's, in one call
     rows = []
     for q in range(len(ids)):
-        nn = X.nearest_neighbours(res.embeddings, ids, q, k=k).iloc[0]
-        if not nn.same:
-            rows.append((names[q], names[int(nn.row)], float(nn.cosine)))
+        first = nn.table(ids, q).iloc[0]
+        if not first.same:
+            rows.append((names[q], names[int(first.row)], float(first.cosine)))
     return pd.DataFrame(rows, columns=["query", "nearest", "cosine"])

@@ -6,10 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+from facelab import build_report, embed_folder
 from facelab import verification as V
 from facelab.core.calibration import distance_to_cosine
-from facelab.engine.pipeline import embed_folder
-from facelab.report import build_report
 
 
 def exercise_1(dataset, out, *, model: str = "dlib") -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from facelab import verification as V
-from facelab.analysis import experiments as X
 from facelab.core.vectors import unit_rows
 
 
@@ -16,12 +15,12 @@ def exercise_1(anatomy, *, quality: str = "blur") -> float:
 
 def exercise_2(faces, embedder) -> float:
     """Flip averaging by hand from raw vectors; largest gap to ``create_embedder(..., flip=True)``."""
-    from facelab.embedders.embedding import create_embedder
+    from facelab import create_embedder
     from facelab.stages.alignment import get_preset
 
     chips = np.stack([get_preset(embedder.alignment)(im, f).image for im, f in zip(faces.images, faces.faces)])
-    a = X.raw_embeddings(embedder, chips)
-    b = X.raw_embeddings(embedder, np.ascontiguousarray(chips[:, :, ::-1]))
+    a = embedder.embed_raw(chips)
+    b = embedder.embed_raw(np.ascontiguousarray(chips[:, :, ::-1]))
     mine = unit_rows(unit_rows(a) + unit_rows(b))
     theirs = create_embedder(embedder.name, flip=True).embed(chips)
     return float(np.abs(mine - theirs).max())

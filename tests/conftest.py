@@ -127,6 +127,59 @@ def copy_two_id(two_id_dir):
     return copy
 
 
+@pytest.fixture(scope="session")
+def planted_audit(tmp_path_factory, lfw):
+    """``facelab audit`` (dlib) on a teaching-set copy with label errors planted by a fixed seed.
+
+    The copy: the first 24 of the teaching set's 62 identities (name order), 20 photos each, as
+    the teaching set samples them; :func:`facelab.data.planted.plant_errors` moves 2% of its
+    photos into a wrong identity and puts near-duplicates of 1% into other identities (seed 0:
+    10 moved, 5 duplicated). A subset keeps the cold dlib run of the test session short; the
+    rates are the issue's, measured on the whole copy. Returns the planted errors, the audit's
+    folder and what the command printed.
+    """
+    from types import SimpleNamespace
+
+    from facelab.cli import main
+    from facelab.data.datasets import build_two_id
+    from facelab.data.planted import plant_errors
+    from facelab.data.teaching import teaching_identities
+
+    base = tmp_path_factory.mktemp("planted")
+    src = build_two_id(base / "teaching24", lfw_root=lfw.root, identities=teaching_identities(lfw)[:24],
+                       per_identity=20, seed=0)
+    planted = plant_errors(src, base / "planted", move=0.02, duplicate=0.01, seed=0)
+    out = base / "audit"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["audit", str(planted.root), "--out", str(out), "--quiet"])
+    assert rc == 0, buf.getvalue()
+    return SimpleNamespace(planted=planted, out=out, printed=buf.getvalue())
+
+
+@pytest.fixture(scope="session")
+def small_audit(tmp_path_factory, copy_two_id):
+    """A :class:`~facelab.analysis.audit.DatasetAudit` (dlib) of 5 + 5 two-ID photos, with one of the
+    first identity's photos copied into the second (a duplicate across identities, rank 1)."""
+    import shutil
+
+    from facelab.analysis.audit import audit_result
+    from facelab.data.datasets import read_identity_folders
+    from facelab.engine.pipeline import embed_images
+
+    root = copy_two_id(tmp_path_factory.mktemp("small_audit") / "ds", 5)
+    ds = read_identity_folders(root)
+    first = ds.images.path.iloc[0]
+    other = sorted(set(ds.images.identity))[1]
+    shutil.copyfile(first, root / other / "copy.jpg")
+    ds = read_identity_folders(root)
+    res = embed_images(ds.images, model="dlib", policy="central", progress=False)
+    return audit_result(res, names=ds.names)
+
+
 # ------------------------------------------------------------------------------------------
 # A real Dask cluster: one scheduler and two single-thread workers on 127.0.0.1
 # ------------------------------------------------------------------------------------------
@@ -250,6 +303,18 @@ def edgeface_weights():
                     "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")
 
 
+@pytest.fixture(scope="session")
+def yunet_weights():
+    """``{name: path}`` of the YuNet files (SHA-256 verified); skips with where it looked when they are not found."""
+    from facelab.models.weights import WeightsNotFoundError, locate_weights
+
+    try:
+        return {"yunet_n": locate_weights("yunet_n")}
+    except WeightsNotFoundError as exc:
+        pytest.skip(f"YuNet weights not found ({str(exc).splitlines()[0].removesuffix(' Looked in:')}; "
+                    "set FACELAB_WEIGHTS or put ../shared/weights beside the checkout)")
+
+
 @pytest.fixture
 def no_weights_checkout(tmp_path, monkeypatch):
     """A checkout in tmp with no ``$FACELAB_WEIGHTS``, no ``../shared`` and no ``weights/`` beside it
@@ -259,6 +324,7 @@ def no_weights_checkout(tmp_path, monkeypatch):
     checkout = tmp_path / "work" / "checkout"
     checkout.mkdir(parents=True)
     monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.delenv("FACELAB_NO_SHARED", raising=False)  # the tmp checkout decides what ../shared holds
     monkeypatch.setattr("facelab.data.datasets.repo_root", lambda: checkout)
     monkeypatch.chdir(checkout)
     return checkout

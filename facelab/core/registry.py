@@ -3,7 +3,7 @@
 Models, embedders, detectors and alignment presets are each found by name through one
 :class:`Registry`. A new one is one file with one decorator::
 
-    from facelab.embedders.embedding import register_embedder
+    from facelab.embedders.base import register_embedder
 
     @register_embedder("my_model", embedding_size=512)
     def my_model(*, weights=None, flip=False, **opts):

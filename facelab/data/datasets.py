@@ -36,6 +36,7 @@ __all__ = [
     "LFW_IMAGES_DIR",
     "locate_lfw",
     "LFW",
+    "lfw_or_none",
     "read_pairs_file",
     "FolderDataset",
     "read_identity_folders",
@@ -223,6 +224,36 @@ class LFW:
         """The distinct images used by a pairs protocol: ``image_id``, ``path``, ``identity``
         (:func:`pair_images` of :meth:`pairs`)."""
         return pair_images(self.pairs(which))
+
+
+def lfw_or_none(root: Optional[os.PathLike | str] = None, *, without: str = "this part is skipped") -> Optional[LFW]:
+    """LFW, or None with one printed line saying why and what happens without it.
+
+    For notebooks and examples with a part that needs LFW and can go on without it::
+
+        lfw = lfw_or_none(without="this section is skipped")
+        if lfw is not None:
+            ...
+
+    Parameters
+    ----------
+    root : path-like, optional
+        See :func:`locate_lfw`.
+    without : str
+        What the caller does without LFW, for the printed line.
+
+    Returns
+    -------
+    LFW or None
+        None when :func:`locate_lfw` finds no copy; any other error is raised.
+    """
+    try:
+        return LFW(root)
+    except DatasetNotFoundError:
+        places = [str(p) for _, p in lfw_search_paths(root)][: 1 if root is not None else None]
+        print(f"LFW not available, {without}: no {LFW_IMAGES_DIR}/ in {', '.join(places)} "
+              f"(set {LFW_ENV_VAR}, or run 'facelab data fetch-lfw')")
+        return None
 
 
 @dataclass

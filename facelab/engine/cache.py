@@ -30,7 +30,6 @@ the ``row`` and stores the 2-D array; a one-face entry is written exactly as bef
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,19 +40,14 @@ import numpy as np
 from facelab.core.atomic import atomic_write_bytes
 from facelab.core.errors import FacelabError
 from facelab.core.hashing import file_sha256
+from facelab.core.paths import cache_dir
 from facelab.stages.faces import Face
 
-__all__ = ["EntryCache", "CacheEntry", "CacheRecord", "CacheError", "EmbeddingCache", "cache_dir", "content_hash"]
+__all__ = ["EntryCache", "CacheEntry", "CacheRecord", "CacheError", "EmbeddingCache", "content_hash"]
 
 
 class CacheError(FacelabError):
     """A cache cannot be used as asked (e.g. a store for a model whose embeddings are not reproducible)."""
-
-
-def cache_dir() -> Path:
-    """``$FACELAB_CACHE`` or ``~/.cache/facelab``."""
-    env = os.environ.get("FACELAB_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "facelab"
 
 
 def content_hash(path) -> Optional[str]:
@@ -198,7 +192,7 @@ class EmbeddingCache:
     Parameters
     ----------
     root : path-like, optional
-        Default :func:`cache_dir`; entries go to ``root/embeddings/<settings key>/``.
+        Default :func:`facelab.core.paths.cache_dir`; entries go to ``root/embeddings/<settings key>/``.
     """
 
     required = False

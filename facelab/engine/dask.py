@@ -86,7 +86,7 @@ def _worker_objects(spec_json: str):
         return hit
     import warnings
 
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.settings import make_detector
     from facelab.stages.alignment import get_preset
 
@@ -96,14 +96,14 @@ def _worker_objects(spec_json: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         embedder = create_embedder(emb_spec.pop("name"), device=device, **emb_spec)
-    if embedder.multithreaded:
-        try:  # one worker thread per core the worker was given: no oversubscription
-            import torch
-            from distributed import get_worker
+    try:  # one network thread per core the worker was given: no oversubscription
+        from distributed import get_worker
 
-            torch.set_num_threads(max(1, int(get_worker().state.nthreads)))
-        except (ImportError, ValueError):
-            pass
+        from facelab.core.devices import set_cpu_threads
+
+        set_cpu_threads(max(1, int(get_worker().state.nthreads)))
+    except (ImportError, ValueError):
+        pass
     objs = (make_detector(spec["detector"], spec["upsample"], device=device), get_preset(embedder.alignment), embedder)
     _WORKER_OBJECTS.clear()  # one settings set at a time: models are large
     _WORKER_OBJECTS[spec_json] = objs

@@ -33,6 +33,10 @@ MIN_POOL_IMAGES = 48
 POOL_TASK_SIZE = 4
 
 
+#: Detectors that run in PyTorch (a worker imports it, one thread); the others (dlib's, YuNet in
+#: onnxruntime) never import it: seconds and a few hundred MB per worker.
+TORCH_DETECTORS = ("mtcnn", "dlib_mtcnn")
+
 # Per-process objects of a pool worker (built once per worker).
 _WORKER_STATE: dict = {}
 
@@ -40,10 +44,15 @@ _WORKER_STATE: dict = {}
 def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spec: Optional[dict] = None,
                  device: str = "cpu"):
     t0 = time.perf_counter()
-    if detector != "dlib" or (spec is not None and spec.get("name") != "dlib"):
-        import torch  # MTCNN and torch models need it; dlib workers skip the seconds an import costs
+    if detector in TORCH_DETECTORS or (spec is not None and spec.get("engine") == "torch"):
+        pass  # MTCNN and torch models need it; dlib, YuNet and onnxruntime workers skip the seconds
 
-        torch.set_num_threads(1)  # the pool is the parallelism
+    import cv2
+
+    from facelab.core.devices import set_cpu_threads
+
+    set_cpu_threads(1)  # the pool is the parallelism: one thread for PyTorch and onnxruntime networks
+    cv2.setNumThreads(1)  # and for the alignment warp
     from facelab.stages.alignment import get_preset
 
     _WORKER_STATE["detector"] = make_detector(detector, upsample, device=device)
@@ -52,7 +61,7 @@ def _worker_init(detector: str, preset: str, upsample: Optional[int] = None, spe
     if spec is not None:  # a single-threaded embedder: each worker runs its own copy
         import warnings
 
-        from facelab.embedders.embedding import create_embedder
+        from facelab.embedders import create_embedder
 
         spec = dict(spec)
         with warnings.catch_warnings():
@@ -129,7 +138,8 @@ class PoolExecutor:
             yield from SerialExecutor().run(job)
             return
         embedder, s = job.embedder, job.settings
-        # Multithreaded networks run batched here; single-threaded ones (dlib's engine) in every worker.
+        # Multithreaded networks (PyTorch) run batched here; the others (dlib's engine, onnxruntime on
+        # the CPU) in every worker, one thread each: no chips to send, no parent to wait for.
         worker_spec = None if embedder.multithreaded else embedder.spec()
         step = max(1, min(job.batch_size, POOL_TASK_SIZE))
         tasks = [(p, part[k : k + step]) for p, part in enumerate(job.partitions) for k in range(0, len(part), step)]

@@ -221,7 +221,7 @@ class EmbeddingResult:
 
     def write(self, path):
         """Write the embeddings (``.json`` reference layout or ``.npz``)."""
-        from facelab.embedders.embedding import write_embeddings
+        from facelab.embedders.files import write_embeddings
 
         return write_embeddings(path, self.ids, self.embeddings)
 

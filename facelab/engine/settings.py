@@ -26,8 +26,10 @@ __all__ = ["EmbedSettings", "CACHE_VERSION", "SETTINGS_FIELDS", "settings_key", 
 
 #: Bump when the cached content or its meaning changes.
 #: 2: the dlib detection-scale ladder (exactly-one-face rule) is part of the key;
-#: 3: entries hold the whole chosen face (score, 68 points) and the failing stage.
-CACHE_VERSION = 3
+#: 3: entries hold the whole chosen face (score, 68 points) and the failing stage;
+#: 4: detection at a bounded working resolution (a photo over 1,280 px finds other faces), dlib150
+#: is dlib150_five for faces without dlib's 68 points, and chips come from OpenCV's warp.
+CACHE_VERSION = 4
 
 #: The keys of :meth:`EmbedSettings.cache_settings` (what identifies an embedding space and its faces).
 SETTINGS_FIELDS = ("embedder", "detector", "policy", "alignment", "upsample")
@@ -65,8 +67,8 @@ class EmbedSettings:
     ----------
     model : str or Embedder
         ``"dlib"``, a registered name, an ``.onnx`` path (see
-        :func:`facelab.embedders.embedding.create_embedder`) or a ready
-        :class:`~facelab.embedders.embedding.Embedder` (then ``weights`` and ``flip`` are its own).
+        :func:`facelab.embedders.create_embedder`) or a ready
+        :class:`~facelab.embedders.base.Embedder` (then ``weights`` and ``flip`` are its own).
     weights : path-like, optional
         Checkpoint for a registry model.
     detector : str or Detector
@@ -162,7 +164,8 @@ class EmbedSettings:
         ``remote=True``: built here only for its fingerprint, calibration and spec, as the
         network runs on a cluster's workers: on the class's default device (the CPU).
         """
-        from facelab.embedders.embedding import Embedder, create_embedder
+        from facelab.embedders import create_embedder
+        from facelab.embedders.base import Embedder
 
         if isinstance(self.model, Embedder):
             return self.model

@@ -437,7 +437,7 @@ class EmbeddingStore:
 
     def export(self, path, *, settings_key: Optional[str] = None) -> Path:
         """Write the embeddings in a seed format (``.json`` ``{image_id: [floats]}`` or ``.npz``)."""
-        from facelab.embedders.embedding import write_embeddings
+        from facelab.embedders.files import write_embeddings
 
         ids, vecs, _ = self.embeddings(settings_key=settings_key)
         return write_embeddings(path, ids, vecs)

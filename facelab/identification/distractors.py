@@ -165,7 +165,7 @@ def load_distractors(path, *, settings_key: Optional[str] = None) -> tuple[list[
             raise EvaluationError(f"{p}: the store holds no embeddings"
                                   + (f" with settings {settings_key}" if settings_key else ""))
         return ids, vecs
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     return read_embeddings(p)
 

@@ -6,9 +6,9 @@
 
 Names are imported on first use (PEP 562), so that ``facelab.models.dlib_files`` -- dlib's model
 files, used by detection workers that never import torch -- can be imported without torch.
-A new model is one module in this package with one decorator (``@register_model`` or
-:func:`facelab.embedders.embedding.register_embedder`); :func:`discover` imports every module here the
-first time a registry is asked for a name it does not know.
+A new network is one module in this package with one decorator (``@register_model``);
+:func:`discover` imports every module here the first time the registry is asked for a name it does
+not know. The embedders that run networks are in :mod:`facelab.embedders` (their own registry).
 """
 
 from __future__ import annotations

@@ -161,8 +161,10 @@ def save_checkpoint(model: nn.Module, path, *, meta: Optional[dict] = None) -> P
     return path
 
 
-def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, opset: int = 17) -> Path:
-    """Export to ONNX with input ``input`` ``(batch, 3, S, S)`` and output ``embedding``; batch is dynamic.
+def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, opset: int = 17,
+                input_shape: Optional[tuple] = None) -> Path:
+    """Export to ONNX with input ``input`` ``(batch, 3, S, S)`` (or ``input_shape``, batch first) and
+    output ``embedding``; batch is dynamic.
 
     The exported graph is the bare network (no L2 normalisation), like the PyTorch model.
     """
@@ -171,7 +173,7 @@ def export_onnx(model: nn.Module, path, *, input_size: Optional[int] = None, ops
     s = int(input_size or model.input_size)
     was_training = model.training
     model.eval()
-    dummy = torch.zeros(2, 3, s, s)
+    dummy = torch.zeros(*(input_shape or (2, 3, s, s)))
     import warnings
 
     try:

@@ -22,6 +22,8 @@ tensors, ``torch.dtype`` and the packed-params tuple are on the default allow-li
 deprecates quantised tensor types; if a future release cannot read them, the error says so.
 
 Weights: research and teaching use only (CC BY-NC-SA 4.0; see :mod:`facelab.models.weights`).
+The embedder that runs these networks is :class:`facelab.embedders.edgeface.EdgeFaceEmbedder`.
+Importing this module does not import torch (its functions do).
 """
 
 from __future__ import annotations
@@ -29,24 +31,19 @@ from __future__ import annotations
 import threading
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from torch import nn
-
-from facelab.core.calibration import Calibration
 from facelab.core.devices import resolve_device
 from facelab.core.errors import CheckpointError
-from facelab.embedders.embedding import Embedder, register_embedder
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "EDGEFACE_MODELS",
-    "EDGEFACE_CALIBRATIONS",
     "build_edgeface",
     "read_edgeface_state_dict",
     "load_edgeface",
-    "EdgeFaceEmbedder",
 ]
 
 #: facelab name -> timm architecture.
@@ -54,33 +51,6 @@ EDGEFACE_MODELS = {"edgeface_xs": "edgenext_x_small", "edgeface_xxs": "edgenext_
 #: The authors' wrapper module holds the timm network as ``self.model``.
 _PREFIX = "model."
 _PACKED = "._packed_params._packed_params"
-
-#: Fitted on LFW pairsDevTrain.txt only: 2199 of its 2200 pairs (1 image without a face), MTCNN
-#: box, central face, arcface112, one descriptor per face, squared distance of L2-normalised
-#: embeddings -- as dlib's (:data:`facelab.embedders.embedding.DLIB_CALIBRATION`). Fitted 2026-11-30 with
-#: ``FACELAB_CACHE=... python benchmarks/fit_calibration.py --model edgeface_xs edgeface_xxs --workers 2``
-#: (XXS embedded from XS's MTCNN detections), which printed
-#:   edgeface_xs:  genuine mean d 0.7138, impostor mean d 1.9825, accuracy-best distance threshold
-#:                 1.5241 (devtrain accuracy 0.9977), mean=1.4808 std=0.0654 threshold=0.3404
-#:   edgeface_xxs: genuine mean d 0.7363, impostor mean d 1.9785, accuracy-best distance threshold
-#:                 1.3835 (devtrain accuracy 0.9959), mean=1.4853 std=0.0622 threshold=0.8370
-#: The threshold is the score at the accuracy-best distance, so ``same_person`` is that distance
-#: rule (cosine >= 0.238 for XS, >= 0.308 for XXS). Flip averaging shifts distances slightly:
-#: these values are for one descriptor per face.
-EDGEFACE_CALIBRATIONS: dict[str, Calibration] = {
-    "edgeface_xs": Calibration(
-        mean=1.4808022420878597,
-        std=0.06539822780333214,
-        threshold=0.3404,
-        source="fitted on LFW pairsDevTrain.txt (2199 pairs, 2026-11-30)",
-    ),
-    "edgeface_xxs": Calibration(
-        mean=1.4853054485287498,
-        std=0.06221724556115326,
-        threshold=0.837,
-        source="fitted on LFW pairsDevTrain.txt (2199 pairs, 2026-11-30)",
-    ),
-}
 
 
 def build_edgeface(name: str) -> nn.Module:
@@ -102,6 +72,8 @@ def build_edgeface(name: str) -> nn.Module:
 
 
 def _load_file(path: Path) -> dict:
+    import torch
+
     try:
         with warnings.catch_warnings():
             # torch warns that TypedStorage and quantised tensor constructors are deprecated.
@@ -133,6 +105,8 @@ def read_edgeface_state_dict(path) -> dict:
     CheckpointError
         Unreadable, truncated or not an EdgeFace state dict.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
@@ -211,6 +185,8 @@ def load_edgeface(name: str, weights=None, *, verify: bool = True, device="cpu")
     CheckpointError
         Wrong SHA-256, truncated, unreadable, or the weights of another architecture.
     """
+    import torch
+
     from facelab.models.weights import cached_sha256, locate_weights
 
     key = str(name).lower()
@@ -225,99 +201,3 @@ def load_edgeface(name: str, weights=None, *, verify: bool = True, device="cpu")
             _fit(model, read_edgeface_state_dict(path), path, key)
             _MODELS[cache_key] = model.to(dev).eval()
         return _MODELS[cache_key]
-
-
-class EdgeFaceEmbedder(Embedder):
-    """EdgeFace-XS / -XXS as a facelab embedder (512-d, ``arcface112`` chips).
-
-    Preprocessing as the authors': RGB 112x112 ArcFace chips scaled to [-1, 1]
-    (``(x / 255 - 0.5) / 0.5``). The weights (8-bit release) are dequantised to float32, so
-    embeddings do not depend on the batch a face is in.
-
-    Licence: the weights are for research and teaching use only (CC BY-NC-SA 4.0, trained on
-    WebFace260M); :meth:`describe` says so.
-
-    Parameters
-    ----------
-    name : {"edgeface_xs", "edgeface_xxs"}
-    weights : path-like, optional
-        The weight file (default: looked up, see :mod:`facelab.models.weights`).
-    flip : bool
-        Average each chip's embedding with its mirror image's.
-    device : str
-        ``"auto"`` (default: CUDA when available), ``"cpu"`` or ``"cuda"`` (:func:`facelab.core.devices.resolve_device`).
-    batch_size : int
-    verify : bool
-        Check the file's SHA-256 against the published one (default).
-    calibration : Calibration, optional
-        Default: the model's own, fitted on LFW pairsDevTrain.txt.
-    """
-
-    alignment = "arcface112"
-    chip_size = 112
-    input_size = 112
-    embedding_size = 512
-
-    def __init__(self, name: str = "edgeface_xs", *, weights=None, flip: bool = False, device: str = "auto",
-                 batch_size: int = 64, verify: bool = True, calibration: Optional[Calibration] = None):
-        from facelab.models.weights import cached_sha256, get_weights_info, locate_weights
-
-        key = str(name).lower()
-        if key not in EDGEFACE_MODELS:
-            raise ValueError(f"unknown EdgeFace model {name!r}; choose from {', '.join(EDGEFACE_MODELS)}")
-        self.name = key
-        self.info = get_weights_info(key)
-        self.weights = locate_weights(key, weights, verify=verify)
-        self.weights_sha256 = cached_sha256(self.weights)
-        self.verify = bool(verify)
-        self.device = torch.device(resolve_device(device))
-        self.model = load_edgeface(key, self.weights, verify=False, device=self.device)  # verified just above
-        self.flip = bool(flip)
-        self.batch_size = int(batch_size)
-        if calibration is not None:
-            self.calibration = calibration
-        elif key in EDGEFACE_CALIBRATIONS:
-            self.calibration = EDGEFACE_CALIBRATIONS[key]
-        else:
-            from facelab.embedders.embedding import GENERIC_ARCFACE_CALIBRATION
-
-            self.calibration = GENERIC_ARCFACE_CALIBRATION
-
-    @property
-    def licence(self) -> str:
-        return self.info.licence
-
-    def preprocess(self, chips: np.ndarray) -> torch.Tensor:
-        """``(N, 112, 112, 3)`` uint8 RGB -> ``(N, 3, 112, 112)`` float32 in [-1, 1]."""
-        x = torch.from_numpy(np.ascontiguousarray(chips)).permute(0, 3, 1, 2).float()
-        return x.div_(127.5).sub_(1.0)
-
-    def _forward(self, chips: np.ndarray) -> np.ndarray:
-        x = self.preprocess(chips).to(self.device)
-        with torch.inference_mode():
-            return self.model(x).float().cpu().numpy()
-
-    def fingerprint(self) -> str:
-        # The device is left out: CPU and GPU agree to float32 rounding.
-        return f"edgeface:{self.name}:{self.weights_sha256}:flip={int(self.flip)}"
-
-    def spec(self) -> dict:
-        return {"name": self.name, "weights": str(self.weights), "flip": self.flip, "device": str(self.device),
-                "verify": self.verify}
-
-    def describe(self) -> str:
-        return (super().describe() + f", {self.info.title}, {self.device}; "
-                f"licence: {self.info.licence}")
-
-
-def _register(name: str) -> None:
-    info = EDGEFACE_MODELS[name]
-
-    @register_embedder(name, embedding_size=512, alignment="arcface112",
-                       description=f"EdgeFace on timm {info} (pretrained, research and teaching use only)")
-    def factory(*, weights=None, flip: bool = False, **opts) -> EdgeFaceEmbedder:
-        return EdgeFaceEmbedder(name, weights=weights, flip=flip, **opts)
-
-
-for _name in EDGEFACE_MODELS:
-    _register(_name)

@@ -1,10 +1,12 @@
-"""Embedding-space figures: 2-D maps coloured by identity (with thumbnails and misjudged pairs)
-and CMC curves. The numbers come from :mod:`facelab.analysis.projection` and :mod:`facelab.identification.evaluate`.
+"""Embedding-space figures: 2-D maps coloured by identity (with thumbnails and misjudged pairs),
+the distance matrix of every two faces, and CMC curves. The numbers come from
+:mod:`facelab.analysis.projection` and :mod:`facelab.identification.evaluate`.
 
 Examples
 --------
 >>> from facelab.plotting.embedding_space import EmbeddingMapDisplay
 >>> EmbeddingMapDisplay.from_embeddings(emb, ids, images=paths, threshold=0.5).figure_  # doctest: +SKIP
+>>> DistanceMatrixDisplay.from_result(result, metric="cosine").block_means()      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["EmbeddingMapDisplay", "ProjectionGridDisplay", "CmcDisplay"]
+__all__ = ["EmbeddingMapDisplay", "DistanceMatrixDisplay", "ProjectionGridDisplay", "CmcDisplay"]
 
 
 def _new_ax(ax, figsize=(6, 5)):
@@ -123,6 +125,121 @@ class EmbeddingMapDisplay:
         if legend and len(uniq) <= 20:
             ax.legend(handles=handles + line_handles, fontsize=8, loc="best", framealpha=0.85)
         self.colors_ = cols
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    def add_points(self, coords, identities, *, marker: str = "x", size: float = 50, label: Optional[str] = None):
+        """Draw more points on the map in their identity's colour (e.g. new faces placed by
+        :meth:`facelab.analysis.projection.Projection.transform`); returns self."""
+        coords = np.asarray(coords, dtype=float).reshape(-1, 2)
+        identities = np.asarray(identities)
+        for k, ident in enumerate(dict.fromkeys(identities.tolist())):
+            m = identities == ident
+            self.ax_.scatter(coords[m, 0], coords[m, 1], marker=marker, s=size, color=self.colors_.get(ident, "k"),
+                             zorder=5, label=label if (label and k == 0) else None)
+        if label:
+            self.ax_.legend(fontsize=8, loc="best", framealpha=0.85)
+        return self
+
+
+#: The two views of :class:`DistanceMatrixDisplay`: colour map, value range, colour bar label.
+MATRIX_METRICS = {
+    "squared": ("viridis_r", "squared L2 distance (0 = identical)"),
+    "cosine": ("viridis", "cosine similarity (1 = identical)"),
+}
+
+
+class DistanceMatrixDisplay:
+    """Every two faces' squared distance (or cosine similarity), faces grouped by identity, with
+    the identity blocks marked: same-person blocks on the diagonal, different people off it.
+
+    Parameters
+    ----------
+    matrix : (N, N) array
+        In the order of ``identities``.
+    identities : sequence
+        One per row, grouped (see :meth:`from_embeddings`).
+    metric : {"squared", "cosine"}
+    names : mapping, optional
+        Display names of identities.
+    title : str, optional
+    """
+
+    def __init__(self, matrix, identities, *, metric: str = "squared", names: Optional[Mapping] = None,
+                 title: Optional[str] = None):
+        if metric not in MATRIX_METRICS:
+            raise ValueError(f"metric must be one of {', '.join(MATRIX_METRICS)}, got {metric!r}")
+        self.matrix = np.asarray(matrix, dtype=float)
+        self.identities = np.asarray(identities)
+        self.metric = metric
+        self.names = {str(k): v for k, v in (names or {}).items()}
+        self.title = title
+
+    @classmethod
+    def from_embeddings(cls, embeddings, identities, *, metric: str = "squared", names=None, title=None,
+                        ax=None, **plot_kwargs) -> DistanceMatrixDisplay:
+        """Unit-length embeddings (rows) -> the matrix, rows grouped by identity (stable), drawn.
+
+        The squared distance of unit vectors is ``2 - 2 cos`` (:func:`facelab.core.calibration.squared_distance`).
+        """
+        from facelab.core.vectors import unit_rows
+
+        emb = unit_rows(embeddings)
+        ids = np.asarray(identities)
+        order = np.argsort(ids.astype(str), kind="stable")
+        e = emb[order]
+        cos = np.clip(e @ e.T, -1.0, 1.0)
+        matrix = cos if metric == "cosine" else np.maximum(2.0 - 2.0 * cos, 0.0)
+        disp = cls(matrix, ids[order], metric=metric, names=names, title=title)
+        disp.order_ = order
+        return disp.plot(ax, **plot_kwargs)
+
+    @classmethod
+    def from_result(cls, result, *, metric: str = "squared", names=None, ax=None, **plot_kwargs):
+        """From an :class:`~facelab.engine.result.EmbeddingResult` (its embedded faces), titled with its model."""
+        what = "squared distance" if metric == "squared" else "cosine similarity"
+        return cls.from_embeddings(result.embeddings, result.identities, metric=metric, names=names, ax=ax,
+                                   title=f"{result.model}: {what} of every two faces", **plot_kwargs)
+
+    def block_means(self) -> dict:
+        """Mean value over pairs of one person (diagonal excluded) and over pairs of two people."""
+        same = np.equal.outer(self.identities, self.identities)
+        off = ~np.eye(len(self.identities), dtype=bool)
+        return {"same person": float(self.matrix[same & off].mean()) if (same & off).any() else float("nan"),
+                "different people": float(self.matrix[~same].mean()) if (~same).any() else float("nan")}
+
+    def plot(self, ax=None, *, colorbar: bool = True, vmin: Optional[float] = None,
+             vmax: Optional[float] = None) -> DistanceMatrixDisplay:
+        """Draw; returns self with ``ax_``, ``figure_`` and ``image_`` set.
+
+        ``vmin`` / ``vmax`` default to 0 and the largest distance (squared), -0.2 and 1 (cosine).
+        """
+        cmap, label = MATRIX_METRICS[self.metric]
+        if self.metric == "cosine":
+            vmin = -0.2 if vmin is None else vmin
+            vmax = 1.0 if vmax is None else vmax
+        else:
+            vmin = 0.0 if vmin is None else vmin
+            vmax = float(self.matrix.max()) if vmax is None and self.matrix.size else vmax
+        ax = _new_ax(ax, (6.5, 5.5))
+        im = ax.imshow(self.matrix, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ids = self.identities
+        for b in np.flatnonzero(ids[1:] != ids[:-1]) + 0.5:
+            ax.axhline(b, color="white", lw=1.5)
+            ax.axvline(b, color="white", lw=1.5)
+        uniq = list(dict.fromkeys(ids.tolist()))
+        ticks = [float(np.mean(np.flatnonzero(ids == i))) for i in uniq]
+        labels = [self.names.get(str(i), str(i)) for i in uniq]
+        if len(uniq) <= 20:
+            ax.set_xticks(ticks, labels, fontsize=8)
+            ax.set_yticks(ticks, labels, rotation=90, va="center", fontsize=8)
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax.set_title(self.title or f"{label.split(' (')[0]} of every two faces ({len(ids)})", fontsize=10)
+        if colorbar:
+            ax.figure.colorbar(im, ax=ax, label=label, shrink=0.85)
+        self.image_ = im
         self.ax_, self.figure_ = ax, ax.figure
         return self
 

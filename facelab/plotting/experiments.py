@@ -1,4 +1,5 @@
-"""Figures of the course experiments (:mod:`facelab.analysis.experiments`), in scikit-learn's Display style.
+"""Figures of the course experiments (:mod:`facelab.analysis.sensitivity`, :mod:`~facelab.analysis.protocol`,
+:mod:`~facelab.analysis.anatomy`), in scikit-learn's Display style.
 
 ``XDisplay.from_...`` computes and draws; ``XDisplay(...).plot(ax=None)`` draws precomputed
 values and returns the display (``ax_`` / ``axes_`` and ``figure_`` set).
@@ -15,7 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from facelab.analysis import experiments as X
+from facelab.analysis.anatomy import EmbeddingAnatomy, dimension_stats, embedding_anatomy
+from facelab.analysis.faces import FaceSet
+from facelab.analysis.protocol import ProtocolBias, bias_vs_pairs, protocol_bias
+from facelab.analysis.sensitivity import PERTURBATIONS, SensitivityResult, alignment_sensitivity, perturbed_chip
+from facelab.core.vectors import nearest_neighbours
 
 __all__ = [
     "AlignmentSensitivityDisplay",
@@ -74,7 +79,7 @@ class AlignmentSensitivityDisplay:
         A column of :attr:`SensitivityResult.table` (``accuracy``, ``eer``, ``genuine_mean``...).
     """
 
-    def __init__(self, results: Sequence[X.SensitivityResult], *, metric: str = "accuracy"):
+    def __init__(self, results: Sequence[SensitivityResult], *, metric: str = "accuracy"):
         self.results = list(results)
         if not self.results:
             raise ValueError("no results to draw")
@@ -83,12 +88,12 @@ class AlignmentSensitivityDisplay:
         self.metric = metric
 
     @classmethod
-    def from_faces(cls, faces: X.FaceSet, embedders, *, kind: str = "rotation", levels=(0, 5, 10, 15, 20, 30),
+    def from_faces(cls, faces: FaceSet, embedders, *, kind: str = "rotation", levels=(0, 5, 10, 15, 20, 30),
                    pairs=None, mode: str = "one", metric: str = "accuracy", ax=None):
-        """Run :func:`facelab.analysis.experiments.alignment_sensitivity` for each embedder and draw."""
+        """Run :func:`facelab.analysis.sensitivity.alignment_sensitivity` for each embedder and draw."""
         if isinstance(embedders, (str,)) or not isinstance(embedders, (list, tuple)):
             embedders = [embedders]
-        results = [X.alignment_sensitivity(faces, e, kind=kind, levels=levels, pairs=pairs, mode=mode) for e in embedders]
+        results = [alignment_sensitivity(faces, e, kind=kind, levels=levels, pairs=pairs, mode=mode) for e in embedders]
         return cls(results, metric=metric).plot(ax=ax)
 
     @classmethod
@@ -117,7 +122,7 @@ class PerturbationGalleryDisplay:
 
     @classmethod
     def from_face(cls, image, face, preset, *, kind: str = "rotation", levels=(0, 10, 20, 30), ax=None):
-        chips = [X.perturbed_chip(image, face, preset, kind=kind, level=lv) for lv in levels]
+        chips = [perturbed_chip(image, face, preset, kind=kind, level=lv) for lv in levels]
         return cls(chips, levels, kind=kind).plot(ax=ax)
 
     def plot(self, ax=None):
@@ -126,7 +131,7 @@ class PerturbationGalleryDisplay:
         ax.imshow(np.concatenate([c if c.shape[0] == size else _thumb(c, size) for c in self.chips], axis=1))
         ax.set_xticks([size * (k + 0.5) for k in range(len(self.chips))], [f"{lv:g}" for lv in self.levels])
         ax.set_yticks([])
-        ax.set_xlabel(f"{self.kind} ({X.PERTURBATIONS[self.kind]})")
+        ax.set_xlabel(f"{self.kind} ({PERTURBATIONS[self.kind]})")
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -134,12 +139,12 @@ class PerturbationGalleryDisplay:
 class ProtocolBiasDisplay:
     """Accuracy per fold with the threshold chosen on the other folds, on all pairs, on the fold itself."""
 
-    def __init__(self, bias: X.ProtocolBias):
+    def __init__(self, bias: ProtocolBias):
         self.bias = bias
 
     @classmethod
     def from_predictions(cls, scores, same, folds, *, ax=None):
-        return cls(X.protocol_bias(scores, same, folds)).plot(ax=ax)
+        return cls(protocol_bias(scores, same, folds)).plot(ax=ax)
 
     def plot(self, ax=None):
         ax = _new_ax(ax, figsize=(6.5, 4))
@@ -172,7 +177,7 @@ class BiasCurveDisplay:
     @classmethod
     def from_predictions(cls, scores, same, folds, *, pairs_per_fold=(10, 20, 50, 100, 300, 600), repeats=20, seed=0,
                          ax=None):
-        return cls(X.bias_vs_pairs(scores, same, folds, pairs_per_fold=pairs_per_fold, repeats=repeats, seed=seed)).plot(ax=ax)
+        return cls(bias_vs_pairs(scores, same, folds, pairs_per_fold=pairs_per_fold, repeats=repeats, seed=seed)).plot(ax=ax)
 
     def plot(self, ax=None):
         ax = _new_ax(ax, figsize=(5.5, 4))
@@ -200,7 +205,7 @@ class NeighboursDisplay:
     @classmethod
     def from_embeddings(cls, embeddings, identities, images: Sequence, query: int, *, k: int = 5, names=None, ax=None):
         """``images``: one path or array per row of ``embeddings``."""
-        table = X.nearest_neighbours(embeddings, identities, query, k=k)
+        table = nearest_neighbours(embeddings, k=k, rows=[query]).table(identities, query)
         names = names or {}
         if len(table):
             table = table.assign(name=[names.get(i, i) for i in table.identity])
@@ -232,12 +237,12 @@ class NormQualityDisplay:
     QUALITIES = (("det_score", "detection score"), ("residual", "landmark residual (px at 112)"),
                  ("blur", "sharpness: variance of Laplacian"))
 
-    def __init__(self, anatomy: X.EmbeddingAnatomy):
+    def __init__(self, anatomy: EmbeddingAnatomy):
         self.anatomy = anatomy
 
     @classmethod
-    def from_faces(cls, faces: X.FaceSet, embedder, *, axes=None):
-        return cls(X.embedding_anatomy(faces, embedder)).plot(axes=axes)
+    def from_faces(cls, faces: FaceSet, embedder, *, axes=None):
+        return cls(embedding_anatomy(faces, embedder)).plot(axes=axes)
 
     @classmethod
     def from_anatomy(cls, anatomy, *, axes=None):
@@ -265,7 +270,7 @@ class DimensionStatsDisplay:
 
     @classmethod
     def from_embeddings(cls, embeddings, *, axes=None):
-        return cls(X.dimension_stats(embeddings)).plot(axes=axes)
+        return cls(dimension_stats(embeddings)).plot(axes=axes)
 
     def plot(self, axes=None):
         axes = _new_axes(axes, 2, (12, 3.8))
@@ -292,7 +297,7 @@ class DimensionStatsDisplay:
 class FlipDisplay:
     """What flip averaging does: cos(v, v_mirror) and cos(v, flip average) over a set of faces."""
 
-    def __init__(self, anatomy: X.EmbeddingAnatomy):
+    def __init__(self, anatomy: EmbeddingAnatomy):
         self.anatomy = anatomy
 
     @classmethod

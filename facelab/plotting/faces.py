@@ -6,6 +6,8 @@ Examples
 >>> LandmarksDisplay.from_result(result, image).plot()                 # doctest: +SKIP
 >>> AlignedGridDisplay.from_images({"Colin": chips1, "Tony": chips2}).plot()  # doctest: +SKIP
 >>> MeanFaceDisplay.from_images(chips, template=template(112)).plot()  # doctest: +SKIP
+>>> AlignmentDisplay.from_faces(images, faces, "arcface112")          # doctest: +SKIP
+>>> ChipsDisplay.from_faces(images, faces, "seed64")                  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from facelab.stages.faces import DetectionResult, Face, Keypoint
 __all__ = [
     "LandmarksDisplay",
     "AlignedGridDisplay",
+    "AlignmentDisplay",
+    "ChipsDisplay",
     "MeanFaceDisplay",
+    "PreprocessingDisplay",
     "plot_residuals",
 ]
 
@@ -66,8 +71,13 @@ class LandmarksDisplay:
         self.label = label
 
     @classmethod
-    def from_result(cls, result: DetectionResult, image=None, *, title=None, label=None) -> LandmarksDisplay:
-        """From a :class:`~facelab.stages.faces.DetectionResult`; loads ``result.image`` if no image is given."""
+    def from_result(cls, result: DetectionResult, image=None, *, title=None, label=None,
+                    policy: Optional[str] = None) -> LandmarksDisplay:
+        """From a :class:`~facelab.stages.faces.DetectionResult`; loads ``result.image`` if no image is given.
+
+        ``policy`` (``"largest"`` / ``"central"``) marks the face that multi-face policy picks
+        instead of the result's own ``chosen``.
+        """
         if image is None and result.image and result.image != "<array>":
             from facelab.data.imageio import ImageLoadError, load_image
 
@@ -79,7 +89,12 @@ class LandmarksDisplay:
             from pathlib import Path
 
             title = Path(result.image).name if result.ok else f"{Path(result.image).name}: {result.status.value}"
-        return cls(image, result.faces, chosen=result.chosen, title=title, label=label)
+        chosen = result.chosen
+        if policy is not None:
+            from facelab.stages.detection import choose_face
+
+            chosen = choose_face(result.faces, result.image_size, policy)
+        return cls(image, result.faces, chosen=chosen, title=title, label=label)
 
     def plot(
         self,
@@ -209,6 +224,191 @@ class AlignedGridDisplay:
         return self
 
 
+class ChipsDisplay:
+    """A row of aligned chips, each with the template's points (crosses) and where the face's own
+    landmarks landed (dots).
+
+    Parameters
+    ----------
+    chips : sequence of AlignedFace or ndarray
+        :class:`~facelab.stages.alignment.AlignedFace` (its mapped ``landmarks`` drawn) or plain images.
+    template : ndarray, optional
+        ``(5, 2)`` points in the chip's pixels.
+    titles : sequence of str, optional
+    """
+
+    def __init__(self, chips: Sequence, *, template=None, titles: Optional[Sequence[str]] = None):
+        self.chips = list(chips)
+        self.template = None if template is None else np.asarray(template, dtype=float).reshape(5, 2)
+        self.titles = list(titles) if titles is not None else None
+
+    @classmethod
+    def from_faces(cls, images: Sequence, faces: Sequence[Face], preset="arcface112", *, titles=None,
+                   axes=None, **plot_kwargs) -> ChipsDisplay:
+        """Cut each face's chip with ``preset`` (a name or :class:`~facelab.stages.alignment.Preset`)
+        and draw them; titles default to the preset, its size and each chip's residual."""
+        from facelab.stages.alignment import get_preset
+
+        preset = get_preset(preset)
+        chips = [preset(im, f) for im, f in zip(images, faces)]
+        if titles is None:
+            titles = [f"{preset.name} {c.image.shape[1]}x{c.image.shape[0]}, residual {c.residual:.1f} px"
+                      for c in chips]
+        return cls(chips, template=preset.template(), titles=titles).plot(axes, **plot_kwargs)
+
+    @classmethod
+    def from_files(cls, paths: Sequence, *, titles=None, axes=None, **plot_kwargs) -> ChipsDisplay:
+        """Chips written to disk (e.g. the ``output`` column of
+        :func:`~facelab.stages.alignment.align_dataset`'s table)."""
+        from facelab.data.imageio import load_image
+
+        return cls([load_image(p) for p in paths], titles=titles).plot(axes, **plot_kwargs)
+
+    def plot(self, axes=None, *, size: float = 2.4, fontsize: float = 8) -> ChipsDisplay:
+        """Draw one chip per axis; returns self with ``axes_`` and ``figure_`` set.
+
+        Parameters
+        ----------
+        axes : sequence of Axes, optional
+            One per chip (default a new one-row figure).
+        size : float
+            Inches per chip of a new figure.
+        """
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            fig = plt.figure(figsize=(size * max(len(self.chips), 1), size + 0.35), layout="constrained")
+            axes = fig.subplots(1, max(len(self.chips), 1), squeeze=False)[0]
+        axes = list(np.ravel(axes))
+        for k, ax in enumerate(axes):
+            ax.set_axis_off()
+            if k >= len(self.chips):
+                continue
+            chip = self.chips[k]
+            image = getattr(chip, "image", chip)
+            ax.imshow(image)
+            if self.template is not None:
+                ax.scatter(*self.template.T, marker="+", s=80, c="C3", linewidths=1.5)
+            mapped = getattr(chip, "landmarks", None)
+            if mapped is not None:
+                ax.scatter(*np.asarray(mapped).T, s=15, c="C1")
+            if self.titles:
+                ax.set_title(self.titles[k], fontsize=fontsize)
+        self.axes_ = np.asarray(axes)
+        self.figure_ = axes[0].figure
+        return self
+
+
+class AlignmentDisplay:
+    """Before and after alignment: each photo with its landmarks (top) and its chip with the
+    template's points and where the landmarks landed (bottom).
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        ``(H, W, 3)`` uint8 photos.
+    faces : sequence of Face
+    preset : str or Preset
+    titles : sequence of str, optional
+    """
+
+    def __init__(self, images: Sequence, faces: Sequence[Face], preset="arcface112", *, titles=None):
+        from facelab.stages.alignment import get_preset
+
+        self.images = list(images)
+        self.faces = list(faces)
+        self.preset = get_preset(preset)
+        self.titles = list(titles) if titles is not None else None
+
+    @classmethod
+    def from_faces(cls, images, faces, preset="arcface112", *, titles=None, figure=None) -> AlignmentDisplay:
+        return cls(images, faces, preset, titles=titles).plot(figure)
+
+    def plot(self, figure=None, *, size: float = 3.2) -> AlignmentDisplay:
+        """Draw; returns self with ``axes_`` (2 x n) and ``figure_`` set."""
+        import matplotlib.pyplot as plt
+
+        n = max(len(self.faces), 1)
+        if figure is None:
+            figure = plt.figure(figsize=(size * n, 2 * size + 0.4), layout="constrained")
+        axes = figure.subplots(2, n, squeeze=False)
+        for k, (image, face) in enumerate(zip(self.images, self.faces)):
+            title = self.titles[k] if self.titles else None
+            LandmarksDisplay(image, [face], title=title).plot(ax=axes[0, k], show_68=False)
+        chips = [self.preset(im, f) for im, f in zip(self.images, self.faces)]
+        ChipsDisplay(chips, template=self.preset.template(),
+                     titles=[f"residual {c.residual:.1f} px" for c in chips]).plot(axes[1], fontsize=9)
+        self.axes_ = axes
+        self.figure_ = figure
+        return self
+
+
+class PreprocessingDisplay:
+    """One face from photo to network input: the photo with its detection, dlib's 150 px chip,
+    then the reference preprocessing of the 112 px ArcFace chip step by step
+    (:func:`facelab.embedders.preprocessing.preprocess_steps`: ``Resize``, ``CenterCrop``,
+    ``Normalize``).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(H, W, 3)`` uint8 photo.
+    face : Face
+    input_size : int
+        The network's input side (the reference ``ir_18``: 64).
+    n_faces : int, optional
+        Faces found in the photo (for the first panel's title).
+
+    Attributes
+    ----------
+    steps : list of (str, ndarray)
+        The preprocessing steps; the last is the network input, float32 in [-1, 1].
+    """
+
+    def __init__(self, image, face: Face, *, input_size: int = 64, n_faces: Optional[int] = None):
+        from facelab.embedders.preprocessing import preprocess_steps
+        from facelab.stages.alignment import get_preset
+
+        self.image = np.asarray(image)
+        self.face = face
+        self.n_faces = n_faces
+        self.dlib_chip = get_preset("dlib150")(self.image, face).image
+        self.steps = preprocess_steps(get_preset("arcface112")(self.image, face).image, input_size)
+
+    @classmethod
+    def from_result(cls, result: DetectionResult, image=None, *, input_size: int = 64, figure=None):
+        """From a detection (the photo read from ``result.image`` unless given)."""
+        if image is None:
+            from facelab.data.imageio import load_image
+
+            image = load_image(result.image)
+        if not result.ok:
+            raise ValueError(f"no face to show in {result.image}: {result.reason}")
+        return cls(image, result.face, input_size=input_size, n_faces=len(result.faces)).plot(figure)
+
+    def plot(self, figure=None, *, size: float = 2.7) -> PreprocessingDisplay:
+        """Draw one panel per step; returns self with ``axes_`` and ``figure_`` set."""
+        import matplotlib.pyplot as plt
+
+        panels = 2 + len(self.steps)
+        if figure is None:
+            figure = plt.figure(figsize=(size * panels, size + 0.5), layout="constrained")
+        axes = figure.subplots(1, panels, squeeze=False)[0]
+        found = f"{self.n_faces} face{'s' if self.n_faces != 1 else ''}" if self.n_faces is not None else "detection"
+        LandmarksDisplay(self.image, [self.face], title=f"photo + detection ({found})").plot(
+            ax=axes[0], show_68=False, color="lime")
+        axes[1].imshow(self.dlib_chip)
+        axes[1].set_title("dlib150 chip (dlib model)", fontsize=9)
+        for ax, (title, im) in zip(axes[2:], self.steps):
+            ax.imshow(np.clip((im + 1) / 2, 0, 1) if im.dtype != np.uint8 else im)
+            ax.set_title(title, fontsize=9)
+        for ax in axes:
+            ax.set_axis_off()
+        self.axes_ = axes
+        self.figure_ = figure
+        return self
+
+
 def mean_face(images: Sequence[np.ndarray]) -> np.ndarray:
     """Pixel-wise mean of equal-size aligned chips, as ``uint8``."""
     stack = np.stack([np.asarray(im, dtype=np.float64) for im in images])
@@ -244,6 +444,19 @@ class MeanFaceDisplay:
     def from_images(cls, images, *, template=None, landmarks=None, title=None) -> MeanFaceDisplay:
         images = list(images)
         return cls(mean_face(images), template=template, landmarks=landmarks, n=len(images), title=title)
+
+    @classmethod
+    def from_faces(cls, images: Sequence, faces: Sequence[Face], preset="arcface112", *, title=None,
+                   ax=None) -> MeanFaceDisplay:
+        """The mean of the faces' chips cut by ``preset``, with its template and every face's mapped
+        landmarks, drawn."""
+        from facelab.stages.alignment import get_preset
+
+        preset = get_preset(preset)
+        chips = [preset(im, f) for im, f in zip(images, faces)]
+        landmarks = [c.landmarks for c in chips if c.landmarks is not None]
+        return cls.from_images([c.image for c in chips], template=preset.template(),
+                               landmarks=landmarks or None, title=title).plot(ax)
 
     def plot(self, ax=None, *, color: str = "C3") -> MeanFaceDisplay:
         """Draw; returns self with ``ax_`` and ``figure_`` set."""

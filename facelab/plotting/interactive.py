@@ -5,9 +5,9 @@ Each function returns Bokeh models; :func:`standalone_html` makes one offline pa
 with no network). In JupyterLab, display them with ``jupyter_bokeh.BokehModel(model)`` (or
 :class:`facelab.plotting.explorer.Explorer`, which does it for you).
 
-The numbers come from :mod:`facelab.plotting.explorer` and :mod:`facelab.verification`; the only JavaScript
-is a few small ``CustomJS`` callbacks that look up precomputed values and copy rows between data
-sources.
+The numbers come from :mod:`facelab.verification` (the explorer's from
+:mod:`facelab.verification.pair_summary`); the only JavaScript is a few small ``CustomJS`` callbacks
+that look up precomputed values and copy rows between data sources.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from facelab.verification.pair_summary import GRID_STEP, grid_positions
+
 __all__ = [
     "COLOR_MODES",
+    "MAX_LINES",
     "MISJUDGED_COLOR",
     "OTHER_COLOR",
     "data_table",
@@ -39,6 +42,10 @@ NAN_COLOR = "#eeeeee"
 COLOR_MODES = {"identity": "color_identity", "detection score": "color_det", "alignment residual": "color_res",
                "in a misjudged pair": "color_mis"}
 MAX_LISTED = 500  # rows a lasso lists in the table (the count says how many were selected)
+#: Misjudged pairs the explorer draws as lines when it opens, the hardest first: on a set of a few
+#: hundred faces there are hundreds, and that many lines hide the map. The page's "lines drawn"
+#: box asks for more.
+MAX_LINES = 10
 
 
 def standalone_html(models, *, title: str = "facelab") -> str:
@@ -138,7 +145,7 @@ def _continuous_colors(values: np.ndarray, palette) -> tuple[list, float, float]
 
 
 def _identity_colors(identities: np.ndarray, *, blank: str | None = None) -> tuple[list, dict]:
-    """A categorical colour per value (``blank``: the colour of ``""``, e.g. faces in no cluster)."""
+    """A categorical colour per value (``blank``: the colour of ``""``, a face in no category)."""
     from bokeh.palettes import Category10_10, Category20_20
 
     uniq = sorted(set(identities.tolist()) - ({""} if blank else set()))
@@ -149,14 +156,21 @@ def _identity_colors(identities: np.ndarray, *, blank: str | None = None) -> tup
     return [cmap[i] for i in identities], cmap
 
 
-def _misjudged(data, t: float) -> np.ndarray:
-    p = data.pairs
-    return (p.max_impostor >= t) | (p.min_genuine < t)
+def _swatches(cmap: Mapping, label, *, limit: int = 20) -> str:
+    """A legend: a coloured square and a label per entry (the first ``limit``)."""
+    items = "".join(f'<span style="white-space:nowrap;margin-right:8px"><span style="display:inline-block;'
+                    f'width:10px;height:10px;background:{c};margin-right:3px"></span>{_esc(label(u))}</span> '
+                    for u, c in list(cmap.items())[:limit])
+    more = f" and {len(cmap) - limit} more (colours repeat)" if len(cmap) > limit else ""
+    return f'<div style="font-size:12px;max-width:300px">{items}{more}</div>'
+
 
 
 def _fmt_readout(p, t: float, drawn: int) -> str:
-    # Same text as the slider's CustomJS writes (kept in step by the browser test).
+    # Same text as the slider's CustomJS writes (kept in step by the browser test), at the grid
+    # threshold the counts are exact at.
     k = p.index(t)
+    t = float(p.thresholds[k])
     nfa, nfr = int(p.n_false_accept[k]), int(p.n_false_reject[k])
     far, frr = nfa / max(p.n_impostor, 1), nfr / max(p.n_genuine, 1)
     acc = 1 - (nfa + nfr) / max(p.n_impostor + p.n_genuine, 1)
@@ -166,24 +180,32 @@ def _fmt_readout(p, t: float, drawn: int) -> str:
 
 
 _READOUT_JS = """
-const t = slider.value;
-let k = Math.round((t + 1) / step);
-k = Math.max(0, Math.min(nfa_all.length - 1, k));
+// One threshold for everything: the grid point k of the slider's value (the counts are exact
+// there); a pair or face is judged by its precomputed grid position, as in Python.
+const k = Math.max(0, Math.min(nfa_all.length - 1, Math.round((slider.value + 1) / step)));
+const t = Math.round((-1 + k * step) * 1e6) / 1e6;
 const nfa = nfa_all[k], nfr = nfr_all[k];
 const far = nfa / Math.max(n_imp, 1), frr = nfr / Math.max(n_gen, 1);
 const acc = 1 - (nfa + nfr) / Math.max(n_imp + n_gen, 1);
 const c = cand.data;
 const d = src.data;
-const seg = {x0: [], y0: [], x1: [], y1: [], color: [], dash: []};
-const fl = {kind: [], score: [], a_thumb: [], b_thumb: [], a_id: [], b_id: [], a_name: [], b_name: []};
+const wrong = [];
 for (let r = 0; r < c.score.length; r++) {
-  const s = c.score[r], same = c.same[r] == 1;
-  if (same ? !(s < t) : !(s >= t)) continue;
+  if (c.same[r] == 1 ? c.pos[r] < k : c.pos[r] >= k) wrong.push(r);
+}
+const margin = (r) => c.same[r] == 1 ? t - c.score[r] : c.score[r] - t;
+wrong.sort((a, b) => (margin(b) - margin(a)) || (a - b));  // hardest first, ties in list order
+const n_lines = Math.max(0, Math.floor(Number(lines.value) || 0));
+const seg = {x0: [], y0: [], x1: [], y1: [], color: [], dash: []};
+for (const r of wrong.slice(0, n_lines)) {
+  const same = c.same[r] == 1;
   seg.x0.push(c.x0[r]); seg.y0.push(c.y0[r]); seg.x1.push(c.x1[r]); seg.y1.push(c.y1[r]);
   seg.color.push(same ? fr_color : fa_color); seg.dash.push(same ? 'dashed' : 'solid');
-  if (fl.kind.length >= max_failures) continue;
+}
+const fl = {kind: [], score: [], a_thumb: [], b_thumb: [], a_id: [], b_id: [], a_name: [], b_name: []};
+for (const r of wrong.slice(0, max_failures)) {
   const a = c.a[r], b = c.b[r];
-  fl.kind.push(same ? 'false reject' : 'false accept'); fl.score.push(s);
+  fl.kind.push(c.same[r] == 1 ? 'false reject' : 'false accept'); fl.score.push(c.score[r]);
   fl.a_thumb.push(d.thumb[a]); fl.b_thumb.push(d.thumb[b]);
   fl.a_id.push(d.image_id[a]); fl.b_id.push(d.image_id[b]); fl.a_name.push(d.name[a]); fl.b_name.push(d.name[b]);
 }
@@ -191,7 +213,7 @@ segs.data = seg;
 fails.data = fl;
 const mis = Array.from(d.color_mis);
 for (let i = 0; i < mis.length; i++) {
-  mis[i] = (d.max_imp[i] >= t || d.min_gen[i] < t) ? mis_color : other_color;
+  mis[i] = (d.pos_imp[i] >= k || d.pos_gen[i] < k) ? mis_color : other_color;
 }
 d.color_mis = mis;
 if (mode.value == 'in a misjudged pair') { d.color = mis.slice(); }
@@ -210,6 +232,7 @@ src.change.emit();
 bar_det.visible = select.value == 'detection score';
 bar_res.visible = select.value == 'alignment residual';
 legend.visible = select.value == 'identity';
+for (let c = 0; c < cat_labels.length; c++) cat_legends[c].visible = select.value == cat_labels[c];
 """
 
 _SELECT_JS = """
@@ -245,13 +268,15 @@ links.data = link;
 """
 
 
-def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: float = 8, max_failures: int = 40):
+def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: float = 8, max_failures: int = 40,
+                    max_lines: int = MAX_LINES):
     """The explorer page of an :class:`facelab.plotting.explorer.ExplorerData` (see :func:`facelab.plotting.explorer.explore`).
 
     Map (hover: thumbnail, image id, identity, detection score, residual; click: nearest
     neighbours circled and listed; lasso / box: the selection table), a colour Select, the
-    threshold Slider with its FAR/FRR readout, the misjudged pairs drawn as lines, and the
-    failure list.
+    threshold Slider with its FAR/FRR readout, the hardest misjudged pairs drawn as lines
+    (``max_lines`` when the page opens; the "lines drawn" box changes it), and the failure list.
+    The slider, readout, lines and colours use one threshold: the grid point of the slider.
     """
     from bokeh.layouts import column, row
     from bokeh.models import (
@@ -265,40 +290,42 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
         NumberFormatter,
         Select,
         Slider,
+        Spinner,
         StringFormatter,
         TableColumn,
     )
     from bokeh.palettes import Cividis256, Viridis256
     from bokeh.plotting import figure
 
-    from facelab.plotting.explorer import GRID_STEP
-
     n = len(data.image_ids)
     p = data.pairs
-    t0 = float(data.threshold)
+    t0 = p.grid_threshold(data.threshold)  # the one threshold of the page (counts are exact on the grid)
     xy = np.asarray(data.coords, dtype=float)
     ident_colors, cmap = _identity_colors(data.identities)
     det_colors, det_lo, det_hi = _continuous_colors(data.detection_scores, Viridis256)
     res_colors, res_lo, res_hi = _continuous_colors(data.residuals, Cividis256)
-    mis = _misjudged(data, t0)
+    mis = p.misjudged_faces(t0)
     mis_colors = np.where(mis, MISJUDGED_COLOR, OTHER_COLOR).tolist()
-    modes = dict(COLOR_MODES)
-    extra_cols: dict = {}
-    for c, (label, values) in enumerate(data.categories.items()):
-        modes[label] = f"color_cat{c}"
-        extra_cols[f"color_cat{c}"] = _identity_colors(values, blank=NAN_COLOR)[0]
-        extra_cols[f"cat{c}"] = values.tolist()
-    start = data.colour
     cols = {
         "x": xy[:, 0], "y": xy[:, 1], "image_id": data.image_ids.tolist(), "identity": data.identities.tolist(),
         "name": data.names.tolist(), "thumb": list(data.thumbs), "det": np.asarray(data.detection_scores, float),
         "res": np.asarray(data.residuals, float), "color_identity": ident_colors,
         "color_det": det_colors, "color_res": res_colors, "color_mis": mis_colors,
-        # +-9 stand for "no such pair" (JSON has no infinity); scores live in [-1, 1]
-        "max_imp": np.where(np.isfinite(p.max_impostor), p.max_impostor, -9.0),
-        "min_gen": np.where(np.isfinite(p.min_genuine), p.min_genuine, 9.0),
-        **extra_cols,
+        # grid positions of each face's hardest impostor / genuine score (-1 / grid size: none)
+        "pos_imp": grid_positions(p.max_impostor).astype(np.int32),
+        "pos_gen": grid_positions(p.min_genuine).astype(np.int32),
     }
+    # Extra colour modes (an audit's flags, clusters): a colour column each, and the value for the hover.
+    modes = dict(COLOR_MODES)
+    cat_maps = []
+    categories = data.categories
+    for c, (label, values) in enumerate(categories.items()):
+        colors, cat_map = _identity_colors(np.asarray(values, dtype=object).astype(str), blank=NAN_COLOR)
+        modes[label] = f"color_cat{c}"
+        cols[f"color_cat{c}"] = colors
+        cols[f"cat{c}"] = [v or "none" for v in np.asarray(values, dtype=object).astype(str)]
+        cat_maps.append(cat_map)
+    start = data.colour
     cols["color"] = list(cols[modes[start]])
     k = data.neighbours.index.shape[1]
     for r in range(k):
@@ -310,22 +337,23 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     hi_, hj = h["i"].to_numpy(), h["j"].to_numpy()
     cand = ColumnDataSource({
         "score": h["score"].to_numpy(), "same": h["same"].to_numpy().astype(np.int8),
+        "pos": grid_positions(h["score"].to_numpy()).astype(np.int32),
         "x0": xy[hi_, 0], "y0": xy[hi_, 1], "x1": xy[hj, 0], "y1": xy[hj, 1],
         "a": hi_.astype(np.int32), "b": hj.astype(np.int32),  # rows of src: thumbnails are not repeated
     })
-    same = h["same"].to_numpy(bool)
-    sc = h["score"].to_numpy()
-    bad = np.where(same, sc < t0, sc >= t0)
-    b = np.flatnonzero(bad)
-    segs = ColumnDataSource({"x0": xy[hi_[b], 0], "y0": xy[hi_[b], 1], "x1": xy[hj[b], 0], "y1": xy[hj[b], 1],
-                             "color": np.where(same[b], FALSE_REJECT_COLOR, FALSE_ACCEPT_COLOR).tolist(),
-                             "dash": np.where(same[b], "dashed", "solid").tolist()})
-    f = b[:max_failures]
+    max_lines = int(min(max(max_lines, 0), len(h)))
+    drawn = p.misjudged_pairs(t0, limit=max_lines)  # hardest first, judged as the counts are
+    li, lj, lsame = drawn["i"].to_numpy(), drawn["j"].to_numpy(), drawn["same"].to_numpy(bool)
+    segs = ColumnDataSource({"x0": xy[li, 0], "y0": xy[li, 1], "x1": xy[lj, 0], "y1": xy[lj, 1],
+                             "color": np.where(lsame, FALSE_REJECT_COLOR, FALSE_ACCEPT_COLOR).tolist(),
+                             "dash": np.where(lsame, "dashed", "solid").tolist()})
+    worst = p.misjudged_pairs(t0, limit=max_failures)
+    fi, fj, fsame = worst["i"].to_numpy(), worst["j"].to_numpy(), worst["same"].to_numpy(bool)
     fails = ColumnDataSource({
-        "kind": np.where(same[f], "false reject", "false accept").tolist(), "score": sc[f],
-        "a_thumb": [data.thumbs[i] for i in hi_[f]], "b_thumb": [data.thumbs[j] for j in hj[f]],
-        "a_id": data.image_ids[hi_[f]].tolist(), "b_id": data.image_ids[hj[f]].tolist(),
-        "a_name": data.names[hi_[f]].tolist(), "b_name": data.names[hj[f]].tolist()})
+        "kind": np.where(fsame, "false reject", "false accept").tolist(), "score": worst["score"].to_numpy(),
+        "a_thumb": [data.thumbs[i] for i in fi], "b_thumb": [data.thumbs[j] for j in fj],
+        "a_id": data.image_ids[fi].tolist(), "b_id": data.image_ids[fj].tolist(),
+        "a_name": data.names[fi].tolist(), "b_name": data.names[fj].tolist()})
 
     fig = figure(width=width, height=height, title=f"{data.title} -- {data.method}",
                  tools="pan,wheel_zoom,box_zoom,lasso_select,box_select,tap,reset,save",
@@ -333,7 +361,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     fig.xaxis.visible = fig.yaxis.visible = False
     fig.grid.visible = False
     fig.segment("x0", "y0", "x1", "y1", source=segs, line_color="color", line_dash="dash", line_width=1.2,
-                line_alpha=0.7)
+                line_alpha=0.7, name="facelab-lines")
     pts = fig.scatter("x", "y", source=src, name="facelab-points", size=point_size, fill_color="color", line_color="white",
                       line_width=0.5, fill_alpha=0.9, nonselection_fill_alpha=0.25, nonselection_line_alpha=0.25,
                       selection_line_color="black", selection_line_width=1.5)
@@ -348,7 +376,7 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
   <div style="font-size:12px;line-height:1.3">
     <div><b>@image_id</b></div><div>@name</div>
     <div>detection score: @det{{0.000}}</div><div>alignment residual: @res{{0.00}} px</div>
-    {"".join(f"<div>{_esc(label)}: @cat{c}</div>" for c, label in enumerate(data.categories))}
+    {"".join(f"<div>{_esc(label)}: @cat{c}</div>" for c, label in enumerate(categories))}
   </div>
 </div>"""))
     det_bar = ColorBar(color_mapper=LinearColorMapper(palette=Viridis256, low=det_lo, high=det_hi),
@@ -358,30 +386,34 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
     fig.add_layout(det_bar, "right")
     fig.add_layout(res_bar, "right")
 
-    swatches = "".join(f'<span style="white-space:nowrap;margin-right:8px"><span style="display:inline-block;'
-                       f'width:10px;height:10px;background:{c};margin-right:3px"></span>{_esc(data.names[data.identities == u][0])}</span> '
-                       for u, c in list(cmap.items())[:20])
-    more = f" and {len(cmap) - 20} more (colours repeat)" if len(cmap) > 20 else ""
-    legend = Div(text=f'<div style="font-size:12px;max-width:300px">{swatches}{more}</div>', width=300,
+    legend = Div(text=_swatches(cmap, lambda u: data.names[data.identities == u][0]), width=300,
                  visible=start == "identity")
+    cat_legends = [Div(text=_swatches(m, lambda u: u or "none"), width=300, visible=start == label,
+                       name=f"facelab-legend-{c}") for c, (label, m) in enumerate(zip(categories, cat_maps))]
 
     select = Select(title="colour by", value=start, options=list(modes), width=220, name="facelab-colour")
     select.js_on_change("value", CustomJS(args=dict(src=src, select=select, labels=list(modes),
                                                     columns=list(modes.values()), bar_det=det_bar,
-                                                    bar_res=res_bar, legend=legend), code=_COLOR_JS))
-    lo = max(-1.0, np.floor(p.score_min / GRID_STEP) * GRID_STEP)
-    hi = min(1.0, np.ceil(p.score_max / GRID_STEP) * GRID_STEP)
+                                                    bar_res=res_bar, legend=legend, cat_labels=list(categories),
+                                                    cat_legends=cat_legends), code=_COLOR_JS))
+    # The slider's range: the scores' (on the grid), stretched to hold the starting threshold.
+    lo = max(-1.0, min(np.floor(p.score_min / GRID_STEP) * GRID_STEP, t0))
+    hi = min(1.0, max(np.ceil(p.score_max / GRID_STEP) * GRID_STEP, t0))
     if hi <= lo:
         hi = min(1.0, lo + GRID_STEP)
     slider = Slider(title="threshold (cosine)", start=round(lo, 6), end=round(hi, 6), step=GRID_STEP,
-                    value=float(np.clip(t0, lo, hi)), format="0.000", width=300, name="facelab-threshold")
-    readout = Div(text=_fmt_readout(p, t0, int(b.size)), width=300, name="facelab-readout")
-    slider.js_on_change("value", CustomJS(args=dict(
-        slider=slider, step=GRID_STEP, nfa_all=p.n_false_accept.astype(np.int64).tolist(),
+                    value=t0, format="0.000", width=300, name="facelab-threshold")
+    lines = Spinner(title="lines drawn (hardest misjudged pairs)", low=0, high=len(h), step=1, value=max_lines,
+                    width=220, name="facelab-lines-drawn")
+    readout = Div(text=_fmt_readout(p, t0, len(drawn)), width=300, name="facelab-readout")
+    redraw = CustomJS(args=dict(
+        slider=slider, lines=lines, step=GRID_STEP, nfa_all=p.n_false_accept.astype(np.int64).tolist(),
         nfr_all=p.n_false_reject.astype(np.int64).tolist(), n_imp=p.n_impostor, n_gen=p.n_genuine, cand=cand,
         segs=segs, fails=fails, src=src, mode=select, readout=readout, mis_color=MISJUDGED_COLOR,
         other_color=OTHER_COLOR, fa_color=FALSE_ACCEPT_COLOR, fr_color=FALSE_REJECT_COLOR, max_failures=max_failures),
-        code=_READOUT_JS))
+        code=_READOUT_JS)
+    slider.js_on_change("value", redraw)
+    lines.js_on_change("value", redraw)
 
     thumb_fmt = _thumb_formatter(min(size, 40))
     num4 = NumberFormatter(format="0.0000")
@@ -414,9 +446,10 @@ def explorer_layout(data, *, width: int = 720, height: int = 560, point_size: fl
         width=width + 320, height=300, row_height=44, index_position=None, sortable=True)
     note = Div(text=(f'<div style="font-size:12px;color:#555;max-width:300px">{n} faces; thumbnails for '
                      f'{data.n_thumbnails} ({size} px). Hover a face for its details; click one for its nearest '
-                     f'neighbours; lasso or box-select (toolbar) to list faces. Lines: false accepts solid red, '
-                     f'false rejects dashed orange.</div>'), width=300)
-    controls = column(select, slider, readout, legend, note, width=320)
+                     f'neighbours; lasso or box-select (toolbar) to list faces. Lines: the hardest misjudged pairs at '
+                     f'the threshold, false accepts solid red, false rejects dashed orange; "lines drawn" '
+                     f'shows more (up to {len(h)}).</div>'), width=300)
+    controls = column(select, slider, readout, lines, legend, *cat_legends, note, width=320)
     fail_div = Div(text=f"<b>Failures at this threshold</b>: the {max_failures} hardest pairs on the wrong side "
                         "(click a header to sort)", width=width + 320)
     return column(row(fig, controls), row(column(nndiv, nn_table), column(seldiv, sel_table)), fail_div, fail_table)

@@ -1,4 +1,5 @@
-"""Verification figures: ROC, DET, score distributions, threshold sweeps, reliability, failures.
+"""Verification figures: ROC, DET, score distributions, threshold sweeps, a model's calibration,
+reliability, failures.
 
 Every display follows scikit-learn's pattern: build it with ``XDisplay.from_predictions(scores,
 same, ...)`` (or ``from_report`` / ``from_pairs``), which draws right away, or construct it from
@@ -15,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
@@ -27,6 +29,7 @@ __all__ = [
     "DetDisplay",
     "ScoreDistributionDisplay",
     "ThresholdSweepDisplay",
+    "CalibrationDisplay",
     "ReliabilityDisplay",
     "FailureGalleryDisplay",
     "threshold_explorer",
@@ -82,7 +85,9 @@ class RocDisplay:
                    operating_points=report.tar_at_far)
         return disp.plot(ax=ax, log_far=log_far, **kwargs)
 
-    def plot(self, ax=None, *, log_far: bool = True, **line_kwargs):
+    def plot(self, ax=None, *, log_far: bool = True, annotate: bool = True, **line_kwargs):
+        """Draw; ``annotate=False`` marks the operating points without their TAR@FAR text (for
+        several curves on one axis, where the texts would overlap)."""
         ax = _new_ax(ax)
         label = self.name or "ROC"
         if self.auc is not None:
@@ -102,8 +107,9 @@ class RocDisplay:
         self.line_, = ax.plot(x, y, label=label, drawstyle="steps-post", **line_kwargs)
         for p in self.operating_points:
             ax.plot(max(p.far_actual, x[0]), p.tar, "o", ms=5, color=self.line_.get_color())
-            ax.annotate(f"TAR {p.tar:.3f}\n@FAR {p.far:g}", (max(p.far_actual, x[0]), p.tar),
-                        textcoords="offset points", xytext=(6, -22), fontsize=7, color="0.25")
+            if annotate:
+                ax.annotate(f"TAR {p.tar:.3f}\n@FAR {p.far:g}", (max(p.far_actual, x[0]), p.tar),
+                            textcoords="offset points", xytext=(6, -22), fontsize=7, color="0.25")
         ax.set_ylim(-0.01, 1.02)
         ax.set_xlabel("false accept rate (FAR)" + (", log scale" if log_far else ""))
         ax.set_ylabel("true accept rate (TAR)")
@@ -258,6 +264,67 @@ class ThresholdSweepDisplay:
         return self
 
 
+class CalibrationDisplay:
+    """What a model's calibration does with squared distances: histograms of genuine and impostor
+    pairs' distances ``d = 2 - 2 cos``, the decision distance, and the calibrated score
+    ``sigmoid((mean - d) / std)`` as a curve on a second axis.
+
+    Parameters
+    ----------
+    distances, same : arrays
+        Squared distances of the pairs and whether each is genuine.
+    calibration : facelab.core.calibration.Calibration
+
+    Attributes
+    ----------
+    accuracy : float
+        Fraction of the pairs the calibration's decision (``score >= threshold``) gets right.
+    """
+
+    def __init__(self, distances, same, calibration, *, bins: int = 50):
+        self.distances = np.asarray(distances, dtype=float)
+        self.same = np.asarray(same, dtype=bool)
+        self.calibration = calibration
+        self.bins = bins
+        self.accuracy = float(np.mean(np.asarray(calibration.same_person(self.distances)) == self.same))
+
+    @classmethod
+    def from_predictions(cls, distances, same, calibration, *, ax=None, **kwargs) -> CalibrationDisplay:
+        return cls(distances, same, calibration, **kwargs).plot(ax=ax)
+
+    @classmethod
+    def from_embeddings(cls, embeddings, identities, calibration, *, ax=None, **kwargs) -> CalibrationDisplay:
+        """Every pair of a set (:func:`facelab.verification.make_pairs`), its squared distances, drawn."""
+        pairs = V.make_pairs(np.asarray(identities))
+        return cls(V.squared_distances(embeddings, pairs), pairs.same, calibration, **kwargs).plot(ax=ax)
+
+    def plot(self, ax=None) -> CalibrationDisplay:
+        """Draw; returns self with ``ax_``, ``ax_score_`` (the score axis) and ``figure_`` set."""
+        ax = _new_ax(ax, figsize=(8, 4))
+        cal = self.calibration
+        d, same = self.distances, self.same
+        top = 1.15 * max(float(d.max()) if d.size else 0.0, cal.distance_threshold)
+        edges = np.linspace(0, top, self.bins)
+        ax.hist(d[same], bins=edges, alpha=0.6, density=True, color=GENUINE_COLOR,
+                label=f"same person ({int(same.sum())} pairs)")
+        ax.hist(d[~same], bins=edges, alpha=0.6, density=True, color=IMPOSTOR_COLOR,
+                label=f"different people ({int((~same).sum())} pairs)")
+        ax.axvline(cal.distance_threshold, color="k", ls="--",
+                   label=f"decision at distance {cal.distance_threshold:.3f}\n({self.accuracy:.1%} of pairs right)")
+        ax.set_xlabel("squared distance")
+        ax.set_ylabel("density")
+        ax2 = ax.twinx()
+        grid = np.linspace(edges[0], edges[-1], 200)
+        ax2.plot(grid, cal.score(grid), color="crimson", label="score(distance)")
+        ax2.set_ylabel("calibrated score", color="crimson")
+        ax2.set_ylim(0, 1.02)
+        handles = ax.get_legend_handles_labels()
+        more = ax2.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper right", fontsize=8)
+        self.ax_, self.ax_score_, self.figure_ = ax, ax2, ax.figure
+        return self
+
+
 class ReliabilityDisplay:
     """Reliability diagram of calibrated scores: predicted same-person score (binned) against
     the observed fraction of genuine pairs, one line per calibration (e.g. the reference mapping
@@ -292,7 +359,9 @@ class ReliabilityDisplay:
         ax.plot([0, 1], [0, 1], ls=":", color="0.5", lw=1, label="perfectly calibrated")
         for name, (x, y) in self.curves.items():
             n = self.counts.get(name)
-            line, = ax.plot(x, y, "-", label=name)
+            # A long name (a calibration's source) would widen the legend past the square axes,
+            # and the constrained layout would shrink them to nothing: wrap it.
+            line, = ax.plot(x, y, "-", label=textwrap.fill(str(name), 38))
             if n is not None and n.size:
                 ax.scatter(x, y, s=15 + 120 * n / n.max(), color=line.get_color(), zorder=3, alpha=0.8)
         ax.set_xlim(-0.03, 1.03)

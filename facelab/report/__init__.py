@@ -4,7 +4,7 @@
 alignment, embeddings (cached), verification, identification, UMAP -- and writes::
 
     <out>/index.html          self-contained (figures inlined), opens from disk
-    <out>/metrics.json        dataset, model, verification, identification, provenance
+    <out>/metrics.json        dataset, model, verification, identification, provenance, dataset_health
     <out>/figures/*.png       every figure of the page, as files
     <out>/pair_scores.csv     every pair: image ids, identities, cosine, squared distance, score
     <out>/face_embeddings.json  the reference format {image_id: [floats]}
@@ -26,6 +26,9 @@ module          job
 ``provenance``  :func:`provenance`, :func:`dataset_fingerprint`, :func:`~facelab.report.provenance.versions`
 ``distractors`` the MegaFace-style curve of ``--distractors``
                 (:func:`~facelab.report.distractors.compute_distractors`), computed only
+``health``      the "dataset health" section's audit of the first model's embeddings
+                (:func:`~facelab.report.health.add_health`), computed only
+``audit_page``  ``facelab audit``'s files and page (:func:`~facelab.report.audit_page.write_audit`)
 ``build``       :func:`build_report` = :func:`compute_report` then :func:`write_report` (atomic)
 ==============  ===============================================================================
 """

@@ -82,7 +82,7 @@ def build_report(
         ``<dataset>/<identity>/<images>``; default the two-ID set (built from LFW if missing).
     model, weights, detector :
         See :func:`facelab.engine.pipeline.embed_images`; ``detector=None`` (default): the model's own
-        (:func:`facelab.models.weights.default_detector`: dlib for dlib, MTCNN for EdgeFace).
+        (:func:`facelab.models.weights.default_detector`: YuNet; without its file dlib for dlib, MTCNN for EdgeFace).
     models : sequence of str, optional
         Several models side by side on the same images (``model`` is then ignored).
     out : path-like, optional

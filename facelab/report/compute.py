@@ -23,7 +23,7 @@ import pandas as pd
 from facelab.core.errors import EvaluationError
 
 __all__ = ["DatasetSummary", "ReportSettings", "ModelReport", "ModelComparison", "ReportData", "compute_report",
-           "compare_models", "model_licence", "MAX_MAP_PAIRS", "PAIRED_METRICS"]
+           "compare_models", "model_licence", "MAX_MAP_PAIRS"]
 
 #: Faces per identity shown with their landmarks and aligned.
 SAMPLES_PER_IDENTITY = 3
@@ -180,10 +180,6 @@ class ModelReport:
         return [self.result.chips[int(r)] for r in self.samples.row]
 
 
-#: Metrics of the paired bootstrap between models in a report.
-PAIRED_METRICS = ("auc", "eer", "tar@1e-2", "tar@1e-3")
-
-
 def model_licence(name: str) -> str:
     """The licence line of a model's weights, as the report shows it."""
     from facelab.models.weights import KNOWN_WEIGHTS
@@ -218,7 +214,8 @@ class ModelComparison:
     scores_a, scores_b : numpy.ndarray
         Each model's cosine similarity of each pair.
     paired : dict
-        :func:`facelab.verification.comparison.paired_bootstrap` of :data:`PAIRED_METRICS` (a - b).
+        :func:`facelab.verification.comparison.paired_bootstrap` of
+        :data:`facelab.verification.comparison.PAIRED_METRICS` (a - b).
     mcnemar : facelab.verification.comparison.McNemarResult
         At each model's accuracy-best threshold on these pairs.
     threshold_a, threshold_b : float
@@ -278,7 +275,7 @@ def compare_models(a: ModelReport, b: ModelReport, settings: ReportSettings) -> 
     sa = V.pair_scores(a.embeddings[rows_a], pairs)
     sb = V.pair_scores(b.embeddings[rows_b], pairs)
     id1, id2 = pairs.identities(identities)
-    paired = paired_bootstrap(sa, sb, pairs.same, id1, id2, metrics=PAIRED_METRICS, n_boot=settings.n_boot, seed=0)
+    paired = paired_bootstrap(sa, sb, pairs.same, id1, id2, n_boot=settings.n_boot, seed=0)
     mc = mcnemar(sa, sb, pairs.same)
     ta, tb = float(a.threshold), float(b.threshold)
     ra = (sa >= ta) == pairs.same
@@ -299,6 +296,8 @@ class ReportData:
     ``comparisons``: one :class:`ModelComparison` per model after the first (empty for one model).
     ``distractors``: the distractor curves (:class:`facelab.report.distractors.ReportDistractors`)
     when the report was given distractors, else None (and the page has no such section).
+    ``health``: the dataset audit of the first model's embeddings
+    (:class:`facelab.analysis.audit.DatasetAudit`, :func:`facelab.report.health.add_health`).
     """
 
     dataset: DatasetSummary
@@ -306,6 +305,7 @@ class ReportData:
     settings: ReportSettings
     comparisons: list = field(default_factory=list)
     distractors: Optional[object] = None
+    health: Optional[object] = None
 
     @property
     def model(self) -> ModelReport:
@@ -318,19 +318,13 @@ class ReportData:
         return len(self.models) > 1
 
 
-def _model_report(root: Path, folder, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
-                  progress: bool, argv, device: str = "auto", scheduler=None, policy: str = "central") -> ModelReport:
+def _model_report(root: Path, result, dataset: DatasetSummary, *, model, weights, detector, settings: ReportSettings,
+                  argv) -> ModelReport:
     from facelab import verification as V
     from facelab.analysis.projection import misjudged_pairs, project
-    from facelab.engine.pipeline import embed_images
-    from facelab.engine.settings import EmbedSettings
     from facelab.identification.evaluate import evaluate_identification, identification_table
     from facelab.report.provenance import provenance
 
-    # embed_folder's job, on the folder read once by compute_report.
-    embed_settings = EmbedSettings(model=model, weights=weights, detector=detector, policy=policy, device=device)
-    result = embed_images(folder.images, embed_settings, progress=progress, keep_chips=True, scheduler=scheduler)
-    result.folder_skipped = folder.skipped.reset_index(drop=True)
     skipped = result.skipped.copy()
     for ident in dataset.empty_identities:
         skipped.loc[len(skipped)] = [str(root / ident), "empty identity folder (no image)"]
@@ -408,6 +402,7 @@ def compute_report(
     facelab.report.distractors.DistractorMismatchError
         Distractors made by another model (dimension, a store's settings), or of the dataset's images.
     """
+    from facelab.analysis.models import embed_models
     from facelab.data import datasets
 
     root = Path(dataset) if dataset is not None else datasets.ensure_two_id()
@@ -428,17 +423,19 @@ def compute_report(
 
         read = distractor_file(distractors)
     names = list(models) if models else [model]
-    if len(set(names)) != len(names):
-        raise EvaluationError(f"a model is named twice: {', '.join(names)}")
-    if len(names) > 1 and weights is not None:
-        raise EvaluationError("weights name one model's file: give them with a single model")
-    reports = [_model_report(root, folder, summary, model=m, weights=weights,
-                             detector=detector or default_detector(m), settings=settings, progress=progress,
-                             argv=argv, device=device, scheduler=scheduler, policy=policy) for m in names]
+    # Each model on the folder read once (embed_folder's job), with the aligned chips kept.
+    runs = embed_models(folder.images, names, detector=detector, weights=weights, policy=policy, progress=progress,
+                        keep_chips=True, device=device, scheduler=scheduler)
+    for result in runs.values():
+        result.folder_skipped = folder.skipped.reset_index(drop=True)
+    reports = [_model_report(root, runs[m], summary, model=m, weights=weights,
+                             detector=detector or default_detector(m), settings=settings, argv=argv) for m in names]
     comparisons = [compare_models(reports[0], r, settings) for r in reports[1:]]
     data = ReportData(dataset=summary, models=reports, settings=settings, comparisons=comparisons)
     if distractors is not None:
         from facelab.report.distractors import add_distractors
 
         data = add_distractors(data, distractors, read=read)
-    return data
+    from facelab.report.health import add_health
+
+    return add_health(data)

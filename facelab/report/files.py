@@ -57,7 +57,8 @@ def report_metrics(data) -> dict:
     count) and ``comparison`` (one :meth:`~facelab.report.compute.ModelComparison.to_dict` per
     model after the first) beside them. With distractors, a ``distractors`` block
     (:meth:`~facelab.report.distractors.ReportDistractors.to_dict`: the file, each model's curve,
-    the models it does not fit and why).
+    the models it does not fit and why). ``dataset_health``: the audit of the first model's
+    embeddings (:func:`facelab.report.health.health_metrics`).
     """
     ds, m = data.dataset, data.model
     metrics = {
@@ -80,6 +81,10 @@ def report_metrics(data) -> dict:
         metrics["comparison"] = [c.to_dict() for c in data.comparisons]
     if data.distractors is not None:
         metrics["distractors"] = data.distractors.to_dict()
+    if data.health is not None:
+        from facelab.report.health import health_metrics
+
+        metrics["dataset_health"] = health_metrics(data)
     return json_safe(metrics)
 
 
@@ -94,7 +99,7 @@ def write_tables(data, folder) -> None:
     """``pair_scores.csv``, ``face_embeddings.json``, ``images.csv``, ``skipped.csv`` (and the
     comparison and distractor CSVs when there are)."""
     from facelab.core.calibration import cosine_to_distance
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
 
     folder = Path(folder)
     m = data.model

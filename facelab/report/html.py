@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-__all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "verification", "identification",
-           "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison", "MULTI_SECTIONS",
-           "page_sections"]
+__all__ = ["Section", "SECTIONS", "render_page", "summary", "faces", "dataset_health", "verification",
+           "identification", "distractors", "embedding_space", "failures", "skipped", "provenance", "comparison",
+           "MULTI_SECTIONS", "page_sections"]
 
 
 class Section(NamedTuple):
@@ -173,6 +173,42 @@ def summary(data, figures: Mapping) -> Section:
 
 def faces(data, figures: Mapping) -> Section:
     return Section("faces", "Faces", _figures_of(figures, "faces"))
+
+
+def dataset_health(data, figures: Mapping):
+    """Counts of suspected label errors, duplicates and outliers, the first candidates, and a
+    pointer to ``facelab audit`` (None when the report has no audit: ``data.health``)."""
+    from facelab.analysis.audit import SHORT
+    from facelab.report.health import TOP
+
+    a = data.health
+    if a is None:
+        return None
+    c, s = a.counts(), a.settings
+    body = [_kpis([("suspected label errors", f"{c['mislabel']}"),
+                   ("duplicates across identities", f"{c['duplicate_across']}"),
+                   ("duplicates within an identity", f"{c['duplicate_within']}"), ("outliers", f"{c['outlier']}")]),
+            _p(f"An audit of the {len(a.faces)} faces <b>{html.escape(s.model)}</b> embedded, by the embeddings alone: "
+               f"each face against the {s.k} nearest faces of its own identity and of every other. A suspected label "
+               f"error is closer to another identity than to its own and to any other (by {s.margin:.4f} in cosine, "
+               f"that identity passing the threshold {s.threshold:.4f}); near-duplicates have cosine &ge; "
+               f"{s.duplicate_level:.4f}; an outlier's own identity stays below the threshold. Every label error "
+               "caps the figures below: a photo of the wrong person makes genuine pairs no model can pass. These "
+               "are candidates to look at, not verdicts.")]
+    top = a.candidates.head(TOP)
+    if len(top):
+        t = top.assign(labelled=[a.label(i) for i in top.identity],
+                       resembles=[a.label(i) if i else "" for i in top.other_identity])[
+            ["rank", "kind", "image_id", "labelled", "resembles", "other_image", "score", "reason"]]
+        body.append(_table(t.rename(columns={"image_id": "image", "other_image": "evidence"}), index=False))
+        if len(a.candidates) > TOP:
+            body.append(_p(f"The first {TOP} of {len(a.candidates)} candidates "
+                           f"({', '.join(f'{n} {k}' for k, n in ((k, c[SHORT[k]]) for k in SHORT) if n)})."))
+    else:
+        body.append(_p("No candidate: no photo looks mislabelled, duplicated or out of place at these levels."))
+    body.append(_p(f"For every candidate beside faces of its identity and of the one it resembles: "
+                   f"<code>facelab audit {html.escape(str(data.dataset.root))}</code>."))
+    return Section("dataset-health", "Dataset health", "".join(body))
 
 
 def verification(data, figures: Mapping) -> Section:
@@ -374,15 +410,18 @@ def comparison(data, figures: Mapping) -> Section:
 
 
 #: The page's sections, in order.
-SECTIONS = (summary, faces, verification, identification, embedding_space, failures, skipped, provenance)
+SECTIONS = (summary, faces, dataset_health, verification, identification, embedding_space, failures, skipped,
+            provenance)
 #: With several models: the same, and the paired comparison after the failures.
-MULTI_SECTIONS = (summary, faces, verification, identification, embedding_space, failures, comparison, skipped,
-                  provenance)
+MULTI_SECTIONS = (summary, faces, dataset_health, verification, identification, embedding_space, failures,
+                  comparison, skipped, provenance)
 
 
 def page_sections(data) -> tuple:
     """The sections of ``data``'s page: :data:`SECTIONS` (:data:`MULTI_SECTIONS` for several
-    models), with :func:`distractors` after the identification when the report has distractors."""
+    models), with :func:`distractors` after the identification when the report has distractors.
+    A section with nothing to show (:func:`dataset_health` without an audit) returns None and is
+    left out of the page."""
     base = MULTI_SECTIONS if len(data.models) > 1 else SECTIONS
     if data.distractors is None:
         return base

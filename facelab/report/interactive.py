@@ -73,6 +73,8 @@ def report_explorer(data, model=None, **kwargs):
     m = data.model if model is None else model
     kw = dict(names=data.dataset.names, coords=np.asarray(m.projection.coords)[:, :2], pairs=m.pairs,
               pair_scores=m.scores, threshold=m.threshold, width=640, height=520)
+    if data.health is not None and m is data.model:  # the audit is of the first model's faces
+        kw["categories"] = {"audit flag": data.health.flags()}
     kw.update(kwargs)
     ex = explore(m.result, **kw)
     ex.data.method = m.projection.describe()
@@ -107,9 +109,9 @@ def interactive_views(data, *, model=None) -> list:
             f"<b>Explorer</b> ({n} faces): hover a face for its aligned chip, image, identity, detection score "
             "and alignment residual; click one for its nearest neighbours in embedding space; lasso or "
             "box-select (toolbar) to list faces; colour by identity, detection score, residual or 'in a misjudged "
-            "pair'; move the threshold to see FAR/FRR on this report's pairs, the misjudged pairs as lines "
-            "(false accepts solid red, false rejects dashed orange) and the failures. The static map below is "
-            "for print."), ex.build()),
+            "pair'; move the threshold to see FAR/FRR on this report's pairs, the hardest misjudged pairs as "
+            "lines (false accepts solid red, false rejects dashed orange; 'lines drawn' shows more) and the "
+            "failures. The static map below is for print."), ex.build()),
         InteractiveView("roc-det", "verification", "ROC and DET",
                         "<b>ROC and DET</b>: hover a curve for the cosine threshold and the rates there.", curves),
         InteractiveView("thresholds", "verification", "Thresholds",

@@ -32,6 +32,7 @@ import numpy as np
 from facelab.core.registry import Registry
 from facelab.models.dlib_files import dlib_object
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
+from facelab.stages.working import WORKING_SIDE, faces_to_full, result_to_full, working_image
 
 __all__ = [
     "POLICIES",
@@ -50,8 +51,15 @@ __all__ = [
     "create_detector",
 ]
 
-#: Detector classes by name: ``@register_detector("name")`` on a :class:`Detector` subclass.
-DETECTORS = Registry("detector")
+def _discover():
+    from facelab.stages.detectors import discover
+
+    discover()
+
+
+#: Detector classes by name: ``@register_detector("name")`` on a :class:`Detector` subclass (those
+#: of :mod:`facelab.stages.detectors` register when the registry is first asked for its names).
+DETECTORS = Registry("detector", discover=_discover)
 register_detector = DETECTORS.register
 #: dlib HOG upsampling tried in turn by :class:`LadderDetector`: the next unless exactly one face was found.
 DLIB_UPSAMPLE_LADDER = (0, 1)
@@ -115,9 +123,14 @@ class Detector(ABC):
     ----------
     name : str
         The backend name (``"dlib"``, ``"mtcnn"``).
+    max_side : int or None
+        Longest side (pixels) of the image the detector looks at: a larger image is reduced to it
+        and the faces mapped back to the image (:mod:`facelab.stages.working`); None: every image
+        at its own size. Set it on an instance to change it.
     """
 
     name: str = "?"
+    max_side: Optional[int] = WORKING_SIDE
 
     @abstractmethod
     def find_faces(self, image: np.ndarray) -> list[Face]:
@@ -147,7 +160,8 @@ class Detector(ABC):
             Which face is ``chosen`` when there are several.
         """
         choose_face([], (1, 1), policy)  # validate the policy before the work
-        faces = self.find_faces(_as_rgb_uint8(image))
+        small, sx, sy = working_image(_as_rgb_uint8(image), self.max_side)
+        faces = faces_to_full(self.find_faces(small), sx, sy)
         return self._result(faces, image, path, policy)
 
     def detect_batch(self, images: Sequence[np.ndarray], *, paths=None, policy: str = "largest") -> list[DetectionResult]:
@@ -157,7 +171,9 @@ class Detector(ABC):
         paths = list(paths) if paths is not None else [None] * len(images)
         if len(paths) != len(images):
             raise ValueError(f"{len(images)} images but {len(paths)} paths")
-        found = self.find_faces_batch(images)
+        work = [working_image(im, self.max_side) for im in images]
+        found = self.find_faces_batch([w[0] for w in work])
+        found = [faces_to_full(f, sx, sy) for f, (_, sx, sy) in zip(found, work)]
         return [self._result(f, im, p, policy) for f, im, p in zip(found, images, paths)]
 
     def detect_paths(
@@ -171,7 +187,9 @@ class Detector(ABC):
         """Load and detect every image file; never drops one.
 
         Unreadable files get status ``error`` with the :class:`~facelab.data.imageio.ImageLoadError`
-        reason; a failure inside the detector for one image is also recorded as ``error``.
+        reason; a failure inside the detector for one image is also recorded as ``error``. Large
+        JPEGs are decoded reduced (:func:`~facelab.data.imageio.load_image_reduced`); faces are
+        given in the photo's full-resolution coordinates.
 
         Parameters
         ----------
@@ -184,12 +202,13 @@ class Detector(ABC):
         """
         from tqdm.auto import tqdm
 
-        from facelab.data.imageio import ImageLoadError, load_image
+        from facelab.data.imageio import ImageLoadError, load_image_reduced
 
         choose_face([], (1, 1), policy)
         paths = [str(p) for p in paths]
         results: list[Optional[DetectionResult]] = [None] * len(paths)
         pending: list[tuple[int, np.ndarray]] = []
+        decoded: dict[int, tuple] = {}  # index -> (full size, decode scale)
 
         def flush():
             if not pending:
@@ -209,14 +228,15 @@ class Detector(ABC):
                                             image_size=tuple(im.shape[:2]))
                         )
             for i, r in zip(idx, out):
-                results[i] = r
+                results[i] = result_to_full(r, *decoded.pop(i))
             pending.clear()
 
         bar = tqdm(total=len(paths), desc=f"detect ({self.name})", unit="img", disable=not progress)
         try:
             for i, p in enumerate(paths):
                 try:
-                    im = load_image(p)
+                    im, full_size, scale = load_image_reduced(p, self.max_side)
+                    decoded[i] = (full_size, scale)
                 except ImageLoadError as exc:
                     results[i] = DetectionResult(p, DetectionStatus.ERROR, exc.reason)
                     bar.update(1)
@@ -441,10 +461,11 @@ def create_detector(detector: str = "dlib", **options) -> Detector:
     Parameters
     ----------
     detector : str or Detector
-        ``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"`` or any other registered name.
+        ``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"``, ``"yunet"`` or any other registered name.
     **options
-        Passed to :class:`DlibDetector` (``kind``, ``upsample``, ``threshold``) or
-        :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``).
+        Passed to :class:`DlibDetector` (``kind``, ``upsample``, ``threshold``),
+        :class:`MTCNNDetector` (``min_face_size``, ``thresholds``, ``factor``, ``device``) or
+        :class:`~facelab.stages.detectors.yunet.YuNetDetector` (``score_threshold``, ``weights``, ``threads``).
 
     Raises
     ------

@@ -29,8 +29,8 @@ import numpy as np
 
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
-__all__ = ["PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual",
-           "STAGES"]
+__all__ = ["PreparedImage", "prepare_image", "stage_timer", "embed_prepared", "fill_residual", "chip_region",
+           "chip_reduction", "CHIP_OVERSAMPLING", "STAGES"]
 
 #: The stages :func:`prepare_image` times, and the embedding after them.
 STAGES = ("load", "detect", "align", "embed")
@@ -157,21 +157,35 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     times : dict, optional
         Seconds spent in ``load`` / ``detect`` / ``align`` are added to it.
     keep_image : bool
-        Keep the decoded image in :attr:`PreparedImage.image`.
+        Keep the decoded image in :attr:`PreparedImage.image` (at full resolution).
+
+    A photo larger than the detector's ``max_side`` is detected at that working size (a JPEG
+    decoded reduced, :func:`~facelab.data.imageio.load_image_reduced`), its faces are given in the
+    photo's coordinates, and the chip is cut from the pixels around the face: from the detector's
+    decode when that leaves two decoded pixels per chip pixel, else from the face's region decoded
+    as reduced as still does (:func:`chip_reduction`,
+    :func:`~facelab.data.imageio.load_image_region`): the time and memory of a big face in a big
+    photo follow the face, not the photo.
 
     Returns
     -------
     PreparedImage
     """
-    from facelab.data.imageio import ImageLoadError, load_image
+    from facelab.data.imageio import ImageLoadError, load_image, load_image_reduced, load_image_region
     from facelab.stages.detection import EVERY_FACE
+    from facelab.stages.working import result_to_full
 
     every = policy == EVERY_FACE
     path = str(path)
     out = PreparedImage(path, DetectionStatus.ERROR)
     try:
         with stage_timer(times, "load"):
-            image = load_image(path)
+            # A large JPEG is decoded reduced for the detector; the chip from a decode of its own below.
+            if keep_image:
+                image = load_image(path)
+                full_size, scale = image.shape[:2], 1.0
+            else:
+                image, full_size, scale = load_image_reduced(path, getattr(detector, "max_side", None))
     except ImageLoadError as exc:
         return out.failed("load", exc.reason, content_decided=exc.content)
     except OSError as exc:
@@ -181,12 +195,13 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     try:
         with stage_timer(times, "detect"):
             # Every-face mode: the detection's chosen face is the largest, face 0.
-            det = detector.detect(image, path=path, policy="largest" if every else policy)
+            det = result_to_full(detector.detect(image, path=path, policy="largest" if every else policy),
+                                 full_size, scale)
     except Exception as exc:
         return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
     out.detection, out.n_faces = det, len(det.faces)
     if every:
-        return _prepare_every_face(out, image, det, preset, times)
+        return _prepare_every_face(out, path, image, scale, det, preset, times)
     if not det.ok or det.face is None:
         if det.ok or det.status is DetectionStatus.NO_FACE:
             out.status, out.stage, out.reason = DetectionStatus.NO_FACE, "detect", det.reason or "no face found"
@@ -196,9 +211,19 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     if preset is None:
         out.status = DetectionStatus.OK
         return out
+    origin, region_scale = (0, 0), scale
+    # The detector's decode serves the chip too when it is fine enough for it (a big face); else the
+    # face's region is decoded, as reduced as the chip allows.
+    reduce = chip_reduction(preset, det.face) if scale != 1.0 else 1
+    if scale * reduce < 1.0:
+        try:
+            with stage_timer(times, "load"):
+                image, origin, region_scale = load_image_region(path, chip_region(det.face), reduce=reduce)
+        except (ImageLoadError, OSError, ValueError) as exc:
+            return out.failed("load", f"cannot read the face's region ({getattr(exc, 'reason', exc)})")
     try:
         with stage_timer(times, "align"):
-            out.aligned = preset(image, det.face)
+            out.aligned = _align(preset, image, det.face, origin, region_scale)
     except Exception as exc:
         return out.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
     out.residual = float(out.aligned.residual)
@@ -206,8 +231,11 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     return out
 
 
-def _prepare_every_face(out: PreparedImage, image, det: DetectionResult, preset, times) -> PreparedImage:
-    """:func:`prepare_image`'s every-face branch: every face of ``det`` aligned, largest first."""
+def _prepare_every_face(out: PreparedImage, path: str, image, scale: float, det: DetectionResult, preset,
+                        times) -> PreparedImage:
+    """:func:`prepare_image`'s every-face branch: every face of ``det`` aligned, largest first; each chip
+    cut as a single face's is (from the detector's decode, or its own region of a reduced photo)."""
+    from facelab.data.imageio import ImageLoadError, load_image_region
     from facelab.stages.detection import every_face_order
 
     faces = [det.faces[k] for k in every_face_order(det.faces)] if det.ok else []
@@ -223,9 +251,18 @@ def _prepare_every_face(out: PreparedImage, image, det: DetectionResult, preset,
         return out
     out.alignments = []
     for k, face in enumerate(faces):
+        src, origin, region_scale = image, (0, 0), scale
+        reduce = chip_reduction(preset, face) if scale != 1.0 else 1
+        if scale * reduce < 1.0:
+            try:
+                with stage_timer(times, "load"):
+                    src, origin, region_scale = load_image_region(path, chip_region(face), reduce=reduce)
+            except (ImageLoadError, OSError, ValueError) as exc:
+                out.alignments = None
+                return out.failed("load", f"cannot read face {k}'s region ({getattr(exc, 'reason', exc)})")
         try:
             with stage_timer(times, "align"):
-                out.alignments.append(preset(image, face))
+                out.alignments.append(_align(preset, src, face, origin, region_scale))
         except Exception as exc:
             out.alignments = None
             return out.failed("align", f"alignment of face {k} failed ({type(exc).__name__}: {exc})")
@@ -233,6 +270,51 @@ def _prepare_every_face(out: PreparedImage, image, det: DetectionResult, preset,
     out.aligned, out.residual = out.alignments[0], out.residuals[0]
     out.status, out.stage, out.reason = DetectionStatus.OK, None, None
     return out
+
+
+def chip_region(face: Face, margin: float = 1.0) -> tuple:
+    """The part of a photo a face's chip can draw on: its box and points, widened on every side by
+    ``margin`` times the box's longest side (a chip spans about 1.6 boxes, 2.3 when turned 45 degrees)."""
+    pts = np.vstack([face.box.reshape(2, 2), face.landmarks])
+    (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
+    m = margin * max(face.box[2] - face.box[0], face.box[3] - face.box[1], 1.0)
+    return (x1 - m, y1 - m, x2 + m, y2 + m)
+
+
+#: Decoded pixels a chip gets per chip pixel at least, when its photo is decoded reduced for it.
+CHIP_OVERSAMPLING = 2.0
+
+
+def chip_reduction(preset, face: Face) -> int:
+    """How many times smaller (1, 2, 4 or 8) a JPEG can be decoded for ``face``'s chip: the largest
+    reduction that still leaves :data:`CHIP_OVERSAMPLING` decoded pixels per chip pixel (a face
+    with 300 px between the eyes: 4 for a 112 px ArcFace chip). So the pixels decoded for a chip
+    follow the face's size, not the photo's."""
+    if not hasattr(preset, "chip_scale"):  # a plain function of (image, face): no reduction known to be safe
+        return 1
+    c = preset.chip_scale(face)
+    fits = [d for d in (8, 4, 2) if d * c * CHIP_OVERSAMPLING <= 1.0]
+    return fits[0] if fits else 1
+
+
+def _align(preset, image: np.ndarray, face: Face, origin: tuple, scale: float = 1.0):
+    """``preset(image, face)`` where ``image`` is the region starting at ``origin`` of the photo decoded at
+    ``scale`` (decoded pixels per photo pixel); the chip's matrix maps photo coordinates, as if the
+    whole photo had been given at full resolution."""
+    if origin == (0, 0) and scale == 1.0:
+        return preset(image, face)
+    ox, oy = origin
+    # Photo -> region: boxes are edges (scaled), points pixel centres ((p + 0.5) s - 0.5).
+    to_region = np.array([[scale, 0, 0.5 * scale - 0.5 - ox], [0, scale, 0.5 * scale - 0.5 - oy], [0, 0, 1.0]])
+
+    def pts(p):
+        return None if p is None else np.asarray(p, np.float64) @ to_region[:2, :2].T + to_region[:2, 2]
+
+    local = Face(box=face.box * scale - [ox, oy, ox, oy], score=face.score, landmarks=pts(face.landmarks),
+                 landmarks68=pts(face.landmarks68))
+    aligned = preset(image, local)
+    aligned.matrix = np.asarray(aligned.matrix) @ to_region
+    return aligned
 
 
 def fill_residual(prepared: PreparedImage, preset) -> PreparedImage:

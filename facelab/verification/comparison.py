@@ -4,12 +4,15 @@ Plain metrics (arrays and dataclasses, no drawing), for the side-by-side report 
 ``facelab lfw --model A --model B``:
 
 - :func:`paired_bootstrap`: identity-resampled bootstrap intervals of the *differences* (A - B) in
-  AUC, EER and TAR@FAR. Each replicate draws one identity resample
-  (:func:`facelab.verification.identity_resample`) and scores both models on it, so the interval
-  reflects how the two models differ on the same people, not two independent uncertainties.
+  AUC, EER and TAR@FAR (:data:`PAIRED_METRICS`, the metrics every comparison in facelab reports).
+  Each replicate draws one identity resample (:func:`facelab.verification.identity_resample`) and
+  scores both models on it, so the interval reflects how the two models differ on the same people,
+  not two independent uncertainties.
 - :func:`mcnemar`: McNemar's test on the pairs, each model deciding at its own accuracy-best
   threshold (or given thresholds): exact two-sided binomial p-value on the discordant pairs
   (and the continuity-corrected chi-square one).
+- :func:`fold_difference`: the paired difference of two models' per-fold accuracies on the same
+  folds (mean, standard deviation, Student-t interval).
 - :func:`fit_fusion` / :class:`ScoreFusion`: logistic regression on the models' calibrated scores
   (as logits), fitted on training pairs only (LFW ``pairsDevTrain.txt``) and applied to others.
 """
@@ -30,16 +33,19 @@ from facelab.verification.bootstrap import resolve_metric
 __all__ = [
     "PairedDifference",
     "paired_bootstrap",
+    "FoldDifference",
+    "fold_difference",
     "McNemarResult",
     "mcnemar",
     "ScoreFusion",
     "fit_fusion",
-    "DEFAULT_PAIRED_METRICS",
+    "PAIRED_METRICS",
 ]
 
-#: Metrics compared by default: higher AUC / TAR is better, lower EER is better.
-DEFAULT_PAIRED_METRICS = ("auc", "eer", "tar@1e-3")
-
+#: The metrics two models are compared on (``facelab lfw`` with several models, the report's
+#: comparison section): higher AUC / TAR is better, lower EER is better. TAR@FAR=1e-3 needs about
+#: 1,000 impostor pairs or more to mean anything; on fewer it is NaN (written as null).
+PAIRED_METRICS = ("auc", "eer", "tar@1e-2", "tar@1e-3")
 
 
 
@@ -95,7 +101,7 @@ class PairedDifference:
         return json_safe(asdict(self))
 
 
-def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[str] = DEFAULT_PAIRED_METRICS,
+def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[str] = PAIRED_METRICS,
                      n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, PairedDifference]:
     """Identity-resampled paired bootstrap intervals of metric differences (A - B).
 
@@ -155,6 +161,53 @@ def paired_bootstrap(scores_a, scores_b, same, id1, id2, *, metrics: Sequence[st
         lo, hi = np.quantile(d, [alpha, 1 - alpha]) if d.size else (math.nan, math.nan)
         out[m] = PairedDifference(m, va, vb, va - vb, float(lo), float(hi), level, int(n_boot), int(d.size))
     return out
+
+
+@dataclass(frozen=True)
+class FoldDifference:
+    """The paired difference of two models' per-fold accuracies (``a - b``, the same folds).
+
+    Attributes
+    ----------
+    per_fold : list of float
+    mean, std : float
+        Mean and standard deviation (``ddof=1``; NaN with one fold) over the folds.
+    n_folds : int
+    level : float
+    t_low, t_high : float
+        Student-t interval of the mean at ``level`` (NaN with one fold).
+    """
+
+    per_fold: list
+    mean: float
+    std: float
+    n_folds: int
+    level: float
+    t_low: float
+    t_high: float
+
+    def to_dict(self) -> dict:
+        return {"per_fold": list(self.per_fold), "mean": self.mean, "std": self.std, "n_folds": self.n_folds,
+                "level": self.level, "t_low": self.t_low, "t_high": self.t_high}
+
+
+def fold_difference(acc_a, acc_b, *, level: float = 0.95) -> FoldDifference:
+    """Paired difference of two models' per-fold accuracies (``a - b``, same folds).
+
+    Mean, standard deviation (``ddof=1``) and a Student-t interval of the mean over the folds.
+    """
+    from scipy.stats import t as student_t
+
+    d = np.asarray(acc_a, np.float64) - np.asarray(acc_b, np.float64)
+    n = d.size
+    mean = float(d.mean()) if n else float("nan")
+    sd = float(d.std(ddof=1)) if n > 1 else float("nan")
+    if n > 1:
+        half = float(student_t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
+        low, high = mean - half, mean + half
+    else:
+        low = high = float("nan")
+    return FoldDifference(d.tolist(), mean, sd, int(n), level, low, high)
 
 
 @dataclass

@@ -26,6 +26,7 @@ REQUIRED = {
     "identify": ["ds"],
     "cluster": ["ds", "--out", "clusters"],
     "report": ["ds"],
+    "audit": ["ds"],
     "weights fetch": ["edgeface_xs"],
 }
 

@@ -20,21 +20,22 @@ POSITIONAL = {
     "verify": ["ds"],
     "identify": ["ds"],
     "report": ["ds"],
+    "audit": ["ds"],
 }
 
 # Which subcommands take which shared flag (the README's flag table says the same).
-DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
-POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report"]
-QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report"]
-FLIP = ["embed", "compare", "lfw", "verify", "identify"]
-CACHE = ["embed", "compare", "lfw", "verify", "identify"]
-WORKERS = ["embed", "lfw", "verify", "identify"]
-MODEL = ["embed", "compare", "lfw", "verify", "identify", "report"]
+DETECTOR = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+POLICY = ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+QUIET = ["landmarks", "align", "embed", "lfw", "verify", "identify", "report", "audit"]
+FLIP = ["embed", "compare", "lfw", "verify", "identify", "audit"]
+CACHE = ["embed", "compare", "lfw", "verify", "identify", "audit"]
+WORKERS = ["embed", "lfw", "verify", "identify", "audit"]
+MODEL = ["embed", "compare", "lfw", "verify", "identify", "report", "audit"]
 MULTI_MODEL = ["lfw", "report"]
 FORMAT_OUT = ["landmarks", "lfw", "verify", "identify"]
 N_BOOT = ["lfw", "verify", "report"]
-DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report"]
-SCHEDULER = ["embed", "lfw", "identify", "report"]
+DEVICE = ["embed", "compare", "lfw", "verify", "identify", "report", "audit"]
+SCHEDULER = ["embed", "lfw", "identify", "report", "audit"]
 DISTRACTORS = ["identify", "report"]
 
 
@@ -44,8 +45,9 @@ def parse(command, *extra):
 
 @pytest.mark.parametrize("command", DETECTOR)
 def test_detector(command):
-    assert parse(command, "--detector", "mtcnn").detector == "mtcnn"
-    assert parse(command, "--detector", "dlib").detector == "dlib"
+    one = (lambda d: [d]) if command == "lfw" else (lambda d: d)  # lfw takes it several times: a list
+    assert parse(command, "--detector", "mtcnn").detector == one("mtcnn")
+    assert parse(command, "--detector", "dlib").detector == one("dlib")
 
 
 @pytest.mark.parametrize("command", POLICY)
@@ -141,10 +143,11 @@ def test_commands_without_scheduler_ignore_the_environment(monkeypatch):
 def test_per_command_defaults_survive_the_aliases():
     # A hidden alias must not reset the canonical flag's default (argparse applies defaults in order).
     lfw = parse("lfw")
-    # lfw's detector: None parsed = MTCNN for one model, each model's own for several (resolved in run).
+    # The detector: None parsed = each model's own (resolved in run; default_detector).
     assert (lfw.detector, lfw.policy, lfw.flip, lfw.n_boot) == (None, "central", True, 1000)
     verify = parse("verify")
-    assert (verify.detector, verify.policy, verify.flip, verify.quiet) == ("dlib", "largest", False, False)
+    assert (verify.detector, verify.policy, verify.flip, verify.quiet) == (None, "largest", False, False)
+    assert parse("lfw", "--detector", "yunet", "--detector", "mtcnn").detector == ["yunet", "mtcnn"]  # side by side
     assert parse("landmarks").format == "json" and parse("verify").format == "table"
     report = parse("report")  # each model's own detector, the central face (as lfw), 500 replicates
     assert (report.detector, report.policy, report.n_boot) == (None, "central", 500)
@@ -154,7 +157,7 @@ def test_per_command_defaults_survive_the_aliases():
 
 @pytest.mark.parametrize("command", DETECTOR)
 def test_backend_is_detector(command):
-    assert parse(command, "--backend", "mtcnn").detector == "mtcnn"
+    assert parse(command, "--backend", "mtcnn").detector == (["mtcnn"] if command == "lfw" else "mtcnn")
     assert not hasattr(parse(command, "--backend", "mtcnn"), "backend")
 
 
@@ -203,8 +206,9 @@ def test_help_hides_dest_on_fetch_lfw():
 def test_detector_choices_follow_the_registry(monkeypatch):
     monkeypatch.setitem(DETECTORS._factories, "testdet", lambda **kw: None)
     for command in ["landmarks", "align", "embed", "compare", "lfw", "verify", "identify"]:
-        assert parse(command, "--detector", "testdet").detector == "testdet", command
-        assert parse(command, "--backend", "testdet").detector == "testdet", command
+        want = ["testdet"] if command == "lfw" else "testdet"  # lfw takes several detectors: a list
+        assert parse(command, "--detector", "testdet").detector == want, command
+        assert parse(command, "--backend", "testdet").detector == want, command
 
 
 def test_unknown_detector_is_a_usage_error(capsys):

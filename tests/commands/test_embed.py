@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 from facelab.cli import main
-from facelab.embedders.embedding import read_embeddings
+from facelab.embedders.files import read_embeddings
 
 
 def _dataset(lfw, root):

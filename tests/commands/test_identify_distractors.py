@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from facelab.cli import main
-from facelab.embedders.embedding import write_embeddings
+from facelab.embedders.files import write_embeddings
 
 
 def test_identify_prints_the_distractor_table(tmp_path, stub_embeddings, make_folder, capsys):

@@ -60,7 +60,9 @@ def test_two_models_rows_and_paired_difference(fake_lfw, two_models, capsys):  #
     d = json.loads(capsys.readouterr().out)
     # Both models on the same images, each with its own default detector (unknown models: dlib).
     assert [c[0] for c in two_models.calls] == ["good", "poor"]
-    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == "dlib"
+    from facelab.models.weights import default_detector
+
+    assert two_models.calls[0][1:] == two_models.calls[1][1:] and two_models.calls[0][1] == default_detector("good")
     assert [r["model"] for r in d["models"]] == ["good", "poor"]
     _, la = _scores(fake_lfw, two_models.fn, "good")
     _, lb = _scores(fake_lfw, two_models.fn, "poor")
@@ -116,7 +118,9 @@ def test_detector_given_applies_to_every_model(fake_lfw, two_models, capsys):  #
     assert [c[1] for c in two_models.calls] == ["mtcnn", "mtcnn"]
     two_models.calls.clear()
     assert main(["lfw", "--root", str(fake_lfw), "--model", "good", "--n-boot", "0", "--quiet"]) == 0
-    assert [c[1] for c in two_models.calls] == ["mtcnn"]  # one model: lfw's MTCNN default, as before
+    from facelab.models.weights import default_detector
+
+    assert [c[1] for c in two_models.calls] == [default_detector("good")]  # one model: the model's own
 
 
 def test_multi_table_and_errors(fake_lfw, two_models, capsys):  # noqa: F811

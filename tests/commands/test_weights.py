@@ -15,10 +15,11 @@ from facelab.models import weights as W
 def test_list_not_found_lists_places_fetch_and_licence(capsys, no_weights_checkout):
     assert main(["weights", "list"]) == 0
     out = capsys.readouterr().out
-    assert out.count("NOT FOUND") == 2
+    assert out.count("NOT FOUND") == 3
     assert "facelab weights fetch edgeface_xs`" in out and "facelab weights fetch edgeface_xxs`" in out
+    assert "facelab weights fetch yunet_n`" in out
     assert str(no_weights_checkout / "weights" / "edgeface_xs_q.pt") in out
-    assert out.count("research and teaching use only") == 2
+    assert out.count("research and teaching use only") == 2 and out.count("Apache-2.0") == 1
     assert "dlib" in out
 
 

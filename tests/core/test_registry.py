@@ -47,7 +47,8 @@ def test_discovery_runs_once_and_only_on_a_miss():
 
 
 def test_every_kind_uses_the_registry():
-    from facelab.embedders.embedding import EMBEDDERS, create_embedder
+    from facelab.embedders import create_embedder
+    from facelab.embedders.base import EMBEDDERS
     from facelab.models import MODELS, create_model, list_models, register_model
     from facelab.stages.alignment import PRESETS, get_preset, register_preset
     from facelab.stages.detection import DETECTORS, create_detector

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facelab.analysis import experiments as X
+from facelab.analysis.anatomy import embedding_anatomy
+from facelab.analysis.faces import detect_faces
+from facelab.analysis.sensitivity import perturb_landmarks
 from facelab.course.build import load_solution
 
 
@@ -24,7 +26,7 @@ def small_set(tmp_path_factory, lfw):
 def faces(small_set):
     from facelab.data.datasets import read_identity_folders
 
-    return X.detect_faces(read_identity_folders(small_set).images)
+    return detect_faces(read_identity_folders(small_set).images)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def embedded(small_set):
 
 @pytest.fixture(scope="module")
 def dlib():
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     return DlibEmbedder()
 
@@ -48,7 +50,7 @@ def test_01_landmarking(small_set):
     assert found[1][0] >= found[0][0] >= 20
     level = np.array([[100.0, 100], [140, 100], [120, 120], [105, 140], [135, 140]])
     assert s.eye_line_angle(level) == 0
-    assert s.eye_line_angle(X.perturb_landmarks(level, kind="rotation", level=10)) == pytest.approx(10)
+    assert s.eye_line_angle(perturb_landmarks(level, kind="rotation", level=10)) == pytest.approx(10)
     roll = s.exercise_3(small_set)
     assert len(roll) >= 20 and roll.abs().max() < 45 and abs(roll.iloc[0]) == roll.abs().max()
 
@@ -131,7 +133,7 @@ def test_08_lfw_protocol(embedded):
 
 def test_09_embedding_anatomy(faces, dlib, embedded):
     s = load_solution("09")
-    anatomy = X.embedding_anatomy(faces, dlib)
+    anatomy = embedding_anatomy(faces, dlib)
     assert -1 <= s.exercise_1(anatomy) <= 1
     assert s.exercise_2(faces, dlib) < 1e-5
     auc = s.exercise_3(embedded.embeddings, embedded.identities)

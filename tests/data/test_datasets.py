@@ -121,6 +121,23 @@ def test_locate_names_every_place(monkeypatch, tmp_path):
     assert "shared" in msg and str(tmp_path / "repo" / "data" / "lfw") in msg
 
 
+def test_lfw_or_none_says_why_in_one_line(monkeypatch, tmp_path, capsys, lfw):
+    import facelab.data.datasets as ds
+
+    assert isinstance(ds.lfw_or_none(lfw.root), ds.LFW) and capsys.readouterr().out == ""
+    monkeypatch.setattr(ds, "repo_root", lambda: tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FACELAB_LFW", raising=False)
+    monkeypatch.setenv("FACELAB_NO_SHARED", "1")
+    assert ds.lfw_or_none(without="this section is skipped") is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("LFW not available, this section is skipped: no lfw-deepfunneled/ in ")
+    assert str(tmp_path / "repo" / "data" / "lfw") in out and "FACELAB_LFW" in out
+    assert ds.lfw_or_none(tmp_path / "nowhere") is None  # a path given: only that place is named
+    out = capsys.readouterr().out
+    assert str(tmp_path / "nowhere") in out and "data/lfw" not in out
+
+
 def test_two_id_builder(tmp_path, lfw):
     out = build_two_id(tmp_path / "two_id", lfw_root=lfw.root)
     ds = read_identity_folders(out)

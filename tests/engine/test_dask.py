@@ -67,10 +67,11 @@ def test_cluster_embedding_equals_local_run(client, small_lfw, local_result):
 
 def test_cli_embed_with_scheduler_writes_the_local_vectors(cluster, small_lfw, local_result, tmp_path, capsys):
     from facelab.cli import main
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     out = tmp_path / "e.json"
-    assert main(["embed", str(small_lfw), "--out", str(out), "--scheduler", cluster.address, "--quiet"]) == 0
+    assert main(["embed", str(small_lfw), "--out", str(out), "--scheduler", cluster.address, "--quiet",
+                 "--detector", "dlib"]) == 0
     assert "20 embedded" in capsys.readouterr().out
     ids, vecs = read_embeddings(out)
     assert ids == local_result.ids
@@ -117,7 +118,7 @@ def test_store_filled_by_the_cluster_resumes_locally(client, small_lfw, local_re
 def test_what_a_worker_cannot_rebuild_is_refused_before_any_task(client, small_lfw):
     import warnings
 
-    from facelab.embedders.embedding import TorchEmbedder
+    from facelab.embedders.torch import TorchEmbedder
     from facelab.engine.dask import DistributedError
     from facelab.engine.pipeline import embed_folder
     from facelab.stages.detection import LadderDetector

@@ -80,7 +80,7 @@ def test_cache_follows_content_not_path(images, tmp_path, monkeypatch):
 def test_no_cache_recomputes_and_random_models_never_cache(images):
     res = embed_images(images.head(2), cache=False, progress=False)
     assert res.n_computed == 2 and res.settings["cache"] is None
-    from facelab.embedders.embedding import TorchEmbedder
+    from facelab.embedders.torch import TorchEmbedder
 
     with pytest.warns(UserWarning, match="RANDOM"):
         emb = TorchEmbedder("ir_18")
@@ -99,7 +99,7 @@ def test_process_pool_gives_the_same_embeddings(images):
 def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, monkeypatch):
     import threading
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     class Failing(DlibEmbedder):
         guard = threading.Lock()  # cannot be pickled: workers never get the embedder
@@ -107,11 +107,27 @@ def test_pool_embeds_in_the_parent_and_a_failed_batch_marks_its_faces(images, mo
         def _forward(self, chips):
             raise RuntimeError("out of memory")
 
-    res = embed_images(images, model=Failing(), cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
-                       batch_size=2)
+    # PyTorch's engine: the parent embeds (onnxruntime would embed in the workers, from the spec).
+    res = embed_images(images, model=Failing(engine="torch"), cache=False, progress=False,
+                       executor=PoolExecutor(2, min_images=2), batch_size=2)
     assert list(res.table.status) == ["error"] * 4 + ["no_face", "error"]
     assert res.table.reason[:4].str.contains(r"embedding failed \(RuntimeError: out of memory\)").all()
     assert res.embeddings.shape == (0, 128) and res.timings["embed"] > 0
+
+
+def test_pool_workers_embed_with_onnxruntime(images):
+    """On the CPU the networks run in onnxruntime inside each pool worker, one thread each: the vectors
+    are the serial run's exactly, and this process never builds a batch."""
+    from facelab.embedders.dlib import DlibEmbedder
+
+    emb = DlibEmbedder()
+    assert emb.engine == "onnx" and not emb.multithreaded and emb.spec() == {"name": "dlib", "flip": False,
+                                                                             "num_jitters": 0}
+    pooled = embed_images(images, model="dlib", cache=False, progress=False, executor=PoolExecutor(2, min_images=2))
+    serial = embed_images(images, model="dlib", cache=False, progress=False, executor=SerialExecutor())
+    np.testing.assert_array_equal(pooled.embeddings, serial.embeddings)
+    assert list(pooled.table.status) == list(serial.table.status)
+    assert pooled.timings["embed"] > 0 and pooled.timings["worker_init"] > 0  # embedded in the workers
 
 
 def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
@@ -121,7 +137,7 @@ def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
 
     import torch
 
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     seen = []
 
@@ -134,8 +150,8 @@ def test_pool_leaves_the_cores_to_its_workers(images, monkeypatch):
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     before = torch.get_num_threads()
-    res = embed_images(images, model=Recording(), cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
-                       batch_size=2)
+    res = embed_images(images, model=Recording(engine="torch"), cache=False, progress=False,
+                       executor=PoolExecutor(2, min_images=2), batch_size=2)
     assert res.embeddings.shape == (4, 128)
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == before
@@ -146,7 +162,7 @@ def test_dlib_faces_have_a_residual_cached_or_not(images, monkeypatch, tmp_path)
     # from their landmarks when read.
     from dataclasses import replace
 
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.engine.cache import EmbeddingCache
     from facelab.engine.settings import EmbedSettings
     from facelab.stages.alignment import get_preset
@@ -291,7 +307,7 @@ def test_dlib_workers_do_not_import_torch():
 
     code = (
         "import sys\n"
-        "from facelab.embedders.embedding import create_embedder\n"
+        "from facelab.embedders import create_embedder\n"
         "from facelab.stages.detection import LadderDetector\n"
         "from facelab.engine.pool import _worker_init, _WORKER_STATE\n"
         "create_embedder('dlib')\n"
@@ -304,17 +320,17 @@ def test_dlib_workers_do_not_import_torch():
 
 
 def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     emb = DlibEmbedder(engine="dlib")
-    assert not emb.multithreaded and DlibEmbedder().multithreaded
+    assert not emb.multithreaded and DlibEmbedder(engine="torch").multithreaded
     calls = []
     monkeypatch.setattr(DlibEmbedder, "_forward", lambda self, chips: calls.append(len(chips)))  # parent only
     res = embed_images(images, model=emb, cache=False, progress=False, executor=PoolExecutor(2, min_images=2),
                        batch_size=2)
     assert calls == [] and list(res.table.status) == ["ok"] * 4 + ["no_face", "error"]
     monkeypatch.undo()
-    ref = embed_images(images, cache=False, progress=False)  # torch engine, in-process
+    ref = embed_images(images, model=DlibEmbedder(engine="torch"), cache=False, progress=False)  # in-process
     np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=2e-5)
 
 
@@ -324,7 +340,7 @@ def test_single_threaded_embedder_runs_in_the_workers(images, monkeypatch):
 
 
 def test_faces_and_chips_come_with_the_result_and_survive_the_cache(images, monkeypatch, tmp_path):
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
     from facelab.stages.faces import Face
 
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))

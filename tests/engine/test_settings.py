@@ -1,5 +1,5 @@
-"""EmbedSettings: the seven settings, what they build, and the cache key (unchanged from before the engine
-was rebuilt, so existing caches and stores keep answering)."""
+"""EmbedSettings: the seven settings, what they build, and the cache key (written out: it changes only
+deliberately, with CACHE_VERSION)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,28 @@ import pytest
 from facelab.core.errors import UnknownNameError
 from facelab.engine.settings import EmbedSettings, settings_key
 
-# Keys computed on main 82ccf78 (before EmbedSettings) by
-# settings_key(embedding_settings(create_embedder(model, flip=...), detector=..., policy=..., upsample=...)):
-# the folder names of existing file caches and the settings_key column of existing stores.
+# The folder names of file caches and the settings_key column of stores, written out so that a change
+# of the key is deliberate. CACHE_VERSION 4 (detection at a bounded working resolution, dlib150_five for
+# faces without 68 points, OpenCV's warp) changed every key; on version 3 (main 82ccf78 to 980bd54)
+# the first was e1aec3b2e8595f7e1706.
 DLIB_KEYS = [
-    (dict(), "e1aec3b2e8595f7e1706"),
-    (dict(upsample=1), "a1a43947c8a8e7a7664f"),
-    (dict(detector="mtcnn", policy="central"), "02212b5cc77f97d0b44b"),
-    (dict(detector="dlib_mtcnn", policy="central"), "347d7bc5d72510101042"),
-    (dict(flip=True), "445a689ec76b28280b14"),
-    (dict(flip=True, upsample=1), "7377dfabcb66b0844884"),
-    (dict(flip=True, detector="mtcnn", policy="central"), "5942d17e081422f8cc37"),
-    (dict(flip=True, detector="dlib_mtcnn", policy="central"), "98ac64c5ca46614169af"),
+    (dict(), "a6e7cc899f4a6cc3ab8b"),
+    (dict(upsample=1), "59b998f5f64ac675d5af"),
+    (dict(detector="mtcnn", policy="central"), "c6065b7ec7ab66c79058"),
+    (dict(detector="dlib_mtcnn", policy="central"), "f850aa278c4d415dd3b9"),
+    (dict(detector="yunet", policy="central"), "692186869d7407320f63"),
+    (dict(flip=True), "8ae4da9c7215cbe587da"),
+    (dict(flip=True, upsample=1), "6135e6cec5a1ec80017c"),
+    (dict(flip=True, detector="mtcnn", policy="central"), "6807b9fa8ef1bbe94eae"),
+    (dict(flip=True, detector="dlib_mtcnn", policy="central"), "d5265879dd38b1d8e76d"),
+    (dict(flip=True, detector="yunet", policy="central"), "32f7dacb4edcf582067f"),
 ]
 EDGEFACE_KEYS = [
-    (dict(), "c1557c291d629ac3d799"),
-    (dict(upsample=1), "fdba4d2c958bdb2c8c90"),
-    (dict(detector="mtcnn", policy="central"), "3ff0bf7152a130679635"),
-    (dict(detector="dlib_mtcnn", policy="central"), "a4b090e9fd256da1da3e"),
+    (dict(), "1edadd2bd0843599e66f"),
+    (dict(upsample=1), "2df3df4befc0656fd53b"),
+    (dict(detector="mtcnn", policy="central"), "4667d474d0e4c3c4de41"),
+    (dict(detector="dlib_mtcnn", policy="central"), "3dc46f07eda662aa649e"),
+    (dict(detector="yunet", policy="central"), "6d61ceccc06398510659"),
 ]
 
 

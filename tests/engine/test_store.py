@@ -101,7 +101,7 @@ def test_vector_length_is_fixed_and_checked(tmp_path):
 
 
 def test_export_seed_formats(tmp_path):
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     store = EmbeddingStore(tmp_path / "s")
     t, v = _synthetic_table(4)
@@ -143,7 +143,7 @@ def test_store_refuses_what_it_cannot_key(tmp_path, lfw_images):
     # Random weights: the same settings would not give the same vectors, so nothing can be stored.
     import warnings
 
-    from facelab.embedders.embedding import TorchEmbedder
+    from facelab.embedders.torch import TorchEmbedder
     from facelab.stages.detection import LadderDetector
 
     with warnings.catch_warnings():

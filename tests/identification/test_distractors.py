@@ -61,7 +61,7 @@ def test_approximate_index_past_the_threshold_reports_recall():
 
 
 def test_distractors_from_files_and_store(tmp_path):
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
     from facelab.engine.store import EmbeddingStore
 
     D, _ = _people(5, 1, d=8)

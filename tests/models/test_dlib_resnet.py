@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from facelab.core.errors import CheckpointError
-from facelab.embedders.embedding import DlibEmbedder
+from facelab.embedders.dlib import DlibEmbedder
 from facelab.models.dlib_files import dlib_model_path, dlib_object
 from facelab.models.dlib_resnet import DlibResNet, _add_prev, load_dlib_resnet, read_dlib_resnet
 
@@ -69,9 +69,11 @@ def test_embedder_engines_agree_and_batching_does_not_matter(chips):
     np.testing.assert_allclose(DlibEmbedder().embed(faces[3]), t[3:4], atol=1e-6)
     tf, df = DlibEmbedder(flip=True).embed(faces), DlibEmbedder(flip=True, engine="dlib").embed(faces)
     np.testing.assert_allclose(tf, df, atol=2e-5)
-    assert DlibEmbedder().engine == "torch" and "torch engine" in DlibEmbedder().describe()
-    # Same descriptors, so both engines share cache entries.
-    assert DlibEmbedder().fingerprint() == DlibEmbedder(engine="dlib").fingerprint()
+    # The CPU default is onnxruntime (the PyTorch network exported once); all three engines agree.
+    assert DlibEmbedder().engine == "onnx" and "onnx engine" in DlibEmbedder().describe()
+    np.testing.assert_allclose(DlibEmbedder(engine="torch").embed(faces), t, atol=1e-5)
+    # Same descriptors, so the engines share cache entries.
+    assert DlibEmbedder().fingerprint() == DlibEmbedder(engine="dlib").fingerprint() == DlibEmbedder(engine="torch").fingerprint()
 
 
 def test_engine_choices():

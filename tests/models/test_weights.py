@@ -19,16 +19,35 @@ def _put(path, data=b"x"):
 
 
 def test_table_entries_are_complete():
-    assert W.list_weights() == ["edgeface_xs", "edgeface_xxs"]
+    assert W.list_weights() == ["edgeface_xs", "edgeface_xxs", "yunet_n"]
     for w in W.KNOWN_WEIGHTS.values():
         assert len(w.sha256) == 64 and int(w.sha256, 16) >= 0
-        assert w.size > 1_000_000 and w.embedding_size == 512 and w.alignment == "arcface112"
         assert w.urls and all(u.startswith("https://") and u.endswith(w.filename) for u in w.urls)
-        assert "research and teaching use only" in w.licence and "CC BY-NC-SA 4.0" in w.licence
-        assert "[-1, 1]" in w.input_spec
+        assert w.kind in ("embedder", "detector")
+        if w.kind == "embedder":
+            assert w.size > 1_000_000 and w.embedding_size == 512 and w.alignment == "arcface112"
+            assert "research and teaching use only" in w.licence and "CC BY-NC-SA 4.0" in w.licence
+            assert "[-1, 1]" in w.input_spec and not w.companions
+        else:
+            assert w.size > 200_000 and w.embedding_size == 0 and w.filename.endswith(".onnx")
+            assert w.licence.startswith("Apache-2.0") and "BGR" in w.input_spec
+            (licence,) = w.companions
+            assert licence.filename == "LICENSE-yunet.txt" and licence.urls[0].endswith("/LICENSE")
+        assert w.files[0].filename == w.filename and w.files[0].sha256 == w.sha256
     assert W.get_weights_info("EdgeFace_XS").architecture == "edgenext_x_small"
-    with pytest.raises(ValueError, match="known: edgeface_xs, edgeface_xxs"):
+    with pytest.raises(ValueError, match="known: edgeface_xs, edgeface_xxs, yunet_n"):
         W.get_weights_info("arcface_r100")
+
+
+def test_yunet_files_verify_with_their_licence(yunet_weights):
+    """The shared YuNet files are the published ones, and the licence text beside them is the
+    one the table names (what `facelab weights fetch yunet_n` puts beside the file)."""
+    for name, path in yunet_weights.items():
+        assert W.verify_weights(name, path) == W.KNOWN_WEIGHTS[name].sha256
+        (licence,) = W.KNOWN_WEIGHTS[name].companions
+        text = path.parent / licence.filename
+        assert W.cached_sha256(text) == licence.sha256 and text.stat().st_size == licence.size
+        assert "Apache License" in text.read_text()
 
 
 def test_lookup_order(no_weights_checkout, tmp_path, monkeypatch):
@@ -45,6 +64,10 @@ def test_lookup_order(no_weights_checkout, tmp_path, monkeypatch):
     assert W.find_weights(name, env.parent) == env  # an explicit folder holding the published name
     whats = [what for what, _ in W.weight_search_paths(name, explicit)]
     assert whats == ["given path", "$FACELAB_WEIGHTS", "shared weights", "weights/"]
+    # $FACELAB_NO_SHARED hides ../shared/weights, as it hides LFW's shared copy (tests without weights).
+    monkeypatch.delenv(W.WEIGHTS_ENV_VAR)
+    monkeypatch.setenv("FACELAB_NO_SHARED", "1")
+    assert W.find_weights(name) == local.resolve()
 
 
 def test_explicit_path_is_not_passed_over(no_weights_checkout, tmp_path):
@@ -66,7 +89,7 @@ def test_missing_lists_every_place_and_the_fetch_command(no_weights_checkout):
 
 
 def test_missing_through_create_embedder(no_weights_checkout):
-    from facelab.embedders.embedding import create_embedder
+    from facelab.embedders import create_embedder
 
     with pytest.raises(W.WeightsNotFoundError, match="facelab weights fetch edgeface_xs"):
         create_embedder("edgeface_xs")
@@ -142,6 +165,28 @@ def test_fetch_bad_hash_leaves_nothing(tmp_path, server):
         W.fetch_weights("edgeface_xs", dest, urls=[f"{base}/bad/edgeface_xs_q.pt"])
 
 
+def test_fetch_brings_the_licence_text_first(tmp_path, server, yunet_weights, monkeypatch):
+    """YuNet's licence text travels with the file: fetched and verified before it, into the same folder."""
+    base, root = server
+    (root / "yn").mkdir(exist_ok=True)
+    shared = yunet_weights["yunet_n"].parent
+    shutil.copyfile(yunet_weights["yunet_n"], root / "yn" / "yunet_n_dynamic.onnx")
+    shutil.copyfile(shared / "LICENSE-yunet.txt", root / "yn" / "LICENSE")
+    info = W.KNOWN_WEIGHTS["yunet_n"]
+    (licence,) = info.companions
+    monkeypatch.setitem(W.KNOWN_WEIGHTS, "yunet_n", replace(
+        info, urls=(f"{base}/yn/yunet_n_dynamic.onnx",), companions=(replace(licence, urls=(f"{base}/yn/LICENSE",)),)))
+    dest = tmp_path / "w"
+    assert W.fetch_weights("yunet_n", dest) == dest / "yunet_n_dynamic.onnx"
+    assert sorted(p.name for p in dest.iterdir()) == ["LICENSE-yunet.txt", "yunet_n_dynamic.onnx"]
+    assert W.cached_sha256(dest / "LICENSE-yunet.txt") == licence.sha256
+    # A licence text that does not verify: an error, and no weight file without its licence.
+    (root / "yn" / "LICENSE").write_text("MIT, honest")
+    with pytest.raises(W.WeightsFetchError, match=r"(?s)yunet_n: could not fetch LICENSE-yunet.txt.*checksum mismatch"):
+        W.fetch_weights("yunet_n", tmp_path / "w2")
+    assert not list((tmp_path / "w2").iterdir())
+
+
 def test_default_urls_point_at_the_published_files():
     info = W.KNOWN_WEIGHTS["edgeface_xs"]
     assert any("gitlab.idiap.ch/bob/bob.paper.tbiom2023_edgeface" in u for u in info.urls)
@@ -149,9 +194,19 @@ def test_default_urls_point_at_the_published_files():
     assert replace(info, size=1).size == 1  # frozen dataclass, replace works
 
 
-def test_default_detector():
-    assert W.default_detector("edgeface_xs") == W.default_detector("EDGEFACE_XXS") == "mtcnn"
-    assert W.default_detector("dlib") == "dlib" and W.default_detector("model.onnx") == "dlib"
+def test_default_detector(yunet_weights):
+    # YuNet for every model (the fastest within 0.15 LFW points of the best, README) ...
+    assert W.default_detector("edgeface_xs") == W.default_detector("EDGEFACE_XXS") == "yunet"
+    assert W.default_detector("dlib") == W.default_detector("model.onnx") == "yunet"
+    assert W.default_detector("yunet_n") == "yunet"  # a detector's entry names no detector: the general default
+
+
+def test_default_detector_without_yunets_file(no_weights_checkout, capsys):
+    # ... and, where YuNet's file is not installed, one that needs no file of its own, said on stderr.
+    assert W.default_detector("dlib") == "dlib"
+    assert "note: dlib's default detector YuNet is not installed (facelab weights fetch yunet_n" in capsys.readouterr().err
+    assert W.default_detector("edgeface_xs", verbose=False) == "mtcnn"
+    assert capsys.readouterr().err == ""
 
 
 def test_available_models_skips_a_model_without_weights_with_a_note(monkeypatch, capsys):

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 
 from facelab.analysis.projection import misjudged_pairs, project  # noqa: E402
 from facelab.identification.evaluate import closed_set, gallery_probe_split  # noqa: E402
-from facelab.plotting.embedding_space import CmcDisplay, EmbeddingMapDisplay  # noqa: E402
+from facelab.plotting.embedding_space import CmcDisplay, DistanceMatrixDisplay, EmbeddingMapDisplay  # noqa: E402
 
 
 def clusters(n_id=2, per=15, noise=0.35, seed=0, dim=32):
@@ -86,3 +86,40 @@ def test_projection_grid_layout(outdir):
     assert d.ax_.shape == (2, 2)
     assert d.ax_[1, 0].get_title() == "n_neighbors=15, min_dist=0.0"
     d.figure_.savefig(outdir / "grid.png", dpi=70)
+
+
+def test_embedding_map_add_points(outdir):
+    e, ids = clusters()
+    proj = project(e[::2], method="pca")
+    d = EmbeddingMapDisplay.from_projection(proj, ids[::2])
+    n = len(d.ax_.collections)
+    assert d.add_points(proj.transform(e[1::2]), ids[1::2], label="placed") is d
+    added = d.ax_.collections[n:]
+    assert len(added) == 2 and sum(len(c.get_offsets()) for c in added) == len(ids[1::2])
+    assert [tuple(c.get_facecolor()[0]) for c in added] == [tuple(d.colors_[i]) for i in ("id0", "id1")]
+    d.figure_.savefig(outdir / "map_placed.png", dpi=80)
+
+
+def test_distance_matrix_display(outdir):
+    e, ids = clusters(n_id=3, per=6, noise=0.4)
+    shuffle = np.random.default_rng(1).permutation(len(ids))
+    e, ids = e[shuffle], ids[shuffle]
+    d = DistanceMatrixDisplay.from_embeddings(e, ids, names={"id0": "Colin Powell"})
+    assert list(d.identities) == sorted(ids)  # grouped by identity
+    sq = ((e[d.order_][:, None, :] - e[d.order_][None, :, :]) ** 2).sum(-1)
+    assert np.allclose(d.matrix, sq, atol=1e-6) and np.allclose(d.matrix, d.matrix.T)
+    same = np.equal.outer(d.identities, d.identities)
+    off = ~np.eye(len(ids), dtype=bool)
+    means = d.block_means()
+    assert means["same person"] == pytest.approx(sq[same & off].mean())
+    assert means["different people"] == pytest.approx(sq[~same].mean())
+    assert means["same person"] < means["different people"]
+    labels = [t.get_text() for t in d.ax_.get_xticklabels()]
+    assert labels == ["Colin Powell", "id1", "id2"]
+    assert len(d.ax_.lines) == 4  # two boundaries between three blocks, drawn across and down
+    d.figure_.savefig(outdir / "distance_matrix.png", dpi=80)
+    fig, ax = plt.subplots()
+    c = DistanceMatrixDisplay.from_embeddings(e, ids, metric="cosine", ax=ax, colorbar=False)
+    assert c.ax_ is ax and np.allclose(c.matrix, 1 - sq / 2, atol=1e-6) and c.image_.get_clim() == (-0.2, 1.0)
+    with pytest.raises(ValueError, match="metric"):
+        DistanceMatrixDisplay(np.eye(2), ["a", "b"], metric="euclid")

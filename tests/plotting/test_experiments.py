@@ -11,7 +11,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from facelab.analysis import experiments as X
+from facelab.analysis.anatomy import embedding_anatomy
+from facelab.analysis.faces import detect_faces, lfw_pairs_subset
 from facelab.plotting.experiments import (
     AlignmentSensitivityDisplay,
     BiasCurveDisplay,
@@ -27,12 +28,12 @@ from facelab.plotting.experiments import (
 @pytest.fixture(scope="module")
 def small(lfw):
     from facelab.data.datasets import pair_images
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
-    pairs = X.lfw_pairs_subset(lfw, n_pairs=12)
-    faces = X.detect_faces(pair_images(pairs))
+    pairs = lfw_pairs_subset(lfw, n_pairs=12)
+    faces = detect_faces(pair_images(pairs))
     emb = DlibEmbedder()
-    return pairs, faces, emb, X.embedding_anatomy(faces, emb)
+    return pairs, faces, emb, embedding_anatomy(faces, emb)
 
 
 def _save(disp, outdir, name):

@@ -1,29 +1,20 @@
-"""facelab.plotting.explorer: neighbours, the pair summary behind the threshold slider, thumbnails, and the
-explorer built from plain arrays and from an EmbeddingResult (``.embedded``, and ``.chips`` /
-``.faces`` when it has them)."""
+"""facelab.plotting.explorer: the explorer built from plain arrays and from an EmbeddingResult
+(``.embedded``, and ``.chips`` / ``.faces`` when it has them), one offline page, large sets."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from facelab import verification as V
 from facelab.core.calibration import REFERENCE_CALIBRATION
 from facelab.core.errors import EvaluationError
 from facelab.engine.result import TABLE_COLUMNS, EmbeddingResult
-from facelab.plotting.explorer import (
-    BLANK_URI,
-    explore,
-    explore_embeddings,
-    make_thumbnails,
-    summarise_pairs,
-    thumbnail_uris,
-)
+from facelab.plotting.explorer import explore, explore_embeddings
+from facelab.plotting.thumbnails import BLANK_URI
 from facelab.stages.faces import Face
 
 
@@ -34,57 +25,6 @@ def _data(n=150, nid=5, d=16, seed=0):
     return emb, np.asarray([f"p{c}" for c in codes])
 
 
-def test_pair_summary_counts_match_verification():
-    emb, ids = _data(160)
-    ps = summarise_pairs(emb, ids, max_pairs=25, chunk_size=23)
-    s, y, i, j = V.all_pair_scores(emb, ids)
-    assert (ps.n_genuine, ps.n_impostor) == (int(y.sum()), int((~y).sum()))
-    for t in (-0.3, 0.0, 0.25, 0.5, 0.8):
-        k = ps.index(t)
-        c = V.confusion_at(s, y, ps.thresholds[k])
-        assert (ps.n_false_accept[k], ps.n_false_reject[k]) == (c.fp, c.fn)
-        assert ps.far[k] == pytest.approx(c.far) and ps.frr[k] == pytest.approx(c.frr)
-    # the hardest pairs: highest-scoring impostors and lowest-scoring genuine pairs
-    h = ps.hardest
-    assert np.allclose(np.sort(h[~h.same].score)[::-1], np.sort(s[~y])[::-1][:25], atol=1e-5)
-    assert np.allclose(np.sort(h[h.same].score), np.sort(s[y])[:25], atol=1e-5)
-    assert (h.i < h.j).all() and not h.duplicated(["i", "j"]).any()
-    # a face is "in a misjudged pair" at t exactly when its extremes say so
-    t = ps.best_threshold()
-    bad = (~y & (s >= t)) | (y & (s < t))
-    in_bad = np.zeros(len(ids), bool)
-    in_bad[i[bad]] = in_bad[j[bad]] = True
-    assert np.array_equal(in_bad, (ps.max_impostor >= t) | (ps.min_genuine < t))
-    assert ps.accuracy[ps.index(t)] == pytest.approx(V.confusion_at(s, y, t).accuracy)
-
-
-def test_pair_summary_of_given_pairs():
-    emb, ids = _data(60)
-    pairs = V.make_pairs(ids, max_impostors=200, seed=1)
-    scores = V.pair_scores(emb, pairs)
-    ps = summarise_pairs(emb, ids, pairs=pairs, scores=scores, max_pairs=10)
-    assert (ps.n_genuine, ps.n_impostor) == (pairs.n_genuine, pairs.n_impostor)
-    k = ps.index(0.3)
-    c = V.confusion_at(scores, pairs.same, ps.thresholds[k])
-    assert (ps.n_false_accept[k], ps.n_false_reject[k]) == (c.fp, c.fn)
-    with pytest.raises(EvaluationError, match="scores"):
-        summarise_pairs(emb, ids, pairs=pairs, scores=scores[:-1])
-
-
-def test_thumbnails_and_uris(tmp_path):
-    img = np.zeros((100, 80, 3), np.uint8)
-    img[20:60, 30:70] = 255  # the "face"
-    Image.fromarray(img).save(tmp_path / "a.png")
-    th = make_thumbnails([tmp_path / "a.png", img], boxes=[(30, 20, 70, 60), None], size=32, margin=0.0)
-    assert th.shape == (2, 32, 32, 3) and th.dtype == np.uint8
-    assert th[0].mean() > 240  # the crop is the white box
-    assert 0 < th[1].mean() < 200  # the whole image
-    uris = thumbnail_uris(list(th) + [None], size=16, rows=[0, 2])
-    assert uris[0].startswith("data:image/png;base64,") and uris[1] == BLANK_URI and uris[2] == BLANK_URI
-    with pytest.raises(EvaluationError, match="uint8"):
-        thumbnail_uris([np.zeros((4, 4, 3))])
-
-
 def test_explore_embeddings_checks_lengths():
     emb, ids = _data(20)
     with pytest.raises(EvaluationError, match="identity"):
@@ -93,26 +33,6 @@ def test_explore_embeddings_checks_lengths():
         explore_embeddings(emb, ids, residuals=[1.0], method="pca")
     with pytest.raises(EvaluationError, match="thumbnails"):
         explore_embeddings(emb, ids, thumbnails=np.zeros((3, 8, 8, 3), np.uint8), method="pca")
-
-
-def test_categories_are_more_colour_modes(tmp_path):
-    from bokeh.models import ColumnDataSource, Select
-
-    emb, ids = _data(30)
-    cluster = np.where(np.arange(30) < 25, [f"cluster {c}" for c in ids], "")
-    ex = explore_embeddings(emb, ids, method="pca", categories={"cluster": cluster}, colour="cluster")
-    assert ex.data.colour == "cluster" and list(ex.data.categories) == ["cluster"]
-    layout = ex.build()
-    select = next(m for m in layout.select({"type": Select}))
-    assert select.value == "cluster" and select.options[-1] == "cluster" and select.options[0] == "identity"
-    src = next(s for s in layout.select({"type": ColumnDataSource}) if "color_cat0" in s.data)
-    assert src.data["color"] == src.data["color_cat0"] and src.data["cat0"] == cluster.tolist()
-    assert src.data["color"][25:] == ["#eeeeee"] * 5  # no category: grey
-    assert len(set(src.data["color"][:25])) == len(set(cluster[:25]))
-    with pytest.raises(EvaluationError, match="colour must be 'identity' or one of the categories"):
-        explore_embeddings(emb, ids, method="pca", colour="cluster")
-    with pytest.raises(EvaluationError, match=r"categories\['cluster'\]: expected 30"):
-        explore_embeddings(emb, ids, method="pca", categories={"cluster": cluster[:3]})
 
 
 def test_explorer_saves_one_offline_page(tmp_path):
@@ -132,8 +52,9 @@ def test_explorer_saves_one_offline_page(tmp_path):
     assert not list(path.parent.glob(".*tmp"))  # written atomically
 
 
-def test_large_set_builds_and_saves_quickly(tmp_path):
-    """10^4 faces: thumbnails for an evenly spread 2,000 at 32 px, the page a few MB."""
+def test_large_set_page(tmp_path):
+    """10^4 faces: thumbnails for an evenly spread 2,000 at 32 px, the page a few MB (benchmarks/explorer_scale.py
+    times it)."""
     rng = np.random.default_rng(0)
     n, nid = 10_000, 400
     codes = np.repeat(np.arange(nid), n // nid)
@@ -142,15 +63,12 @@ def test_large_set_builds_and_saves_quickly(tmp_path):
     th = np.empty((n, 32, 32, 3), np.uint8)
     th[..., 0], th[..., 1] = (xx * 7 % 256)[None], (yy * 7 % 256)[None]
     th[..., 2] = (np.arange(n) % 256)[:, None, None]
-    t0 = time.perf_counter()
     ex = explore_embeddings(emb, codes.astype(str), thumbnails=th, method="pca")
     path = ex.save(tmp_path / "big.html")
-    elapsed = time.perf_counter() - t0
     assert ex.data.n_thumbnails == 2000 and ex.data.thumb_size == 32
     has = np.asarray([u != BLANK_URI for u in ex.data.thumbs])
     assert len(set(codes[has])) == nid  # every identity has faces with thumbnails
     assert path.stat().st_size < 15e6
-    assert elapsed < 60, f"{elapsed:.1f} s"  # ~10 s on an idle 2-core machine
 
 
 def test_explore_from_an_embedding_result(tmp_path):

@@ -101,6 +101,15 @@ def test_explorer_page_in_headless_chromium(page):
         s, y_, _, _ = V.all_pair_scores(emb, ids)
         c = V.confusion_at(s, y_, t)
         assert far == pytest.approx(c.far, abs=6e-5) and frr == pytest.approx(c.frr, abs=6e-5)
+        # The lines are counted and drawn at that same threshold: the hardest few of the misjudged.
+        drawn, counted = map(int, re.search(r"lines: (\d+) of (\d+) misjudged", after).groups())
+        assert counted == c.fp + c.fn and drawn == min(10, counted)
+
+        # Asking for more lines in the page draws more (never more than are misjudged).
+        driver.execute_script("Bokeh.documents[0].get_model_by_name('facelab-lines-drawn').value = 1000")
+        more = readout_change(driver, after)
+        drawn, counted_again = map(int, re.search(r"lines: (\d+) of (\d+) misjudged", more).groups())
+        assert counted_again == counted and counted >= drawn > 10
 
         assert not console_errors(driver)
         urls = requested_urls(driver)

@@ -12,12 +12,15 @@ import pytest
 
 from facelab.plotting.faces import (
     AlignedGridDisplay,
+    AlignmentDisplay,
+    ChipsDisplay,
     LandmarksDisplay,
     MeanFaceDisplay,
+    PreprocessingDisplay,
     mean_face,
     plot_residuals,
 )
-from facelab.stages.alignment import align_face, template
+from facelab.stages.alignment import align_face, get_preset, template
 from facelab.stages.faces import DetectionResult, DetectionStatus, Face
 
 
@@ -106,3 +109,70 @@ def test_residual_histogram():
     assert len(ax.patches) > 0 and "residual" in ax.get_xlabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["dlib (n=3)", "mtcnn (n=2)"]
+
+
+def test_landmarks_display_marks_the_face_a_policy_picks():
+    big = Face(box=[0, 0, 60, 60], score=1.0, landmarks=np.tile([30.0, 30.0], (5, 1)))
+    central = Face(box=[80, 80, 120, 120], score=1.0, landmarks=np.tile([100.0, 100.0], (5, 1)))
+    r = DetectionResult("<array>", DetectionStatus.OK, None, [big, central], 0, (200, 200))
+    assert LandmarksDisplay.from_result(r).chosen == 0
+    d = LandmarksDisplay.from_result(r, np.zeros((200, 200, 3), np.uint8), policy="central").plot()
+    assert d.chosen == 1 and [p.get_linestyle() for p in d.ax_.patches] == ["--", "-"]
+
+
+@pytest.fixture(scope="module")
+def photo(result):
+    from facelab.data.imageio import load_image
+
+    return load_image(result.image)
+
+
+def test_chips_display_cuts_each_preset(result, photo):
+    d = ChipsDisplay.from_faces([photo, photo], [result.face, result.face], "arcface112")
+    assert d.axes_.shape == (2,) and all(len(ax.images) == 1 for ax in d.axes_)
+    chip = align_face(photo, result.face.landmarks)
+    np.testing.assert_array_equal(d.chips[0].image, chip.image)
+    crosses, dots = d.axes_[0].collections
+    np.testing.assert_allclose(crosses.get_offsets(), template(112))
+    np.testing.assert_allclose(dots.get_offsets(), chip.landmarks)
+    assert d.axes_[0].get_title() == f"arcface112 112x112, residual {chip.residual:.1f} px"
+    fig, axes = plt.subplots(1, 3)
+    d64 = ChipsDisplay.from_faces([photo], [result.face], "seed64", axes=axes)
+    assert d64.chips[0].image.shape == (64, 64, 3) and not axes[1].images  # unused axes left empty
+    np.testing.assert_allclose(d64.axes_[0].collections[0].get_offsets(), get_preset("seed64").template())
+
+
+def test_chips_display_from_files(tmp_path):
+    from PIL import Image
+
+    p = tmp_path / "chip.png"
+    Image.fromarray(np.full((112, 112, 3), 90, np.uint8)).save(p)
+    d = ChipsDisplay.from_files([p], titles=["1/a\nresidual 3.0 px"])
+    assert d.axes_[0].get_title() == "1/a\nresidual 3.0 px" and not d.axes_[0].collections
+
+
+def test_alignment_display_before_and_after(result, photo):
+    d = AlignmentDisplay.from_faces([photo], [result.face], "arcface112", titles=["Colin_Powell_0001"])
+    assert d.axes_.shape == (2, 1)
+    top, bottom = d.axes_[:, 0]
+    assert top.get_title() == "Colin_Powell_0001" and len(top.patches) == 1
+    residual = align_face(photo, result.face.landmarks).residual
+    assert bottom.get_title() == f"residual {residual:.1f} px" and bottom.images[0].get_array().shape == (112, 112, 3)
+
+
+def test_mean_face_from_faces(result, photo):
+    d = MeanFaceDisplay.from_faces([photo, photo], [result.face, result.face], "arcface112", title="two")
+    chip = align_face(photo, result.face.landmarks)
+    np.testing.assert_array_equal(d.mean, chip.image)  # the mean of one chip twice is that chip
+    assert d.n == 2 and d.ax_.get_title() == "two" and d.landmarks.shape == (2, 5, 2)
+
+
+def test_preprocessing_display(result):
+    d = PreprocessingDisplay.from_result(result, input_size=64)
+    assert len(d.axes_) == 2 + 4 and d.dlib_chip.shape == (150, 150, 3)
+    assert d.axes_[0].get_title() == "photo + detection (1 face)"
+    x = d.steps[-1][1]
+    assert x.shape == (64, 64, 3) and -1 <= x.min() < x.max() <= 1
+    with pytest.raises(ValueError, match="no face"):
+        PreprocessingDisplay.from_result(DetectionResult("x.png", DetectionStatus.NO_FACE, "none"),
+                                         np.zeros((8, 8, 3), np.uint8))

@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 from facelab import verification as V  # noqa: E402
 from facelab.core.calibration import REFERENCE_CALIBRATION, cosine_to_distance, fit_calibration  # noqa: E402
 from facelab.plotting.verification import (  # noqa: E402
+    CalibrationDisplay,
     DetDisplay,
     FailureGalleryDisplay,
     ReliabilityDisplay,
@@ -54,6 +55,10 @@ def test_roc_display(scored, outdir):
     fig, ax = plt.subplots()
     d2 = RocDisplay.from_report(rep, name="report", ax=ax, log_far=False)
     assert d2.ax_ is ax and d2.figure_ is fig and d2.ax_.get_xscale() == "linear"
+    assert len(d2.ax_.texts) == len(d2.operating_points) > 0  # each operating point named
+    fig, ax = plt.subplots()
+    d3 = RocDisplay.from_report(rep, name="overlaid", ax=ax, annotate=False)
+    assert not d3.ax_.texts and len(d3.ax_.lines) == 1 + len(d3.operating_points)  # marked, not named
 
 
 def test_det_display(scored, outdir):
@@ -95,6 +100,12 @@ def test_reliability_display(scored, outdir):
     x, obs = d.curves["fitted on these pairs"]
     assert ((0 <= obs) & (obs <= 1)).all() and np.all(np.diff(x) > 0)
     _save(d, outdir, "reliability")
+    # A calibration's source can be long: the legend wraps it and the diagram keeps its size.
+    long = "model calibration (fitted on LFW pairsDevTrain.txt (2167 pairs, 2026-11-29))"
+    d2 = ReliabilityDisplay.from_predictions(d_sq, y, {long: fitted, "reference IR_18 mapping": REFERENCE_CALIBRATION})
+    _save(d2, outdir, "reliability_long_name")
+    assert d2.ax_.get_position().width > 0.6  # of the figure's width (a third before the labels wrapped)
+    assert max(len(line) for t in d2.ax_.get_legend().get_texts() for line in t.get_text().split("\n")) <= 38
 
 
 def _face(seed, size=60):
@@ -190,3 +201,21 @@ def test_threshold_explorer_builds_headless(scored, capsys):
     # Set from the kernel side, nothing captured: a headless executor's stand-in for that capture
     # answers over the shell channel mid-cell, which stalled notebook 04 (facelab.course.notebooks).
     assert capsys.readouterr().out == ""
+
+
+def test_calibration_display(outdir):
+    rng = np.random.default_rng(0)
+    ids = np.repeat(["a", "b", "c"], 8)
+    centres = rng.normal(size=(3, 16))
+    e = centres[[0] * 8 + [1] * 8 + [2] * 8] + 0.5 * rng.normal(size=(24, 16))
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    cal = fit_calibration(V.squared_distances(e, V.make_pairs(ids)), V.make_pairs(ids).same, source="these pairs")
+    d = CalibrationDisplay.from_embeddings(e, ids, cal)
+    pairs = V.make_pairs(ids)
+    dist = V.squared_distances(e, pairs)
+    assert np.allclose(d.distances, dist) and (d.same == pairs.same).all()
+    assert d.accuracy == pytest.approx(np.mean(cal.same_person(dist) == pairs.same)) and d.accuracy > 0.8
+    labels = d.ax_.get_legend_handles_labels()[1]
+    assert any(lbl.startswith("decision at distance") for lbl in labels)
+    assert d.ax_score_.get_ylabel() == "calibrated score" and len(d.ax_score_.lines) == 1
+    _save(d, outdir, "calibration")

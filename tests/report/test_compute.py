@@ -21,7 +21,9 @@ def test_one_model_block_and_the_dataset(two_id_data):
     assert ds.n_images == 100 and ds.n_identities == 2 and sum(ds.images_per_identity.values()) == 100
     assert data.settings.n_boot == 200 and data.settings.max_impostors == 200_000
     m = data.model
-    assert m.name == "dlib" and m.spec == "dlib" and m.detector == "dlib"
+    from facelab.models.weights import default_detector
+
+    assert m.name == "dlib" and m.spec == "dlib" and m.detector == default_detector("dlib")  # its own (YuNet)
     assert len(m.result.embedded) + len(m.skipped) == 100
 
 

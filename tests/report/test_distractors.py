@@ -55,7 +55,7 @@ def strangers(faces):
 
 @pytest.fixture(scope="module")
 def npz(strangers, tmp_path_factory):
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
 
     _, ids, vecs = strangers
     return write_embeddings(tmp_path_factory.mktemp("distractors") / "strangers.npz", ids, vecs)
@@ -69,7 +69,7 @@ def _unit(x):
 def test_curve_equals_brute_force_search(two_id_data, faces, tmp_path):
     """Strangers, and other photos of the enrolled people filed as distractors (what MegaFace had to
     clean out of its distractor set): their best matches take rank-1 away, exactly as brute force says."""
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
     from facelab.identification.evaluate import gallery_probe_split
 
     m = two_id_data.model
@@ -156,7 +156,7 @@ def test_report_page_metrics_and_csv(two_id_data, npz, tmp_path):
 
 
 def test_another_dimension_is_a_clear_error(two_id_data, strangers, tmp_path):
-    from facelab.embedders.embedding import write_embeddings
+    from facelab.embedders.files import write_embeddings
 
     _, ids, vecs = strangers
     bad = write_embeddings(tmp_path / "wide.json", ids, np.hstack([vecs, vecs]))  # 256-d: not this model's

@@ -16,7 +16,7 @@ def test_metrics_json_is_strict_json_of_the_first_model(two_id_report, two_id_da
     text = (two_id_report / "metrics.json").read_text()
     m = json.loads(text)
     json.dumps(m, allow_nan=False)  # NaN written as null
-    assert set(m) == {"dataset", "model", "verification", "identification", "provenance"}
+    assert set(m) == {"dataset", "model", "verification", "identification", "provenance", "dataset_health"}
     first = json.loads(json.dumps(model_metrics(two_id_data, two_id_data.model), default=str, allow_nan=True))
     assert m["model"]["name"] == first["model"]["name"] == "dlib"
     assert m == json.loads(json.dumps(report_metrics(two_id_data)))

@@ -44,8 +44,8 @@ def _parse(text):
 
 def test_every_section_and_figure_and_nav(two_id_report, two_id_data):
     page = _parse((two_id_report / "index.html").read_text())
-    expected = ["summary", "faces", "verification", "identification", "embedding-space", "failures", "skipped",
-                "provenance"]
+    expected = ["summary", "faces", "dataset-health", "verification", "identification", "embedding-space", "failures",
+                "skipped", "provenance"]
     assert page.sections == expected
     assert [href for href, _ in page.nav] == [f"#{s}" for s in expected]  # nav links land on the sections
     assert [title for _, title in page.nav] == page.h2  # ... with their titles

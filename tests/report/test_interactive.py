@@ -23,7 +23,8 @@ def test_explorer_reuses_the_reports_chips_map_pairs_and_threshold(two_id_data):
     n = len(m.embeddings)
     assert len(d.image_ids) == n and d.n_thumbnails == n  # every face has its pipeline chip
     assert np.allclose(d.coords, m.projection.coords[:, :2]) and d.method.startswith("UMAP")
-    assert d.threshold == pytest.approx(m.threshold)
+    # It opens at the model's threshold, on the slider's grid (where its counts and lines are exact).
+    assert d.threshold == d.pairs.grid_threshold(m.threshold) == pytest.approx(m.threshold, abs=0.0005)
     # The slider counts the report's pairs: at each grid threshold, the same errors as confusion_at.
     p = d.pairs
     assert (p.n_genuine, p.n_impostor) == (int(m.pairs.same.sum()), int((~m.pairs.same).sum()))

@@ -45,8 +45,8 @@ class _Page(HTMLParser):
 def test_every_section_of_the_comparison(multi_report):
     page = _Page()
     page.feed((multi_report / "index.html").read_text())
-    assert page.sections == ["summary", "faces", "verification", "identification", "embedding-space", "failures",
-                             "comparison", "skipped", "provenance"]
+    assert page.sections == ["summary", "faces", "dataset-health", "verification", "identification", "embedding-space",
+                             "failures", "comparison", "skipped", "provenance"]
     files = {f: sec for sec, f in page.files}
     text = " ".join(page.text)
     # One ROC and one DET, overlaid; score distributions, thresholds sweeps and maps per model.
@@ -72,8 +72,10 @@ def test_metrics_models_and_comparison_equal_brute_force(multi_report):
     assert m["model"] == m["models"]["dlib"]["model"] and m["verification"] == m["models"]["dlib"]["verification"]
     assert m["models"]["edgeface_xs"]["model"]["embedding_size"] == 512
     assert m["models"]["dlib"]["model"]["embedding_size"] == 128
-    assert m["models"]["edgeface_xs"]["model"]["detector"] == "mtcnn"  # its own default detector
-    assert m["models"]["dlib"]["model"]["detector"] == "dlib"
+    from facelab.models.weights import default_detector
+
+    assert m["models"]["edgeface_xs"]["model"]["detector"] == default_detector("edgeface_xs")  # each its own
+    assert m["models"]["dlib"]["model"]["detector"] == default_detector("dlib")
     (c,) = m["comparison"]
     df = pd.read_csv(multi_report / "comparison_dlib_vs_edgeface_xs.csv")
     a, b, y = df["cosine_dlib"].to_numpy(), df["cosine_edgeface_xs"].to_numpy(), df["same"].to_numpy(bool)

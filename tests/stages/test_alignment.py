@@ -76,6 +76,26 @@ def test_exact_similarity_is_recovered():
     assert np.all(a.image[60, 56] <= patch.reshape(-1, 3).max(0) + 1)
 
 
+def test_similarity_matrix_is_skimages_least_squares_fit():
+    """The closed form gives skimage's SimilarityTransform estimate: noisy, turned, collinear points."""
+    from skimage.transform import SimilarityTransform
+
+    from facelab.stages.alignment import similarity_matrix
+
+    rng = np.random.default_rng(0)
+    cases = [(ARCFACE_TEMPLATE * rng.uniform(0.2, 5) + rng.normal(0, 3, (5, 2)), ARCFACE_TEMPLATE) for _ in range(50)]
+    cases += [(rng.normal(0, 50, (5, 2)), rng.normal(0, 30, (5, 2))) for _ in range(50)]  # reflections forbidden
+    line = np.arange(5.0)[:, None] * [1.0, 1.0]
+    cases += [(line, line * [1.0, -1.0]), (line, line * 2 + 7)]
+    for src, dst in cases:
+        ref = SimilarityTransform.from_estimate(src, dst).params
+        np.testing.assert_allclose(similarity_matrix(src, dst), ref, atol=1e-9)
+    m = similarity_matrix(cases[0][0], cases[0][1])
+    assert np.linalg.det(m[:2, :2]) > 0
+    assert isinstance(estimate_transform(*cases[0]), SimilarityTransform)
+    np.testing.assert_allclose(estimate_transform(*cases[0]).params, m)
+
+
 def test_degenerate_landmarks_raise():
     with pytest.raises(ValueError):
         align_face(np.zeros((50, 50, 3), np.uint8), np.full((5, 2), 10.0))
@@ -220,3 +240,81 @@ def test_align_dataset(copy_two_id, tmp_path):
     assert not list(out.rglob(".*tmp"))
     saved = pd.read_csv(out / "alignment.csv")
     assert list(saved.status) == list(table.status)
+
+
+def test_warp_reads_only_the_footprint_and_averages_when_reducing(lfw):
+    """A chip from a huge image equals the chip from the part it covers; a face many times the chip's
+    size is averaged first (a 4x enlarged photo gives nearly the chip of the original)."""
+    from facelab.data.imageio import load_image
+    from facelab.stages.alignment import fit_template, warp_affine
+
+    small = load_image(lfw.image_path("Colin_Powell", 1))
+    lm = create_detector("dlib").detect(small).face.landmarks
+    matrix = fit_template(lm)[0]
+    chip = warp_affine(small, matrix, 112)
+    # At LFW's scale nothing is averaged: the chip is skimage's bilinear warp of the whole image (OpenCV's
+    # fixed-point weights differ from skimage's floats by one grey level in a few pixels at most).
+    from skimage.transform import warp
+
+    ref = np.clip(warp(small, np.linalg.inv(matrix), output_shape=(112, 112), order=1, mode="constant", cval=0,
+                       preserve_range=True) + 0.5, 0, 255).astype(np.uint8)
+    diff = np.abs(chip.astype(int) - ref)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())
+    # Placed in a big canvas, 8x enlarged, with pixel-level noise (what a sensor adds): averaged, the chip is
+    # the original's again; sampled point by point (as the warp alone would) it keeps the noise.
+    k, off = 8, np.array([3000.0, 1000.0])
+    enlarged = np.repeat(np.repeat(small.astype(float), k, axis=0), k, axis=1)
+    noise = np.random.default_rng(0).normal(0, 40, enlarged.shape)
+    canvas = np.zeros((4000, 5000, 3), np.uint8)
+    canvas[1000:1000 + 250 * k, 3000:3000 + 250 * k] = np.clip(enlarged + noise, 0, 255).astype(np.uint8)
+    big_m = fit_template((lm + 0.5) * k - 0.5 + off)[0]
+    big = warp_affine(canvas, big_m, 112)
+    sampled = warp(canvas, np.linalg.inv(big_m), output_shape=(112, 112), order=1, preserve_range=True)
+    err, aliased = np.abs(big.astype(float) - chip).mean(), np.abs(sampled - chip).mean()
+    assert err < 8 and aliased > 2 * err, (err, aliased)
+
+
+def test_dlib150_five_cuts_dlibs_chip_from_the_five_points(lfw):
+    """From a face's own five points, nearly the chip dlib's predictor cuts (same place, size and turn)."""
+    from facelab.stages.alignment import DLIB150_FIVE_TEMPLATE, apply_transform
+
+    det = create_detector("dlib")
+    for name in ("Colin_Powell", "Tony_Blair", "George_W_Bush"):
+        image = load_image(lfw.image_path(name, 1))
+        face = det.detect(image).face
+        own, five = get_preset("dlib150")(image, face), get_preset("dlib150_five")(image, face)
+        assert five.image.shape == (150, 150, 3) and five.residual == own.residual
+        np.testing.assert_allclose(five.landmarks, apply_transform(five.matrix, face.landmarks))
+        # dlib's own chip puts the eyes where the template says (it is anchored on them); the least-squares
+        # fit puts the five points nearer the template than that chip does.
+        def rms(p):
+            return np.sqrt(((p - DLIB150_FIVE_TEMPLATE) ** 2).sum(axis=1).mean())
+
+        assert np.linalg.norm(own.landmarks[:2] - DLIB150_FIVE_TEMPLATE[:2], axis=1).max() < 5
+        assert rms(five.landmarks) <= rms(own.landmarks)
+        assert np.abs(five.image.astype(float) - own.image).mean() < 30
+
+
+def test_dlib150_uses_the_predictor_only_for_faces_with_dlibs_68_points(lfw, yunet_weights):
+    """dlib's chip: dlib's predictor for dlib's own faces (bit for bit get_face_chip), the five-point chip for a
+    face from a detector without 68 points (YuNet's here), whose box the predictor was not trained on."""
+    import dataclasses
+
+    from facelab.stages.alignment import dlib_chip
+
+    yunet = create_detector("yunet")
+    image = load_image(lfw.image_path("Tony_Blair", 1))
+    hog_face = create_detector("dlib").detect(image).face
+    assert hog_face.landmarks68 is not None
+    np.testing.assert_array_equal(get_preset("dlib150")(image, hog_face).image, dlib_chip(image, hog_face).image)
+    yunet_face = yunet.detect(image).face
+    assert yunet_face.landmarks68 is None
+    chip = get_preset("dlib150")(image, yunet_face)
+    np.testing.assert_array_equal(chip.image, get_preset("dlib150_five")(image, yunet_face).image)
+    # ... and not the predictor's chip in YuNet's box, which differs.
+    predictor = dlib_chip(image, yunet_face)
+    assert np.abs(predictor.image.astype(int) - chip.image).mean() > 1
+    # The same face with 68 points attached goes to the predictor again.
+    with68 = dataclasses.replace(yunet_face, landmarks68=hog_face.landmarks68)
+    np.testing.assert_array_equal(get_preset("dlib150")(image, with68).image, predictor.image)
+    assert chip.residual == pytest.approx(get_preset("dlib150").residual(yunet_face), rel=1e-9)

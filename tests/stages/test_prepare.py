@@ -133,3 +133,82 @@ class _None(Detector):
 
     def find_faces(self, image):
         return []
+
+
+# ------------------------------------------------------------------------------------------
+# Awkward photos: each gives a result or a clear reason (composed here from LFW faces)
+# ------------------------------------------------------------------------------------------
+
+AWKWARD_DETECTORS = ["dlib", "mtcnn", "yunet"]
+
+
+def _detector(name, request):
+    if name.startswith("yunet"):
+        request.getfixturevalue("yunet_weights")  # skips, saying where it looked, without the files
+    from facelab.engine.settings import make_detector
+
+    return make_detector(name)
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory, lfw):
+    """A 1x1 image, an empty 3000x2000 photo, a face cut by the photo's right edge, a decompression bomb."""
+    import struct
+    import zlib
+
+    d = tmp_path_factory.mktemp("awkward")
+    Image.new("RGB", (1, 1), (9, 9, 9)).save(d / "one.png")
+    Image.new("RGB", (3000, 2000), (200, 180, 160)).save(d / "empty.jpg")
+    edge = Image.new("RGB", (2000, 1500), (90, 100, 90))
+    edge.paste(Image.open(lfw.image_path("Colin_Powell", 1)).resize((750, 750)), (2000 - 450, 300))
+    edge.save(d / "edge.jpg", quality=92)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    (d / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 1, 0, 0, 0, 0))
+                                 + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return d
+
+
+@pytest.mark.parametrize("name", AWKWARD_DETECTORS)
+def test_awkward_photos_give_a_result_or_a_clear_reason(awkward, name, request):
+    det, preset = _detector(name, request), get_preset("arcface112")
+    for photo in ("one.png", "empty.jpg"):
+        p = prepare_image(awkward / photo, det, preset)
+        assert (p.status, p.stage, p.reason) == (DetectionStatus.NO_FACE, "detect", f"no face found by {det.name}"), photo
+    bomb = prepare_image(awkward / "bomb.png", det, preset)
+    assert (bomb.status, bomb.stage, bomb.cacheable) == (DetectionStatus.ERROR, "load", True)
+    assert bomb.reason.startswith("image too large: 400,000,000 pixels (limit ")
+    # Half the face lies past the right edge: it is found, and its chip is black where the photo ends.
+    cut = prepare_image(awkward / "edge.jpg", det, preset)
+    assert cut.ok and cut.n_faces == 1 and cut.face.box[0] > 1500, cut.reason
+    outside = cut.chip.max(axis=2) == 0
+    assert outside[:, -5:].mean() > 0.9 and outside[:, :40].mean() == 0
+
+
+@pytest.fixture(scope="module")
+def fifty(tmp_path_factory, lfw):
+    """50 LFW faces (different people) in a 10 x 5 grid on a 3000x2000 photo, and their boxes."""
+    names = list(lfw.identities().identity[:400:8])[:50]
+    canvas, boxes = Image.new("RGB", (3000, 2000), (120, 130, 140)), []
+    for i, n in enumerate(names):
+        x, y = 60 + (i % 10) * 290, 60 + (i // 10) * 380
+        canvas.paste(Image.open(lfw.image_path(n, 1)).crop((50, 40, 200, 210)).resize((225, 255)), (x, y))
+        boxes.append((x, y, x + 225, y + 255))
+    path = tmp_path_factory.mktemp("fifty") / "fifty.jpg"
+    canvas.save(path, quality=92)
+    return path, boxes
+
+
+@pytest.mark.parametrize("name", ["dlib", "yunet"])
+def test_fifty_faces_are_all_found(fifty, name, request):
+    path, boxes = fifty
+    p = prepare_image(path, _detector(name, request), get_preset("arcface112"))
+    assert p.ok and p.chip.shape == (112, 112, 3)
+    found = set()
+    for f in p.detection.faces:
+        cx, cy = f.center
+        found |= {k for k, (x1, y1, x2, y2) in enumerate(boxes) if x1 <= cx <= x2 and y1 <= cy <= y2}
+    assert found == set(range(50)), sorted(set(range(50)) - found)
+    assert 50 <= p.n_faces <= 52  # at most a face inside a pasted photo's own background

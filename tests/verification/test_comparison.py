@@ -161,3 +161,22 @@ def test_fusion_fitted_on_train_applied_to_test():
         fusion.predict_proba({"a": test["a"]})
     with pytest.raises(EvaluationError, match="at least two models"):
         fit_fusion({"a": train["a"]}, ytr)
+
+
+def test_fold_difference_is_the_paired_t_interval_of_the_fold_accuracies():
+    from scipy.stats import t as student_t
+
+    from facelab.verification.comparison import fold_difference
+
+    a = np.array([0.99, 0.985, 0.995, 0.99, 0.98])
+    b = np.array([0.985, 0.985, 0.99, 0.98, 0.975])
+    d = fold_difference(a, b)
+    diff = a - b
+    half = student_t.ppf(0.975, 4) * diff.std(ddof=1) / np.sqrt(5)
+    assert d.per_fold == pytest.approx(list(diff)) and d.n_folds == 5 and d.level == 0.95
+    assert d.mean == pytest.approx(diff.mean()) and d.std == pytest.approx(diff.std(ddof=1))
+    assert (d.t_low, d.t_high) == (pytest.approx(diff.mean() - half), pytest.approx(diff.mean() + half))
+    assert d.t_low > 0  # model a is better on every fold but one: the interval excludes 0
+    assert set(d.to_dict()) == {"per_fold", "mean", "std", "n_folds", "level", "t_low", "t_high"}
+    one = fold_difference([0.9], [0.8])
+    assert one.mean == pytest.approx(0.1) and np.isnan(one.std) and np.isnan(one.t_low)
