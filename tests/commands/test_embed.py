@@ -107,10 +107,12 @@ def test_embed_a_flat_photo_folder_with_every_face(photo_folder, tmp_path, capsy
     out = tmp_path / "faces.json"
     assert main(["embed", str(photos), "--policy", "all", "--out", str(out), "--quiet", "--no-cache"]) == 0
     text = capsys.readouterr().out
-    groups = photo_folder.truth[photo_folder.truth.image_id.str.startswith("group_")]
-    assert f"{groups.image_id.nunique()} images had several faces, every one embedded" in text
     assert "wall.png: error:" in text
     ids, vecs = read_embeddings(out)
+    # Every group photo has several faces; a detector may also find a face in an LFW photo's background.
+    groups = set(photo_folder.truth.image_id[photo_folder.truth.image_id.str.startswith("group_")])
+    multi = {i.split("#")[0] for i in ids if not i.endswith("#0")}
+    assert multi >= groups and f"{len(multi)} images had several faces, every one embedded" in text
     assert len(ids) == len(set(ids)) == len(vecs) >= len(photo_folder.truth)
     assert {i.split("#")[0] for i in ids} == set(photo_folder.truth.image_id)
     assert all(i.rsplit("#", 1)[1].isdigit() for i in ids)

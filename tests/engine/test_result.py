@@ -54,7 +54,7 @@ def test_settings_key_is_the_caches_key():
 
 
 def test_every_face_rows_are_keyed_image_id_hash_face(tmp_path):
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     rows = [
         dict(image_id="party", face=0, path="party.jpg", identity="", status="ok", reason=None, n_faces=2, box=None,

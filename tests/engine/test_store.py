@@ -253,7 +253,7 @@ def group_photos(photo_folder):
 
 
 def test_every_face_rows_in_the_store_agree_with_the_result(tmp_path, group_photos):
-    from facelab.embedders.embedding import read_embeddings
+    from facelab.embedders.files import read_embeddings
 
     ref = embed_images(group_photos, policy="all", cache=False, progress=False)
     store = EmbeddingStore(tmp_path / "s")

@@ -108,7 +108,7 @@ class _Two(Detector):
 
 
 def test_every_face_mode_aligns_every_face_largest_first(photo, dlib_det):
-    from facelab.embedders.embedding import DlibEmbedder
+    from facelab.embedders.dlib import DlibEmbedder
 
     one = prepare_image(photo, dlib_det, get_preset("dlib150"))
     det = _Two(one.face)
