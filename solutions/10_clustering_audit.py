@@ -1,6 +1,10 @@
-"""Reference solutions for notebook 10 (faces without names: every face of a photo folder, clustered)."""
+"""Reference solutions for notebook 10: part 1, faces without names (every face of a photo folder, clustered,
+``exercise_1`` ...); part 2, a dataset's suspicious labels (``audit_exercise_1`` ...)."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -76,3 +80,57 @@ def exercise_4(embeddings, identities, calibration, *, thresholds=None) -> dict:
     return {"calibrated": float(cal), "best_bcubed": float(best_b.threshold), "bcubed_f": float(best_b.bcubed_f),
             "best_pairwise": float(best_p.threshold), "pairwise_f": float(best_p.pairwise_f),
             "bcubed_f_at_calibrated": float(sweep.bcubed_f.iloc[0])}
+
+
+# Part 2: a dataset's suspicious labels
+
+
+def _audit(root, model):
+    from facelab.analysis.audit import audit_result
+    from facelab.data.datasets import read_identity_folders
+    from facelab.engine.pipeline import embed_images
+    from facelab.models.weights import default_detector
+
+    ds = read_identity_folders(root)
+    res = embed_images(ds.images, model=model, detector=default_detector(model), policy="central", progress=False)
+    return audit_result(res, names=ds.names), res
+
+
+def audit_exercise_1(dataset, *, move: float = 0.1, duplicate: float = 0.05, seed: int = 0, model: str = "dlib") -> dict:
+    """Planted errors found in the first N and 2N candidates, at a higher rate."""
+    from facelab.data.planted import plant_errors
+
+    out = Path(tempfile.mkdtemp(prefix="facelab-audit-ex1-")) / "planted"
+    planted = plant_errors(dataset, out, move=move, duplicate=duplicate, seed=seed)
+    audit, _ = _audit(planted.root, model)
+    found = planted.found(audit.candidates.image_id)
+    n = len(found)
+    return {"planted": n, "in_first_n": int((found["rank"] <= n).sum()), "in_first_2n": int((found["rank"] <= 2 * n).sum())}
+
+
+def audit_exercise_2(dataset, stranger, *, identity=None, model: str = "dlib") -> dict:
+    """A stranger's photo dropped into one identity: its rank, kind, and own score against the threshold."""
+    import shutil
+
+    from facelab.data.datasets import read_identity_folders
+
+    work = Path(tempfile.mkdtemp(prefix="facelab-audit-ex2-")) / "set"
+    shutil.copytree(dataset, work)
+    ident = identity or read_identity_folders(work).identities[0]
+    shutil.copyfile(stranger, work / ident / "stranger.jpg")
+    audit, _ = _audit(work, model)
+    row = audit.candidates[audit.candidates.image_id == f"{ident}/stranger"]
+    face = audit.faces[audit.faces.image_id == f"{ident}/stranger"].iloc[0]
+    return {"rank": int(row["rank"].iloc[0]) if len(row) else None, "kind": row.kind.iloc[0] if len(row) else "",
+            "own": float(face.own), "threshold": audit.settings.threshold}
+
+
+def audit_exercise_3(audit, planted) -> float:
+    """Share of moved photos whose nearest face belongs to the identity they came from."""
+    from facelab.core.vectors import nearest_neighbours
+
+    rows = {i: r for r, i in enumerate(audit.faces.image_id)}
+    moved = [(rows[m.image_id], m.true_identity) for m in planted.moved.itertuples() if m.image_id in rows]
+    nn = nearest_neighbours(audit.embeddings, k=1, rows=[r for r, _ in moved])
+    ids = audit.faces.identity.to_numpy()
+    return float(np.mean([ids[nn.index[q, 0]] == true for q, (_, true) in enumerate(moved)]))
