@@ -66,22 +66,6 @@ def exercise_3(photo_folder, *, model: str = "dlib") -> dict:
     return out
 
 
-def exercise_4(embeddings, identities, calibration, *, thresholds=None) -> dict:
-    """The threshold that maximises BCubed F for average linkage, the one that maximises pairwise F,
-    and the model's calibrated one."""
-    from facelab.analysis.face_clusters import threshold_sweep
-
-    cal = calibration.cosine_threshold
-    if thresholds is None:  # from the calibrated threshold to most of the way to 1
-        thresholds = np.linspace(cal, cal + 0.8 * (1 - cal), 15)
-    sweep = threshold_sweep(embeddings, identities, calibration=calibration, thresholds=thresholds)
-    best_b = sweep.loc[sweep.bcubed_f.idxmax()]
-    best_p = sweep.loc[sweep.pairwise_f.fillna(0).idxmax()]
-    return {"calibrated": float(cal), "best_bcubed": float(best_b.threshold), "bcubed_f": float(best_b.bcubed_f),
-            "best_pairwise": float(best_p.threshold), "pairwise_f": float(best_p.pairwise_f),
-            "bcubed_f_at_calibrated": float(sweep.bcubed_f.iloc[0])}
-
-
 # Part 2: a dataset's suspicious labels
 
 
@@ -96,19 +80,7 @@ def _audit(root, model):
     return audit_result(res, names=ds.names), res
 
 
-def audit_exercise_1(dataset, *, move: float = 0.1, duplicate: float = 0.05, seed: int = 0, model: str = "dlib") -> dict:
-    """Planted errors found in the first N and 2N candidates, at a higher rate."""
-    from facelab.data.planted import plant_errors
-
-    out = Path(tempfile.mkdtemp(prefix="facelab-audit-ex1-")) / "planted"
-    planted = plant_errors(dataset, out, move=move, duplicate=duplicate, seed=seed)
-    audit, _ = _audit(planted.root, model)
-    found = planted.found(audit.candidates.image_id)
-    n = len(found)
-    return {"planted": n, "in_first_n": int((found["rank"] <= n).sum()), "in_first_2n": int((found["rank"] <= 2 * n).sum())}
-
-
-def audit_exercise_2(dataset, stranger, *, identity=None, model: str = "dlib") -> dict:
+def audit_exercise_1(dataset, stranger, *, identity=None, model: str = "dlib") -> dict:
     """A stranger's photo dropped into one identity: its rank, kind, and own score against the threshold."""
     import shutil
 
@@ -125,7 +97,7 @@ def audit_exercise_2(dataset, stranger, *, identity=None, model: str = "dlib") -
             "own": float(face.own), "threshold": audit.settings.threshold}
 
 
-def audit_exercise_3(audit, planted) -> float:
+def audit_exercise_2(audit, planted) -> float:
     """Share of moved photos whose nearest face belongs to the identity they came from."""
     from facelab.core.vectors import nearest_neighbours
 

@@ -149,19 +149,15 @@ def test_10_clustering_audit(small_set, embedded, photo_folder):
     assert (p, r) == (pytest.approx((1 + 1 + 0.5 + 0.5 + 1) / 5), pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 0.5 + 0.5) / 5))
     kept = s.exercise_3(photo_folder)
     assert kept["all"] == kept["pasted"] > kept["largest"]  # one face per photo loses the others of each group photo
-    best = s.exercise_4(embedded.embeddings, embedded.identities, embedded.calibration)
-    assert best["bcubed_f"] >= best["bcubed_f_at_calibrated"] and best["best_bcubed"] >= best["calibrated"]
 
 
 def test_10_audit_half(small_set, lfw, tmp_path):
     from facelab.data.planted import plant_errors
 
     s = load_solution("10")
-    r = s.audit_exercise_1(small_set, move=0.1, duplicate=0.05)
-    assert r["in_first_2n"] >= 0.9 * r["planted"] and r["planted"] == 3
-    x = s.audit_exercise_2(small_set, lfw.images_dir / "Aaron_Eckhart" / "Aaron_Eckhart_0001.jpg")
+    x = s.audit_exercise_1(small_set, lfw.images_dir / "Aaron_Eckhart" / "Aaron_Eckhart_0001.jpg")
     assert x["rank"] is not None and x["own"] < x["threshold"]
     planted = plant_errors(small_set, tmp_path / "planted", move=0.2, duplicate=0.05, seed=0)
     audit, _ = s._audit(planted.root, "dlib")
-    share = s.audit_exercise_3(audit, planted)
+    share = s.audit_exercise_2(audit, planted)
     assert len(planted.moved) >= 4 and share >= 0.6  # a moved photo still sits among its own person's faces
