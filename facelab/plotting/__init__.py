@@ -23,7 +23,7 @@ module               figures
 ``search``           the distractor curve (1:N at scale)
 ``clusters``         faces grouped into clusters: a gallery per cluster, scores against the threshold,
                      a photo's faces numbered as every-face mode numbers them
-``audit``            a dataset audit's candidates beside the identities involved (contact sheet)
+``audit``            contact sheets of a dataset audit's candidates (``AuditSheetDisplay``)
 ``explorer``         ``explore``: the interactive embedding explorer (Bokeh; drawing in
                      ``interactive``, thumbnails in ``thumbnails``)
 ===================  ==============================================================================

@@ -9,7 +9,7 @@ confirmed or dismissed: the audit ranks, a person decides.
 
 Examples
 --------
->>> from facelab.plotting.audit import AuditSheetDisplay
+>>> from facelab.plotting import AuditSheetDisplay
 >>> AuditSheetDisplay.from_audit(audit, ranks=range(1, 11)).plot()     # doctest: +SKIP
 """
 
