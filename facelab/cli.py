@@ -15,8 +15,8 @@ from facelab import __version__
 from facelab.core.errors import FacelabError
 
 #: Subcommands (modules of :mod:`facelab.commands`), in pipeline order.
-COMMANDS = ("data", "landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "audit", "report", "course",
-            "weights")
+COMMANDS = ("data", "landmarks", "align", "embed", "compare", "lfw", "verify", "identify", "cluster", "audit", "report",
+            "course", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

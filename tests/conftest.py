@@ -281,6 +281,17 @@ def small_lfw(tmp_path_factory, lfw):
 
 
 @pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory, lfw):
+    """A flat photo folder with group photos and its truth (:func:`facelab.data.photo_folder.build_photo_folder`):
+    3 LFW people, 2 single photos each and 3 group photos of 2-3 of them (session-wide)."""
+    from facelab.data.photo_folder import build_photo_folder
+
+    return build_photo_folder(tmp_path_factory.mktemp("photos") / "set", lfw_root=lfw.root,
+                              identities=["Colin_Powell", "George_W_Bush", "Tony_Blair"], singles_per_identity=2,
+                              n_groups=3, group_sizes=(2, 3), seed=1)
+
+
+@pytest.fixture(scope="session")
 def edgeface_weights():
     """``{name: path}`` of the EdgeFace weight files (SHA-256 verified); skips when they are not found."""
     from facelab.models.weights import WeightsNotFoundError, locate_weights

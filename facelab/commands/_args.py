@@ -179,14 +179,17 @@ def model_list(args) -> list[str]:
 
 
 def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str | None = "largest",
-                           multiple: bool = False) -> None:
-    """``--detector`` (old spelling ``--backend``) and, unless ``policy`` is None, ``--policy``.
+                           multiple: bool = False, every_face: bool = False, policy_help: str | None = None) -> None:
+    """``--detector`` (old spelling ``--backend``) and ``--policy``.
 
     ``detector=None``: the default is the model's own (:func:`facelab.models.weights.default_detector`).
     ``multiple=True``: ``--detector`` may be given several times (``args.detector`` is then a list, or
-    None when it is not given).
+    None when it is not given). ``policy``: ``--policy``'s default (None: the command picks one from
+    its input, and says how in ``policy_help``). ``every_face``: ``--policy`` also offers ``all``
+    (every face of a photo: for the commands whose output is per face, ``embed`` and ``cluster``;
+    elsewhere pairs and identities are per photo, so one face per photo).
     """
-    from facelab.stages.detection import POLICIES
+    from facelab.stages.detection import FACE_SELECTIONS, POLICIES
 
     names = detector_names()
     default = detector or "the model's: yunet (without its weights: dlib for dlib, mtcnn for EdgeFace)"
@@ -195,9 +198,9 @@ def add_detector_arguments(parser, *, detector: str | None = "dlib", policy: str
     parser.add_argument("--detector", default=detector, choices=names, action=action,
                         help=f"face detector (default {default}){more}")
     add_alias(parser, "--backend", dest="detector", choices=names, action=action)
-    if policy is not None:
-        parser.add_argument("--policy", default=policy, choices=list(POLICIES),
-                            help=f"which face to use when a photo has several (default {policy})")
+    text = policy_help or ("which face to use when a photo has several" + (", or all: every face" if every_face else "")
+                           + f" (default {policy})")
+    parser.add_argument("--policy", default=policy, choices=list(FACE_SELECTIONS if every_face else POLICIES), help=text)
 
 
 def add_flip_argument(parser, *, default: bool = False) -> None:
@@ -267,17 +270,19 @@ def scheduler_of(args):
     return scheduler_address(args.scheduler) if hasattr(args, "scheduler") else None
 
 
-def add_embedding_arguments(parser, *, policy: str = "largest", detector: str | None = None, flip: bool = False,
-                            multiple: bool = False) -> None:
+def add_embedding_arguments(parser, *, policy: str | None = "largest", detector: str | None = None, flip: bool = False,
+                            multiple: bool = False, every_face: bool = False, policy_help: str | None = None) -> None:
     """Everything :func:`facelab.engine.pipeline.embed_images` takes from a command line (see :func:`embed_kwargs`).
 
     Model and weights, detector and policy, flip, cache, workers, device, quiet; each command
     picks its defaults. ``--scheduler`` is added by the commands that offer it
     (:func:`add_scheduler_argument`); :func:`embed_kwargs` passes it on. ``multiple``: see
-    :func:`add_model_arguments`.
+    :func:`add_model_arguments`; ``policy``, ``every_face``, ``policy_help``: see
+    :func:`add_detector_arguments`.
     """
     add_model_arguments(parser, multiple=multiple)
-    add_detector_arguments(parser, detector=detector, policy=policy, multiple=multiple)
+    add_detector_arguments(parser, detector=detector, policy=policy, multiple=multiple, every_face=every_face,
+                           policy_help=policy_help)
     add_flip_argument(parser, default=flip)
     add_cache_argument(parser)
     add_workers_argument(parser)

@@ -137,8 +137,9 @@ section {{ border-top: 1px solid #ddd; }} a {{ color: #0b5cad; }}
 </style></head><body>
 <h1>facelab — the course</h1>
 <p>From a photo to a defensible "same person?" decision: landmarks, alignment, embeddings, thresholds,
-the embedding space, the report, and the experiments that show why each stage exists. Each page is a
-notebook executed on {html.escape(params)}, with every output; open it from disk, no Python needed.
+the embedding space, the report, clustering faces without names and auditing labels, and the experiments
+that show why each stage exists. Each page is a notebook executed on {html.escape(params)}, with every
+output; open it from disk, no Python needed.
 Exercises close every notebook; reference solutions are in <code>solutions/</code> of the repository.</p>
 <p class=meta>{len(entries)} notebooks, {total:.0f} s in all, built {time.strftime("%Y-%m-%d %H:%M")}.</p>
 {"".join(rows)}

@@ -8,6 +8,8 @@ Two layouts are supported:
 * **Folder per identity** (the reference system's seed layout ``data/1``, ``data/2``, ...): every
   sub-folder of the root is one identity; images are found by content, hidden files are ignored,
   and any other file is reported as skipped with a reason.
+* **A flat folder of photos** (a photo collection, no names): :func:`read_photo_folder`; the
+  identities are empty. :func:`read_folder` takes either layout.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ __all__ = [
     "read_pairs_file",
     "FolderDataset",
     "read_identity_folders",
+    "read_photo_folder",
+    "read_folder",
     "build_two_id",
     "ensure_two_id",
     "repo_root",
@@ -267,6 +271,8 @@ class FolderDataset:
         Identity folders holding no image.
     names : dict
         Optional display names from ``ids.json`` (identity folder -> person).
+    labelled : bool
+        False for a flat folder of photos (:func:`read_photo_folder`): ``identity`` is empty.
     """
 
     root: Path
@@ -274,15 +280,19 @@ class FolderDataset:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["image", "reason"]))
     empty_identities: list = field(default_factory=list)
     names: dict = field(default_factory=dict)
+    labelled: bool = True
 
     @property
     def identities(self) -> list[str]:
-        return sorted(self.images.identity.unique())
+        return sorted(self.images.identity.unique()) if self.labelled else []
 
     def __len__(self) -> int:
         return len(self.images)
 
     def summary(self) -> str:
+        if not self.labelled:
+            s = f"{len(self.images)} photos (no identity folders) in {self.root}"
+            return s + (f"; {len(self.skipped)} files skipped" if len(self.skipped) else "")
         n_id = self.images.identity.nunique()
         s = f"{len(self.images)} images of {n_id} identities in {self.root}"
         if len(self.skipped):
@@ -337,6 +347,78 @@ def read_identity_folders(root: os.PathLike | str) -> FolderDataset:
         empty_identities=empty,
         names=names,
     )
+
+
+def read_photo_folder(root: os.PathLike | str) -> FolderDataset:
+    """Read a flat folder of photos (no identity sub-folders): every image directly in ``root``.
+
+    ``image_id`` is the file's name without its suffix (with it, for names that would otherwise
+    repeat, such as ``a.jpg`` and ``a.png``); ``identity`` is empty. Hidden files are ignored and
+    every other non-image file is listed in ``skipped`` with its reason, as are sub-folders (their
+    photos are not read: give one layout or the other).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If ``root`` is not a directory.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"photo folder not found: {root}")
+    found, bad = _top_level_images(root)
+    bad += [(str(d), "a sub-folder of a flat photo folder (not read)")
+            for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    stems = [f.stem for f in found]
+    ids = [f.stem if stems.count(f.stem) == 1 else f.name for f in found]
+    images = pd.DataFrame({"image_id": ids, "path": [str(f) for f in found], "identity": [""] * len(found)},
+                          columns=["image_id", "path", "identity"])
+    return FolderDataset(root=root, images=images.sort_values("image_id", ignore_index=True),
+                         skipped=pd.DataFrame(bad, columns=["image", "reason"]), labelled=False)
+
+
+def _top_level_images(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The images directly in ``root`` and its other (non-hidden) files with their reason."""
+    from facelab.data.imageio import is_image_file
+
+    images, other = [], []
+    for f in sorted(root.iterdir()):
+        if f.name.startswith(".") or not f.is_file():
+            continue
+        if is_image_file(f):
+            images.append(f)
+        else:
+            other.append((str(f), "not an image (unrecognised content)"))
+    return images, other
+
+
+def read_folder(root: os.PathLike | str) -> FolderDataset:
+    """A folder of either layout: one sub-folder of images per identity
+    (:func:`read_identity_folders`) when ``root`` has sub-folders, else a flat folder of photos
+    (:func:`read_photo_folder`).
+
+    With identity folders, images lying directly in ``root`` belong to no identity: they are
+    listed in ``skipped`` (not read), never dropped silently.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If ``root`` is not a directory, or holds neither identity folders nor photos.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"dataset folder not found: {root}")
+    if not any(p.is_dir() and not p.name.startswith(".") for p in root.iterdir()):
+        ds = read_photo_folder(root)
+        if not len(ds.images):
+            extra = f" ({len(ds.skipped)} other files)" if len(ds.skipped) else ""
+            raise DatasetNotFoundError(f"{root} holds no images{extra}: expected photos, or one folder of "
+                                       "images per identity")
+        return ds
+    ds = read_identity_folders(root)
+    loose = [(str(f), "an image outside the identity folders (not read)") for f in _top_level_images(root)[0]]
+    if loose:
+        ds.skipped = pd.concat([ds.skipped, pd.DataFrame(loose, columns=["image", "reason"])], ignore_index=True)
+    return ds
 
 
 TWO_ID_ENV_VAR = "FACELAB_TWO_ID"

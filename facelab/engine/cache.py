@@ -20,6 +20,11 @@ gives them), the alignment residual and the vector. It does not hold the aligned
 (about 0.9 GB instead of ~15 MB) for a value that is cheap to recompute exactly (the driver
 re-aligns the cached face on a hit when ``keep_chips=True``: one image decode and one warp, no
 detection). Entries are written atomically; a damaged one is treated as absent and recomputed.
+
+Every-face mode (``policy="all"``, its own settings key) keeps one entry per photo too, holding
+every face: the entry's ``faces`` and ``residuals`` (face ``k`` is ``faces[k]``, largest first)
+and a ``(K, D)`` ``vector``. In the file cache such an entry adds ``faces`` and ``residuals`` to
+the ``row`` and stores the 2-D array; a one-face entry is written exactly as before.
 """
 
 from __future__ import annotations
@@ -69,7 +74,12 @@ class CacheEntry:
         The chosen face.
     residual : float
     vector : numpy.ndarray or None
-        ``(D,)`` float32 when ok.
+        ``(D,)`` float32 when ok (every-face mode: ``(K, D)``, one row per face).
+    faces : list of Face or None
+        Every-face mode: every face of the photo, largest first (``face`` is ``faces[0]``); None
+        for an entry of one face per photo.
+    residuals : list of float or None
+        Every-face mode: each face's alignment residual.
     """
 
     status: str
@@ -79,20 +89,38 @@ class CacheEntry:
     face: Optional[Face]
     residual: float
     vector: Optional[np.ndarray]
+    faces: Optional[list] = None
+    residuals: Optional[list] = None
 
     @classmethod
     def from_prepared(cls, prep, vector) -> CacheEntry:
         """The entry of a :class:`~facelab.stages.prepare.PreparedImage` and its vector (or None)."""
         return cls(prep.status.value, prep.reason, prep.stage, prep.n_faces, prep.face, prep.residual,
-                   None if vector is None else np.asarray(vector, dtype=np.float32))
+                   None if vector is None else np.asarray(vector, dtype=np.float32),
+                   faces=None if prep.faces is None else list(prep.faces),
+                   residuals=None if prep.residuals is None else [float(r) for r in prep.residuals])
 
-    def prepared(self, path: str):
-        """The :class:`~facelab.stages.prepare.PreparedImage` this entry stands for (without the chip)."""
+    def prepared(self, path: str, *, every_face: bool = False):
+        """The :class:`~facelab.stages.prepare.PreparedImage` this entry stands for (without the chip).
+
+        ``every_face``: the run keeps every face, so an entry kept without a face list (a photo
+        without a face, or a store's one-face rows) gets one.
+        """
         from facelab.stages.faces import DetectionStatus
         from facelab.stages.prepare import PreparedImage
 
+        faces, residuals = self.faces, self.residuals
+        if every_face and faces is None:
+            faces = [] if self.face is None else [self.face]
+            residuals = [] if self.face is None else [self.residual]
         return PreparedImage(str(path), DetectionStatus(self.status), reason=self.reason, stage=self.stage,
-                             face=self.face, n_faces=self.n_faces, residual=self.residual, content_decided=True)
+                             face=self.face, n_faces=self.n_faces, residual=self.residual, content_decided=True,
+                             faces=None if faces is None else list(faces),
+                             residuals=None if residuals is None else list(residuals))
+
+    def vectors(self) -> Optional[np.ndarray]:
+        """The vectors as ``(K, D)`` rows (one row for a one-face entry), or None without a face."""
+        return None if self.vector is None else np.asarray(self.vector, np.float32).reshape(-1, self.vector.shape[-1])
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,14 @@ def _face_from_json(d: Optional[dict]) -> Optional[Face]:
     return Face(box=d["box"], score=d["score"], landmarks=np.asarray(d["landmarks"]), landmarks68=d["landmarks68"])
 
 
+def _float(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _json_float(x) -> Optional[float]:
+    return None if x is None or np.isnan(x) else float(x)
+
+
 class EmbeddingCache:
     """The file cache: one small ``.npz`` per image content, in one folder per settings key.
 
@@ -186,14 +222,20 @@ class EmbeddingCache:
             with np.load(f, allow_pickle=False) as z:
                 row = json.loads(str(z["row"]))
                 vec = np.asarray(z["vector"], dtype=np.float32) if row["status"] == "ok" else None
+            faces = None if "faces" not in row else [_face_from_json(f) for f in row["faces"]]
+            residuals = None if "residuals" not in row else [_float(r) for r in row["residuals"]]
+            if faces is not None and vec is not None and vec.shape != (len(faces), vec.shape[-1]):
+                return None  # vectors that do not match the faces: damaged
             return CacheEntry(
                 status=row["status"],
                 reason=row["reason"],
                 stage=row.get("stage"),
                 n_faces=int(row["n_faces"]),
                 face=_face_from_json(row["face"]),
-                residual=float("nan") if row["residual"] is None else float(row["residual"]),
+                residual=_float(row["residual"]),
                 vector=vec,
+                faces=faces,
+                residuals=residuals,
             )
         except Exception:  # a damaged or foreign entry is recomputed
             return None
@@ -215,8 +257,11 @@ class EmbeddingCache:
             "stage": entry.stage,
             "n_faces": int(entry.n_faces),
             "face": _face_to_json(entry.face),
-            "residual": None if entry.residual is None or np.isnan(entry.residual) else float(entry.residual),
+            "residual": _json_float(entry.residual),
         }
+        if entry.faces is not None:  # every-face mode: one entry holds the photo's faces
+            row["faces"] = [_face_to_json(f) for f in entry.faces]
+            row["residuals"] = [_json_float(r) for r in (entry.residuals or [])]
         vec = np.zeros(0, np.float32) if entry.vector is None else np.asarray(entry.vector, np.float32)
         try:
             atomic_write_bytes(self.path(digest, settings_key=settings_key),

@@ -33,7 +33,7 @@ from typing import Optional
 import numpy as np
 
 from facelab.core.errors import FacelabError
-from facelab.engine.executors import Job, Partition
+from facelab.engine.executors import Job, Partition, drop_chips
 
 __all__ = ["SCHEDULER_ENV", "scheduler_address", "connect", "DaskExecutor", "embed_partition", "DistributedError"]
 
@@ -148,9 +148,9 @@ def embed_partition(records: list, spec_json: str, *, batch_size: int = 16, keep
     for k in range(0, len(prepared), batch_size):
         vecs.extend(embed_prepared(prepared[k : k + batch_size], embedder, times))
     for p in prepared:
-        p.detection = None  # every face found: not part of the result
-        if not keep_chips and p.aligned is not None:
-            p.aligned.image = None
+        p.detection = None  # every face found: not part of the result (every-face mode keeps its own list)
+    if not keep_chips:
+        drop_chips(prepared)
     try:
         from distributed import get_worker
 
@@ -198,7 +198,7 @@ def worker_spec(settings, embedder) -> str:
         )
     if not settings.by_name:
         raise DistributedError("on a cluster the detector is given by name ('dlib' or 'mtcnn')")
-    return json.dumps({"embedder": spec, "detector": settings.detector, "upsample": settings.upsample,
+    return json.dumps({"embedder": spec, "detector": settings.detector, "upsample": settings.detection_upsample,
                        "policy": settings.policy, "device": settings.device}, sort_keys=True)
 
 

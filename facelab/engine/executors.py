@@ -123,8 +123,9 @@ class Executor(Protocol):
 def drop_chips(prepared) -> None:
     """Free the chips of embedded images (they are large; ``keep_chips`` keeps them)."""
     for p in prepared:
-        if p.aligned is not None:
-            p.aligned.image = None
+        for a in [p.aligned] + list(p.alignments or []):
+            if a is not None:
+                a.image = None
 
 
 class SerialExecutor:

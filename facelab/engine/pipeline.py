@@ -17,7 +17,9 @@ the file cache or a Parquet store:
 Every input image gets a row in the result's ``table`` -- ``ok``, ``no_face`` or ``error`` with its
 reason -- and an entry in ``faces`` (the chosen :class:`~facelab.stages.faces.Face` or None), so
 nothing is silently dropped and nothing downstream has to detect again; ``keep_chips=True`` also
-keeps the aligned chips.
+keeps the aligned chips. With ``policy="all"`` (every face) a photo gets a row per face instead
+(``face`` 0, 1, ... largest first; see :mod:`facelab.engine.result`), and still one row, with its
+reason, when it has none.
 
 Speed (see ``benchmarks/throughput.py``): each image is decoded once; the dlib HOG detector first
 looks at the image's own scale and upsamples it only when that does not find exactly one face
@@ -46,14 +48,18 @@ __all__ = ["embed_images", "embed_folder"]
 
 
 def _realign(prep: PreparedImage, preset, times: dict) -> None:
-    """The chip of a cached ok image: its cached face aligned again (no detection)."""
+    """The chip of a cached ok image: its cached face (every-face mode: faces) aligned again (no detection)."""
     from facelab.data.imageio import ImageLoadError, load_image
     from facelab.stages.prepare import stage_timer
 
     try:
         with stage_timer(times, "realign"):
-            aligned = preset(load_image(prep.path), prep.face)
-        prep.aligned = aligned
+            image = load_image(prep.path)
+            if prep.every_face:
+                prep.alignments = [preset(image, f) for f in prep.faces]
+                prep.aligned = prep.alignments[0]
+            else:
+                prep.aligned = preset(image, prep.face)
     except (ImageLoadError, OSError, ValueError) as exc:
         prep.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
 
@@ -158,6 +164,7 @@ def embed_images(
     from facelab.stages.alignment import get_preset
 
     preset = get_preset(embedder.alignment)
+    every = settings.every_face
 
     n = len(ids)
     prepared: list = [None] * n
@@ -171,7 +178,8 @@ def embed_images(
         hits = cache.lookup(digests, settings_key=key)
         for i, d in enumerate(digests):
             if d in hits:
-                prepared[i], vecs[i] = fill_residual(hits[d].prepared(paths[i]), preset), hits[d].vector
+                prepared[i] = fill_residual(hits[d].prepared(paths[i], every_face=every), preset)
+                vecs[i] = hits[d].vectors() if every else hits[d].vector
                 if keep_chips and prepared[i].ok:
                     _realign(prepared[i], preset, times)
     todo = [i for i in range(n) if prepared[i] is None]
@@ -208,14 +216,22 @@ def embed_images(
                         settings=out_settings, n_cached=n - len(todo), n_computed=len(todo), timings=timings)
 
 
-def embed_folder(root, settings: Optional[EmbedSettings] = None, **kwargs) -> EmbeddingResult:
-    """:func:`embed_images` over a folder-per-identity dataset (:func:`facelab.data.datasets.read_identity_folders`).
+def embed_folder(root, settings: Optional[EmbedSettings] = None, *, layout: str = "identity",
+                 **kwargs) -> EmbeddingResult:
+    """:func:`embed_images` over a folder of images.
 
-    Files the reader skipped (not images) are carried into the result's ``skipped``.
+    ``layout``: ``"identity"`` (default) a folder per identity
+    (:func:`facelab.data.datasets.read_identity_folders`), ``"flat"`` a flat folder of photos with
+    empty identities (:func:`~facelab.data.datasets.read_photo_folder`, e.g. with ``policy="all"``),
+    ``"any"`` whichever the folder is (:func:`~facelab.data.datasets.read_folder`). Files the
+    reader skipped (not images) are carried into the result's ``skipped``.
     """
-    from facelab.data.datasets import read_identity_folders
+    from facelab.data.datasets import read_folder, read_identity_folders, read_photo_folder
 
-    ds = read_identity_folders(root)
+    readers = {"identity": read_identity_folders, "flat": read_photo_folder, "any": read_folder}
+    if layout not in readers:
+        raise ValueError(f"layout must be one of {sorted(readers)}, got {layout!r}")
+    ds = readers[layout](root)
     result = embed_images(ds.images, settings, **kwargs)
     result.folder_skipped = ds.skipped.reset_index(drop=True)
     return result

@@ -179,7 +179,7 @@ class PoolExecutor:
             # Workers load, detect and align; this process embeds their chips in batches with every
             # core (the embedder is not rebuilt in a worker, so any embedder can use the pool) --
             # unless the embedder is single-threaded and can be rebuilt there.
-            with open_pool(n_pool, detector=s.detector, preset=embedder.alignment, upsample=s.upsample,
+            with open_pool(n_pool, detector=s.detector, preset=embedder.alignment, upsample=s.detection_upsample,
                            spec=worker_spec, device=s.device, times=times) as pool, torch_threads(parent_threads):
                 args = [([job.paths[i] for i in c], s.policy, job.keep_chips) for _, c in tasks]
                 for (p, c), (preps, vecs, tm) in zip(tasks, pool.imap(_worker_chunk, args)):

@@ -1,8 +1,23 @@
-"""The result of an embedding run: one row per image, the vectors, the typed faces (and chips).
+"""The result of an embedding run: one row per image (or face), the vectors, the typed faces (and chips).
 
 :class:`EmbeddingResult` is what :func:`facelab.engine.pipeline.embed_images` returns, whichever
 cache answered and whichever executor computed (this process, a process pool, a Dask cluster):
 :func:`build_result` is its only builder, so every engine gives the same result.
+
+The face index
+--------------
+With one face per photo (``policy`` ``largest`` / ``central``) a row is a photo. In every-face
+mode (``policy="all"``) a photo with ``K`` faces has ``K`` rows, told apart by the ``face``
+column (0 .. K-1, largest box first), and a photo without a face keeps one row (``face`` empty)
+with its reason. The face index is a **column**, not a rewritten id (``image_id#k``), because
+``image_id`` then stays the photo's id in every table -- it joins with the dataset's images,
+identities and pairs without parsing strings, and an id that itself contains ``#`` stays
+unambiguous -- and the photo's rows group with ``groupby("image_id")``. The one string per face
+that flat ``{key: vector}`` files need is derived from the two columns by
+:func:`facelab.stages.faces.face_id`: ``image_id#k`` in every-face mode, the bare ``image_id``
+otherwise, so one-face files are unchanged. :attr:`EmbeddingResult.ids`, :meth:`~EmbeddingResult.rows_of`,
+:meth:`~EmbeddingResult.write` and the store's export all use it; the caches keep one entry per
+photo holding its faces in the same order, and the store one row per face with the same ``face``.
 """
 
 from __future__ import annotations
@@ -20,7 +35,8 @@ __all__ = ["EmbeddingResult", "TABLE_COLUMNS", "build_result", "image_columns"]
 
 #: Columns of :attr:`EmbeddingResult.table`.
 TABLE_COLUMNS = [
-    "image_id", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row", "sha256",
+    "image_id", "face", "path", "identity", "status", "reason", "n_faces", "box", "landmarks", "residual", "row",
+    "sha256",
 ]
 
 
@@ -31,20 +47,23 @@ class EmbeddingResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per input image, columns :data:`TABLE_COLUMNS`: ``status`` is ``ok`` /
-        ``no_face`` / ``error``, ``reason`` says why when not ok, ``n_faces`` how many faces were
-        found, ``box`` / ``landmarks`` the chosen face (image pixels; kept for CSV export -- use
-        ``faces`` for the typed face), ``residual`` the alignment residual, ``row`` the index into
-        ``embeddings`` (-1 when not ok), ``sha256`` the file's content hash (the cache key; None
-        when the cache was not used).
+        One row per input image (every-face mode: per face, see the module's docstring), columns
+        :data:`TABLE_COLUMNS`: ``face`` the face's number in its photo in every-face mode
+        (nullable ``Int64``: empty with one face per photo and for photos without a face),
+        ``status`` is ``ok`` / ``no_face`` / ``error``, ``reason`` says why when not ok,
+        ``n_faces`` how many faces were found in the photo, ``box`` / ``landmarks`` the face
+        (image pixels; kept for CSV export -- use ``faces`` for the typed face), ``residual`` the
+        alignment residual, ``row`` the index into ``embeddings`` (-1 when not ok), ``sha256`` the
+        file's content hash (the cache key; None when the cache was not used).
     embeddings : numpy.ndarray
         ``(N_ok, D)`` float32, L2-normalised.
     model : str
         Embedder name.
     calibration : Calibration
     faces : list of (Face or None)
-        One per ``table`` row: the face the policy chose (also for images whose embedding failed),
-        with its box, score, five landmarks and, from dlib, the 68 points.
+        One per ``table`` row: the face the policy chose, or the row's face in every-face mode
+        (also for images whose embedding failed), with its box, score, five landmarks and, from
+        dlib, the 68 points.
     chips : numpy.ndarray or None
         With ``keep_chips=True``: ``(N_ok, H, W, 3)`` uint8 aligned chips, in embedding order
         (``chips[row]`` is what ``embeddings[row]`` was computed from); else None.
@@ -106,9 +125,28 @@ class EmbeddingResult:
         return t.sort_values("row")
 
     @property
+    def every_face(self) -> bool:
+        """Whether the run kept every face of a photo (``policy="all"``)."""
+        from facelab.stages.detection import EVERY_FACE
+
+        return self.settings.get("policy") == EVERY_FACE or self._face_column().notna().any()
+
+    def _face_column(self) -> pd.Series:
+        if "face" in self.table:
+            return self.table["face"]
+        return pd.Series(pd.NA, index=self.table.index, dtype="Int64")
+
+    def _keys(self, table: pd.DataFrame) -> list[str]:
+        from facelab.stages.faces import face_id
+
+        faces = table["face"] if "face" in table else [None] * len(table)
+        return [face_id(i, f) for i, f in zip(table.image_id.astype(str), faces)]
+
+    @property
     def ids(self) -> list[str]:
-        """Image ids of the embedding rows."""
-        return list(self.embedded.image_id)
+        """The face ids of the embedding rows (:func:`facelab.stages.faces.face_id`): the image
+        ids with one face per photo, ``image_id#k`` in every-face mode."""
+        return self._keys(self.embedded)
 
     @property
     def identities(self) -> list[str]:
@@ -134,14 +172,15 @@ class EmbeddingResult:
         return pd.concat(parts, ignore_index=True)
 
     def rows_of(self, ids=None) -> dict[str, int]:
-        """``{image_id: row of embeddings}`` of the images that have an embedding.
+        """``{face id: row of embeddings}`` of the faces that have an embedding: image ids with
+        one face per photo, ``image_id#k`` in every-face mode (see :attr:`ids`).
 
         Parameters
         ----------
         ids : iterable of str, optional
-            Only these images (default: every embedded image, in embedding order). An id that
-            has no embedding (no face, unreadable) is left out, so a caller can tell it by its
-            absence (as :func:`facelab.verification.lfw.lfw_pair_scores` does).
+            Only these (default: every embedded face, in embedding order). An id that has no
+            embedding (no face, unreadable) is left out, so a caller can tell it by its absence
+            (as :func:`facelab.verification.lfw.lfw_pair_scores` does).
 
         Raises
         ------
@@ -149,11 +188,11 @@ class EmbeddingResult:
             For an id that is not in the result at all (a typo, another dataset).
         """
         ok = self.embedded
-        rows = dict(zip(ok.image_id.astype(str), ok.row.astype(int).tolist()))
+        rows = dict(zip(self._keys(ok), ok.row.astype(int).tolist()))
         if ids is None:
             return rows
         ids = [str(i) for i in ids]
-        unknown = set(ids) - set(self.table.image_id.astype(str))
+        unknown = set(ids) - set(self._keys(self.table))
         if unknown:
             raise KeyError(f"{len(unknown)} ids are not in the result, e.g. {sorted(unknown)[0]!r}")
         return {i: rows[i] for i in ids if i in rows}
@@ -170,8 +209,9 @@ class EmbeddingResult:
         return settings_key({k: v for k, v in self.settings.items() if k in SETTINGS_FIELDS})
 
     def vector(self, image_id: str) -> np.ndarray:
-        """The embedding of one image; KeyError (with its status and reason) when it has none."""
-        hit = self.table[self.table.image_id == image_id]
+        """The embedding of one image (every-face mode: one face, ``image_id#k``); KeyError (with its
+        status and reason) when it has none."""
+        hit = self.table[np.asarray(self._keys(self.table)) == str(image_id)]
         if hit.empty:
             raise KeyError(f"no image {image_id!r}")
         r = hit.iloc[0]
@@ -187,10 +227,18 @@ class EmbeddingResult:
 
     def summary(self) -> str:
         counts = self.table.status.value_counts()
-        s = (
-            f"{len(self.table)} images: {int(counts.get('ok', 0))} embedded, "
-            f"{int(counts.get('no_face', 0))} without a face, {int(counts.get('error', 0))} unreadable"
-        )
+        if self.every_face:
+            photos = self.table.drop_duplicates("image_id")
+            with_face = photos[photos.status == "ok"]
+            s = (
+                f"{len(photos)} images: {int(counts.get('ok', 0))} faces embedded from {len(with_face)} of them, "
+                f"{int(counts.get('no_face', 0))} without a face, {int(counts.get('error', 0))} unreadable"
+            )
+        else:
+            s = (
+                f"{len(self.table)} images: {int(counts.get('ok', 0))} embedded, "
+                f"{int(counts.get('no_face', 0))} without a face, {int(counts.get('error', 0))} unreadable"
+            )
         if len(self.folder_skipped):
             s += f"; {len(self.folder_skipped)} non-image files skipped"
         where = " on a Dask cluster" if self.settings.get("engine") == "dask" else ""
@@ -217,27 +265,40 @@ def build_result(ids, paths, identities, prepared, vecs, digests, embedder, *, k
     """The :class:`EmbeddingResult` of images whose stages are done (locally or on a cluster).
 
     One entry per input image in each list: ``prepared`` (:class:`~facelab.stages.prepare.PreparedImage`),
-    ``vecs`` (the vector, or None), ``digests`` (content hash or None). Rows, typed faces and
-    chips are built here only, so every engine gives the same result.
+    ``vecs`` (the vector, or None; every-face mode: ``(K, D)``), ``digests`` (content hash or
+    None). Rows, typed faces and chips are built here only, so every engine gives the same result;
+    an every-face image with ``K`` faces becomes ``K`` rows (``face`` 0 .. K-1).
     """
-    out_rows, out_vecs, faces, chips = [], [], [], []
-    for i, prep in enumerate(prepared):
-        face = prep.face
+    out_rows, out_vecs, faces, chips, stages, cacheable = [], [], [], [], [], []
+
+    def add(i, prep, face, k, residual, vec, chip):
         r = {
-            "image_id": ids[i], "path": paths[i], "identity": identities[i], "status": prep.status.value,
+            "image_id": ids[i], "face": k, "path": paths[i], "identity": identities[i], "status": prep.status.value,
             "reason": prep.reason, "n_faces": prep.n_faces,
             "box": None if face is None else [float(v) for v in face.box],
             "landmarks": None if face is None else face.landmarks.tolist(),
-            "residual": prep.residual, "row": -1, "sha256": digests[i],
+            "residual": residual, "row": -1, "sha256": digests[i],
         }
         if prep.ok:
             r["row"] = len(out_vecs)
-            out_vecs.append(vecs[i])
+            out_vecs.append(vec)
             if keep_chips:
-                chips.append(prep.chip)
+                chips.append(chip)
         out_rows.append(r)
         faces.append(face)
+        stages.append(prep.stage)
+        cacheable.append(prep.cacheable)
+
+    for i, prep in enumerate(prepared):
+        if prep.every_face and prep.ok:
+            vs = np.asarray(vecs[i]).reshape(len(prep.faces), -1)
+            for k, face in enumerate(prep.faces):
+                chip = prep.alignments[k].image if keep_chips else None
+                add(i, prep, face, k, prep.residuals[k], vs[k], chip)
+        else:
+            add(i, prep, prep.face, pd.NA, prep.residual, vecs[i], prep.chip if keep_chips else None)
     table = pd.DataFrame(out_rows, columns=TABLE_COLUMNS)
+    table["face"] = table["face"].astype("Int64")
     table["n_faces"] = table["n_faces"].astype(int)
     table["row"] = table["row"].astype(int)
     emb = np.stack(out_vecs).astype(np.float32) if out_vecs else np.zeros((0, embedder.embedding_size), np.float32)
@@ -256,6 +317,6 @@ def build_result(ids, paths, identities, prepared, vecs, digests, embedder, *, k
         timings=timings,
         faces=faces,
         chips=chip_arr,
-        stages=[prep.stage for prep in prepared],
-        cacheable=[prep.cacheable for prep in prepared],
+        stages=stages,
+        cacheable=cacheable,
     )

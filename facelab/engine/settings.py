@@ -75,14 +75,17 @@ class EmbedSettings:
         A registered name (``"dlib"``, ``"mtcnn"``, ``"dlib_mtcnn"``) or a ready
         :class:`~facelab.stages.detection.Detector` (then neither a cache nor a process pool nor
         a cluster is used: its settings are not known by name).
-    policy : {"largest", "central"}
-        Which face to embed when an image has several.
+    policy : {"largest", "central", "all"}
+        Which face to embed when an image has several; ``"all"`` (every-face mode,
+        :data:`~facelab.stages.detection.EVERY_FACE`): every face, a result row per face (see
+        :mod:`facelab.engine.result`), cached under its own key.
     flip : bool
         Flip test-time augmentation.
     upsample : int, optional
         dlib HOG upsampling. None (default): the image's own scale first, then
         :data:`~facelab.stages.detection.DLIB_UPSAMPLE_LADDER` upward for images without exactly
-        one face there (:class:`~facelab.stages.detection.LadderDetector`); an int fixes it.
+        one face there (:class:`~facelab.stages.detection.LadderDetector`); an int fixes it. In
+        every-face mode None means the ladder's last rung (see :attr:`detection_upsample`).
     device : {"auto", "cpu", "cuda"}
         Where the PyTorch parts run (the networks, MTCNN); on a cluster, each worker's own.
 
@@ -102,10 +105,10 @@ class EmbedSettings:
 
     def __post_init__(self):
         from facelab.core.errors import UnknownNameError
-        from facelab.stages.detection import DETECTORS, POLICIES
+        from facelab.stages.detection import DETECTORS, FACE_SELECTIONS
 
-        if self.policy not in POLICIES:
-            raise UnknownNameError("policy", self.policy, POLICIES)
+        if self.policy not in FACE_SELECTIONS:
+            raise UnknownNameError("policy", self.policy, FACE_SELECTIONS)
         if isinstance(self.detector, str):
             DETECTORS.get(self.detector)  # an unknown name fails now, before any work
 
@@ -132,6 +135,25 @@ class EmbedSettings:
         return isinstance(self.detector, str)
 
     @property
+    def every_face(self) -> bool:
+        """Whether every face of a photo is kept (``policy="all"``)."""
+        from facelab.stages.detection import EVERY_FACE
+
+        return self.policy == EVERY_FACE
+
+    @property
+    def detection_upsample(self) -> Optional[int]:
+        """The dlib HOG upsampling detection runs with: ``upsample``, except that in every-face
+        mode None means the ladder's last rung (2x, dlib's own setting) on every photo -- one face
+        found at a photo's own scale, which ends the ladder, says nothing about smaller faces
+        beside it, and every-face mode is there to find them."""
+        if self.upsample is None and self.every_face:
+            from facelab.stages.detection import DLIB_UPSAMPLE_LADDER
+
+            return DLIB_UPSAMPLE_LADDER[-1]
+        return self.upsample
+
+    @property
     def detector_name(self) -> str:
         """The detector's registered name, or a ready detector's ``name``."""
         return self.detector if self.by_name else str(getattr(self.detector, "name", type(self.detector).__name__))
@@ -153,7 +175,7 @@ class EmbedSettings:
     def build_detector(self):
         """The detector (``detector`` itself when it is one; see :func:`make_detector`)."""
         if self.by_name:
-            return make_detector(self.detector, self.upsample, device=self.device)
+            return make_detector(self.detector, self.detection_upsample, device=self.device)
         from facelab.stages.detection import create_detector
 
         return create_detector(self.detector)
@@ -172,7 +194,8 @@ class EmbedSettings:
         if detector == "dlib":
             from facelab.stages.detection import DLIB_UPSAMPLE_LADDER
 
-            s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if self.upsample is None else int(self.upsample)
+            up = self.detection_upsample
+            s["upsample"] = list(DLIB_UPSAMPLE_LADDER) if up is None else int(up)
         return s
 
     def key(self, embedder) -> str:

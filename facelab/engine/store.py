@@ -1,6 +1,8 @@
 """An embedding store that scales: a partitioned Parquet dataset, appended atomically.
 
-One row per image and settings: ``image_id``, ``path``, ``identity``, ``sha256`` (the file's
+One row per image and settings (every-face mode: per face, ``face`` 0, 1, ... as in
+:mod:`facelab.engine.result`; empty with one face per photo): ``image_id``, ``face``, ``path``,
+``identity``, ``sha256`` (the file's
 content hash), ``settings_key`` (:func:`facelab.engine.settings.settings_key` of
 :meth:`facelab.engine.settings.EmbedSettings.cache_settings`: the file cache's own key -- model,
 weights, flip, detector, policy, alignment), and what a :class:`facelab.engine.cache.CacheEntry` holds: ``status``,
@@ -27,7 +29,11 @@ partition (a truncated file, a bad page checksum, a foreign schema) is found by
 ``_damaged-`` name that readers skip) before a lookup reads the store; its images are then simply
 recomputed.
 
-JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`EmbeddingStore.export`).
+JSON ``{image_id: [floats]}`` and ``.npz`` remain the export formats (:meth:`EmbeddingStore.export`;
+every-face rows are keyed ``image_id#k``, :func:`facelab.stages.faces.face_id`).
+
+Format 3 added the ``face`` column; partitions of format 2 (without it) are still read, as rows of
+one face per photo.
 """
 
 from __future__ import annotations
@@ -51,13 +57,16 @@ __all__ = ["EmbeddingStore", "StoreError", "DamagedPartition", "STORE_COLUMNS"]
 
 #: Columns of every partition, in order.
 STORE_COLUMNS = [
-    "image_id", "path", "identity", "sha256", "settings_key", "status", "reason", "stage",
+    "image_id", "face", "path", "identity", "sha256", "settings_key", "status", "reason", "stage",
     "n_faces", "box", "score", "landmarks", "landmarks68", "residual", "vector",
 ]
+#: Columns of a format-2 partition (before the face index): read as rows without ``face``.
+_FORMAT2_COLUMNS = [c for c in STORE_COLUMNS if c != "face"]
 _META_KEY = b"facelab.engine.store"
 #: 2: rows carry the cache entry's stage and whole face (score, 68 points). Partitions of
 #: format 1 fail :meth:`EmbeddingStore.check` (other columns): quarantined and recomputed.
-_FORMAT = 2
+#: 3: the ``face`` column (every-face mode); format 2 partitions are read as they are.
+_FORMAT = 3
 
 
 class StoreError(CacheError):
@@ -78,6 +87,7 @@ def _schema(dim: int):
     return pa.schema(
         [
             ("image_id", pa.string()),
+            ("face", pa.int32()),  # every-face mode: the face's number in its photo; null otherwise
             ("path", pa.string()),
             ("identity", pa.string()),
             ("sha256", pa.string()),
@@ -109,6 +119,17 @@ def _flat(v, n: int):
     if a.size != n:
         raise StoreError(f"expected {n} numbers, got {a.size}")
     return a.tolist()
+
+
+def _row_face(r) -> Optional[Face]:
+    if r.box is None or r.landmarks is None:
+        return None
+    return Face(box=r.box, score=r.score, landmarks=r.landmarks,
+                landmarks68=None if r.landmarks68 is None else np.asarray(r.landmarks68, float))
+
+
+def _row_vector(r) -> Optional[np.ndarray]:
+    return None if r.vector is None else np.asarray(r.vector, dtype=np.float32)
 
 
 class EmbeddingStore:
@@ -208,6 +229,7 @@ class EmbeddingStore:
 
         data = {
             "image_id": [str(x) for x in t["image_id"]],
+            "face": [None if x is None or pd.isna(x) else int(x) for x in col("face")],
             "path": [str(x) for x in t["path"]],
             "identity": [None if x is None else str(x) for x in col("identity")],
             "sha256": [_text(x) for x in col("sha256")],
@@ -255,20 +277,26 @@ class EmbeddingStore:
 
     def put(self, records: Sequence[CacheRecord], *, settings_key: str, dim: int) -> None:
         """Append finished images (:class:`facelab.engine.cache.CacheRecord`) as one partition
-        (:class:`facelab.engine.cache.EntryCache`)."""
-        entries = [r.entry for r in records]
-        t = pd.DataFrame({
-            "image_id": [r.image_id for r in records], "path": [r.path for r in records],
-            "identity": [r.identity for r in records], "sha256": [r.sha256 for r in records],
-            "status": [e.status for e in entries], "reason": [e.reason for e in entries],
-            "stage": [e.stage for e in entries], "n_faces": [e.n_faces for e in entries],
-            "box": [None if e.face is None else [float(v) for v in e.face.box] for e in entries],
-            "score": [None if e.face is None else float(e.face.score) for e in entries],
-            "landmarks": [None if e.face is None else e.face.landmarks for e in entries],
-            "landmarks68": [None if e.face is None else e.face.landmarks68 for e in entries],
-            "residual": [e.residual for e in entries],
-        })
-        self.append(t, [e.vector for e in entries], settings_key=settings_key, dim=dim)
+        (:class:`facelab.engine.cache.EntryCache`); an every-face entry as a row per face."""
+        rows, vecs = [], []
+        for r in records:
+            e = r.entry
+            # (face number, face, residual, vector) of each row this entry becomes
+            if e.faces and e.vector is not None:
+                parts = [(k, f, res, v) for k, (f, res, v) in enumerate(zip(e.faces, e.residuals, e.vectors()))]
+            else:
+                parts = [(None, e.face, e.residual, e.vector)]
+            for k, f, res, v in parts:
+                rows.append({
+                    "image_id": r.image_id, "face": k, "path": r.path, "identity": r.identity, "sha256": r.sha256,
+                    "status": e.status, "reason": e.reason, "stage": e.stage, "n_faces": e.n_faces,
+                    "box": None if f is None else [float(x) for x in f.box],
+                    "score": None if f is None else float(f.score),
+                    "landmarks": None if f is None else f.landmarks,
+                    "landmarks68": None if f is None else f.landmarks68, "residual": res,
+                })
+                vecs.append(v)
+        self.append(pd.DataFrame(rows), vecs, settings_key=settings_key, dim=dim)
 
     def describe(self, settings_key: str) -> dict:
         return {"store": str(self.path), "settings_key": settings_key,
@@ -292,7 +320,7 @@ class EmbeddingStore:
                 if _META_KEY not in meta:
                     raise StoreError("not a facelab store partition (no store metadata)")
                 names = md.schema.to_arrow_schema().names
-                if names != STORE_COLUMNS:
+                if names not in (STORE_COLUMNS, _FORMAT2_COLUMNS):
                     raise StoreError(f"columns {names} differ from the store's")
                 if full:
                     t = pq.read_table(p, page_checksum_verification=True)
@@ -327,7 +355,7 @@ class EmbeddingStore:
             Only rows computed with these settings.
         columns : list, optional
         latest : bool
-            Keep the last appended row of each ``(settings_key, image_id)``.
+            Keep the last appended row of each ``(settings_key, image_id, face)``.
         """
         import pyarrow.dataset as ds
 
@@ -335,13 +363,21 @@ class EmbeddingStore:
         cols = list(columns) if columns else list(STORE_COLUMNS)
         if not parts:
             return pd.DataFrame(columns=cols)
-        need = list(dict.fromkeys(cols + (["settings_key", "image_id"] if latest else [])))
-        dset = ds.dataset([str(p) for p in parts], format="parquet")
+        need = list(dict.fromkeys(cols + (["settings_key", "image_id", "face"] if latest else [])))
+        # The store's schema for every partition: a format-2 file's missing ``face`` reads as null.
+        dset = ds.dataset([str(p) for p in parts], format="parquet", schema=self._read_schema(parts))
         filt = ds.field("settings_key") == settings_key if settings_key is not None else None
         df = dset.to_table(columns=need, filter=filt).to_pandas()
+        if "face" in df:
+            df["face"] = df["face"].astype("Int64")
         if latest and len(df):
-            df = df.drop_duplicates(["settings_key", "image_id"], keep="last")
+            df = df.drop_duplicates(["settings_key", "image_id", "face"], keep="last")
         return df[cols].reset_index(drop=True)
+
+    def _read_schema(self, parts):
+        import pyarrow.parquet as pq
+
+        return _schema(self.dim() or pq.read_schema(parts[0]).field("vector").type.list_size)
 
     def settings_keys(self) -> list[str]:
         return sorted(self.read(columns=["settings_key"], latest=False).settings_key.unique())
@@ -362,28 +398,42 @@ class EmbeddingStore:
         if not want:
             return {}
         df = self.read(settings_key=settings_key, latest=False)
-        df = df[df.sha256.isin(want)].drop_duplicates("sha256", keep="last")
+        df = df[df.sha256.isin(want)]
+        every = df.face.notna()
         out = {}
-        for r in df.itertuples(index=False):
-            face = None
-            if r.box is not None and r.landmarks is not None:
-                face = Face(box=r.box, score=r.score, landmarks=r.landmarks,
-                            landmarks68=None if r.landmarks68 is None else np.asarray(r.landmarks68, float))
+        # One face per photo: the last row of each content hash.
+        for r in df[~every].drop_duplicates("sha256", keep="last").itertuples(index=False):
             out[r.sha256] = CacheEntry(
-                status=r.status, reason=_text(r.reason), stage=_text(r.stage), n_faces=int(r.n_faces), face=face,
-                residual=float(r.residual), vector=None if r.vector is None else np.asarray(r.vector, dtype=np.float32),
+                status=r.status, reason=_text(r.reason), stage=_text(r.stage), n_faces=int(r.n_faces),
+                face=_row_face(r), residual=float(r.residual), vector=_row_vector(r),
+            )
+        # Every face: the last row of each (content hash, face), the faces in order.
+        multi = df[every].drop_duplicates(["sha256", "face"], keep="last").sort_values(["sha256", "face"])
+        for digest, grp in multi.groupby("sha256", sort=False):
+            rows = list(grp.itertuples(index=False))
+            if [int(r.face) for r in rows] != list(range(len(rows))):
+                continue  # faces missing: not a whole entry, so the photo is computed again
+            faces = [_row_face(r) for r in rows]
+            r0 = rows[0]
+            out[digest] = CacheEntry(
+                status=r0.status, reason=_text(r0.reason), stage=_text(r0.stage), n_faces=int(r0.n_faces),
+                face=faces[0], residual=float(r0.residual), vector=np.stack([_row_vector(r) for r in rows]),
+                faces=faces, residuals=[float(r.residual) for r in rows],
             )
         return out
 
     def embeddings(self, *, settings_key: Optional[str] = None) -> tuple[list[str], np.ndarray, list[str]]:
-        """``(image_ids, (N, D) float32 vectors, identities)`` of the rows with an embedding."""
+        """``(face ids, (N, D) float32 vectors, identities)`` of the rows with an embedding (face
+        ids: :func:`facelab.stages.faces.face_id`, the image id with one face per photo)."""
+        from facelab.stages.faces import face_id
+
         keys = self.settings_keys() if settings_key is None else [settings_key]
         if len(keys) > 1:
             raise StoreError(f"{self.path} holds embeddings of {len(keys)} settings; pick one with settings_key ({', '.join(keys)})")
         df = self.read(settings_key=keys[0] if keys else None)
         df = df[df.status == "ok"]
         vecs = np.stack([np.asarray(v, np.float32) for v in df.vector]) if len(df) else np.zeros((0, self.dim() or 0), np.float32)
-        return [str(i) for i in df.image_id], vecs, [str(i) for i in df.identity]
+        return [face_id(i, f) for i, f in zip(df.image_id, df.face)], vecs, [str(i) for i in df.identity]
 
     def export(self, path, *, settings_key: Optional[str] = None) -> Path:
         """Write the embeddings in a seed format (``.json`` ``{image_id: [floats]}`` or ``.npz``)."""

@@ -21,6 +21,8 @@ module               figures
 ``embedding_space``  2-D maps (UMAP / PCA / t-SNE), the distance matrix, projection grids, CMC
 ``experiments``      alignment sensitivity, protocol bias, embedding anatomy, nearest neighbours
 ``search``           the distractor curve (1:N at scale)
+``clusters``         faces grouped into clusters: a gallery per cluster, scores against the threshold,
+                     a photo's faces numbered as every-face mode numbers them
 ``audit``            contact sheets of a dataset audit's candidates (``AuditSheetDisplay``)
 ``explorer``         ``explore``: the interactive embedding explorer (Bokeh; drawing in
                      ``interactive``, thumbnails in ``thumbnails``)
@@ -45,6 +47,7 @@ _HOMES = {
                      "BiasCurveDisplay", "NeighboursDisplay", "NormQualityDisplay", "DimensionStatsDisplay",
                      "FlipDisplay"], "experiments"),
     "DistractorCurveDisplay": "search",
+    **dict.fromkeys(["ClusterGalleryDisplay", "ClusterSweepDisplay", "PhotoFacesDisplay"], "clusters"),
     "AuditSheetDisplay": "audit",
     **dict.fromkeys(["explore", "Explorer"], "explorer"),
     **dict.fromkeys(["roc_figure", "det_figure", "notebook_widget"], "interactive"),

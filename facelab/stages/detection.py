@@ -36,11 +36,14 @@ from facelab.stages.working import WORKING_SIDE, faces_to_full, result_to_full, 
 
 __all__ = [
     "POLICIES",
+    "EVERY_FACE",
+    "FACE_SELECTIONS",
     "DETECTORS",
     "DLIB_UPSAMPLE_LADDER",
     "register_detector",
     "hog_detector",
     "choose_face",
+    "every_face_order",
     "Detector",
     "DlibDetector",
     "LadderDetector",
@@ -62,6 +65,12 @@ register_detector = DETECTORS.register
 DLIB_UPSAMPLE_LADDER = (0, 1)
 #: Multi-face policies: which of several faces an image is "about".
 POLICIES = ("largest", "central")
+#: The face selection that keeps every face of a photo (``--policy all``; see
+#: :func:`facelab.stages.prepare.prepare_image`): face ``k`` of a photo, largest box first.
+EVERY_FACE = "all"
+#: Every face selection the engine takes: one face per photo by a policy, or every face.
+FACE_SELECTIONS = POLICIES + (EVERY_FACE,)
+
 
 def five_from_68(points68: np.ndarray) -> np.ndarray:
     """The five ArcFace keypoints from the 68 iBUG points.
@@ -92,6 +101,12 @@ def choose_face(faces: Sequence[Face], image_size: tuple, policy: str = "largest
     h, w = image_size[:2]
     centre = np.array([w / 2.0, h / 2.0])
     return int(np.argmin([np.linalg.norm(f.center - centre) for f in faces]))
+
+
+def every_face_order(faces: Sequence[Face]) -> list[int]:
+    """The order every-face mode numbers a photo's faces in: largest box first (equal boxes in the
+    detector's order), so face 0 is the face the ``largest`` policy keeps."""
+    return sorted(range(len(faces)), key=lambda k: (-faces[k].area, k))
 
 
 def _as_rgb_uint8(image) -> np.ndarray:

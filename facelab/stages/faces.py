@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["Keypoint", "Face", "DetectionStatus", "DetectionResult"]
+__all__ = ["Keypoint", "Face", "DetectionStatus", "DetectionResult", "face_id"]
 
 
 class Keypoint(enum.IntEnum):
@@ -137,3 +138,17 @@ class DetectionResult:
             "chosen": self.chosen,
             "faces": [f.to_dict() for f in self.faces],
         }
+
+
+def face_id(image_id, face=None) -> str:
+    """The key that names one face: ``image_id`` when one face per photo is kept (``face`` None or
+    missing), ``image_id#k`` for face ``k`` of a photo in every-face mode.
+
+    Every place that needs one string per face uses it (an embeddings file's keys, a result's
+    ``ids`` and ``rows_of``, a store's export), so they all agree with the tables' ``image_id``
+    and ``face`` columns.
+
+    >>> face_id("Ann/Ann_0001"), face_id("party", 2)
+    ('Ann/Ann_0001', 'party#2')
+    """
+    return str(image_id) if face is None or pd.isna(face) else f"{image_id}#{int(face)}"

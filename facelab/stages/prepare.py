@@ -6,6 +6,12 @@
 ``chips``, by everything that shows faces. The image is decoded once; every image gets a
 :class:`PreparedImage`, whatever happens, with the stage that failed and why.
 
+With ``policy="all"`` (:data:`~facelab.stages.detection.EVERY_FACE`) every face of the photo is
+aligned, numbered largest box first (:func:`~facelab.stages.detection.every_face_order`): the
+:class:`PreparedImage` then holds ``faces``, ``alignments`` and ``residuals`` (one per face; its
+``face`` / ``aligned`` / ``residual`` are face 0's) and :func:`embed_prepared` gives it a
+``(K, D)`` array of vectors instead of one ``(D,)`` vector.
+
 >>> from facelab.stages.detection import create_detector
 >>> from facelab.stages.alignment import get_preset
 >>> p = prepare_image("a.jpg", create_detector("dlib"), get_preset("arcface112"))  # doctest: +SKIP
@@ -60,6 +66,13 @@ class PreparedImage:
     image : ndarray or None
         The decoded ``(H, W, 3)`` uint8 image, kept only with ``prepare_image(..., keep_image=True)``
         (for callers that re-align the same face many times).
+    faces : list of Face or None
+        Every-face mode only (None otherwise): every face of the photo, largest first (face ``k``
+        is ``faces[k]``; empty when there is none).
+    alignments : list of AlignedFace or None
+        Every-face mode: the chip of each of ``faces`` (None when not aligned, e.g. read from a cache).
+    residuals : list of float or None
+        Every-face mode: the alignment residual of each of ``faces``.
     """
 
     path: str
@@ -73,15 +86,30 @@ class PreparedImage:
     residual: float = float("nan")
     content_decided: bool = True
     image: Optional[np.ndarray] = None
+    faces: Optional[list] = None
+    alignments: Optional[list] = None
+    residuals: Optional[list] = None
 
     @property
     def ok(self) -> bool:
         return self.status == DetectionStatus.OK
 
     @property
+    def every_face(self) -> bool:
+        """Whether every face of the photo was kept (``policy="all"``)."""
+        return self.faces is not None
+
+    @property
     def chip(self) -> Optional[np.ndarray]:
-        """The aligned chip, ``(S, S, 3)`` uint8, or None."""
+        """The aligned chip, ``(S, S, 3)`` uint8, or None (every-face mode: face 0's)."""
         return None if self.aligned is None else self.aligned.image
+
+    @property
+    def chips(self) -> list:
+        """The chips to embed, in face order: one (or, in every-face mode, one per face)."""
+        if self.every_face:
+            return [a.image for a in (self.alignments or [])]
+        return [self.chip]
 
     @property
     def cacheable(self) -> bool:
@@ -123,8 +151,9 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     preset : Preset, optional
         From :func:`facelab.stages.alignment.get_preset`; None stops after detection (``aligned`` stays
         None and an image with a face is ``ok``).
-    policy : {"largest", "central"}
-        Which face is aligned when there are several.
+    policy : {"largest", "central", "all"}
+        Which face is aligned when there are several; ``"all"``: every face, largest first (see
+        :class:`PreparedImage`'s ``faces``; a photo whose faces cannot all be aligned is an error).
     times : dict, optional
         Seconds spent in ``load`` / ``detect`` / ``align`` are added to it.
     keep_image : bool
@@ -143,8 +172,10 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     PreparedImage
     """
     from facelab.data.imageio import ImageLoadError, load_image, load_image_reduced, load_image_region
+    from facelab.stages.detection import EVERY_FACE
     from facelab.stages.working import result_to_full
 
+    every = policy == EVERY_FACE
     path = str(path)
     out = PreparedImage(path, DetectionStatus.ERROR)
     try:
@@ -163,10 +194,14 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
         out.image = image
     try:
         with stage_timer(times, "detect"):
-            det = result_to_full(detector.detect(image, path=path, policy=policy), full_size, scale)
+            # Every-face mode: the detection's chosen face is the largest, face 0.
+            det = result_to_full(detector.detect(image, path=path, policy="largest" if every else policy),
+                                 full_size, scale)
     except Exception as exc:
         return out.failed("detect", f"detector failed ({type(exc).__name__}: {exc})")
     out.detection, out.n_faces = det, len(det.faces)
+    if every:
+        return _prepare_every_face(out, path, image, scale, det, preset, times)
     if not det.ok or det.face is None:
         if det.ok or det.status is DetectionStatus.NO_FACE:
             out.status, out.stage, out.reason = DetectionStatus.NO_FACE, "detect", det.reason or "no face found"
@@ -192,6 +227,47 @@ def prepare_image(path, detector, preset=None, *, policy: str = "largest", times
     except Exception as exc:
         return out.failed("align", f"alignment failed ({type(exc).__name__}: {exc})")
     out.residual = float(out.aligned.residual)
+    out.status, out.stage, out.reason = DetectionStatus.OK, None, None
+    return out
+
+
+def _prepare_every_face(out: PreparedImage, path: str, image, scale: float, det: DetectionResult, preset,
+                        times) -> PreparedImage:
+    """:func:`prepare_image`'s every-face branch: every face of ``det`` aligned, largest first; each chip
+    cut as a single face's is (from the detector's decode, or its own region of a reduced photo)."""
+    from facelab.data.imageio import ImageLoadError, load_image_region
+    from facelab.stages.detection import every_face_order
+
+    faces = [det.faces[k] for k in every_face_order(det.faces)] if det.ok else []
+    out.faces, out.residuals = faces, []
+    if not faces:
+        if det.ok or det.status is DetectionStatus.NO_FACE:
+            out.status, out.stage, out.reason = DetectionStatus.NO_FACE, "detect", det.reason or "no face found"
+            return out
+        return out.failed("detect", det.reason or "detector failed")
+    out.face = faces[0]
+    if preset is None:
+        out.status = DetectionStatus.OK
+        return out
+    out.alignments = []
+    for k, face in enumerate(faces):
+        src, origin, region_scale = image, (0, 0), scale
+        reduce = chip_reduction(preset, face) if scale != 1.0 else 1
+        if scale * reduce < 1.0:
+            try:
+                with stage_timer(times, "load"):
+                    src, origin, region_scale = load_image_region(path, chip_region(face), reduce=reduce)
+            except (ImageLoadError, OSError, ValueError) as exc:
+                out.alignments = None
+                return out.failed("load", f"cannot read face {k}'s region ({getattr(exc, 'reason', exc)})")
+        try:
+            with stage_timer(times, "align"):
+                out.alignments.append(_align(preset, src, face, origin, region_scale))
+        except Exception as exc:
+            out.alignments = None
+            return out.failed("align", f"alignment of face {k} failed ({type(exc).__name__}: {exc})")
+    out.residuals = [float(a.residual) for a in out.alignments]
+    out.aligned, out.residual = out.alignments[0], out.residuals[0]
     out.status, out.stage, out.reason = DetectionStatus.OK, None, None
     return out
 
@@ -246,24 +322,34 @@ def fill_residual(prepared: PreparedImage, preset) -> PreparedImage:
     has none (written before dlib's chip had one); it needs only the landmarks. Returns ``prepared``."""
     if prepared.face is not None and np.isnan(prepared.residual):
         prepared.residual = preset.residual(prepared.face)
+    if prepared.every_face and prepared.faces:
+        res = list(prepared.residuals or [float("nan")] * len(prepared.faces))
+        prepared.residuals = [preset.residual(f) if np.isnan(r) else float(r) for f, r in zip(prepared.faces, res)]
+        prepared.residual = prepared.residuals[0]
     return prepared
 
 
 def embed_prepared(prepared: list, embedder, times: Optional[dict] = None) -> list:
     """Vectors for a list of :class:`PreparedImage` with one embedder call.
 
-    Returns one ``(D,)`` float32 vector per ok image and None for the others. If the network
-    fails, those images are marked ``error`` at stage ``embed`` (not cacheable) and get None.
+    Returns one ``(D,)`` float32 vector per ok image (every-face mode: a ``(K, D)`` array, one row
+    per face) and None for the others. If the network fails, those images are marked ``error`` at
+    stage ``embed`` (not cacheable) and get None.
     """
     where = [k for k, p in enumerate(prepared) if p.ok]
     vecs: list = [None] * len(prepared)
     if not where:
         return vecs
+    chips, spans = [], []
+    for k in where:
+        c = prepared[k].chips
+        spans.append((k, len(chips), len(c)))
+        chips.extend(c)
     try:
         with stage_timer(times, "embed"):
-            emb = embedder.embed(np.stack([prepared[k].chip for k in where]))
-        for j, k in enumerate(where):
-            vecs[k] = emb[j]
+            emb = embedder.embed(np.stack(chips))
+        for k, start, m in spans:
+            vecs[k] = emb[start : start + m] if prepared[k].every_face else emb[start]
     except Exception as exc:
         for k in where:
             prepared[k].failed("embed", f"embedding failed ({type(exc).__name__}: {exc})")

@@ -24,6 +24,7 @@ REQUIRED = {
     "compare": ["a.jpg", "b.jpg"],
     "verify": ["ds"],
     "identify": ["ds"],
+    "cluster": ["ds", "--out", "clusters"],
     "report": ["ds"],
     "audit": ["ds"],
     "weights fetch": ["edgeface_xs"],

@@ -96,3 +96,31 @@ def test_embed_into_a_store_resumes(tmp_path, copy_two_id, capsys):
     ids, vecs = read_embeddings(tmp_path / "e.json")
     assert len(ids) == 4 and len(pd.read_parquet(store)) == 4  # nothing appended twice
     assert main(["embed", str(root), "--quiet"]) == 2  # neither --out nor --store
+
+
+def test_embed_a_flat_photo_folder_with_every_face(photo_folder, tmp_path, capsys):
+    import shutil
+
+    photos = tmp_path / "photos"
+    shutil.copytree(photo_folder.photos, photos)
+    (photos / "wall.png").write_bytes((photo_folder.photos / "photo_0001.jpg").read_bytes()[:200])  # cut short
+    out = tmp_path / "faces.json"
+    assert main(["embed", str(photos), "--policy", "all", "--out", str(out), "--quiet", "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    assert "wall.png: error:" in text
+    ids, vecs = read_embeddings(out)
+    # Every group photo has several faces; a detector may also find a face in an LFW photo's background.
+    groups = set(photo_folder.truth.image_id[photo_folder.truth.image_id.str.startswith("group_")])
+    multi = {i.split("#")[0] for i in ids if not i.endswith("#0")}
+    assert multi >= groups and f"{len(multi)} images had several faces, every one embedded" in text
+    assert len(ids) == len(set(ids)) == len(vecs) >= len(photo_folder.truth)
+    assert {i.split("#")[0] for i in ids} == set(photo_folder.truth.image_id)
+    assert all(i.rsplit("#", 1)[1].isdigit() for i in ids)
+
+
+def test_embed_refuses_all_where_photos_are_per_identity_only(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["verify", str(tmp_path), "--policy", "all"])
+    assert "invalid choice: 'all'" in capsys.readouterr().err

@@ -138,3 +138,26 @@ def test_09_embedding_anatomy(faces, dlib, embedded):
     assert s.exercise_2(faces, dlib) < 1e-5
     auc = s.exercise_3(embedded.embeddings, embedded.identities)
     assert auc["all"] > 0.9 and auc[64] > 0.9
+
+
+def test_10_clustering_audit(small_set, embedded, photo_folder):
+    s = load_solution("10")
+    ks = s.exercise_1(embedded.embeddings, embedded.identities, embedded.calibration, ks=(3, 10))
+    assert set(ks) == {3, 10} and all(0 < v <= 1 for v in ks.values())
+    assert ks[3] >= 0.9  # five people, five photos each: a graph of 3 neighbours keeps them apart
+    p, r = s.exercise_2(["a", "a", "a", "b", "b"], [0, 0, 1, 1, -1])
+    assert (p, r) == (pytest.approx((1 + 1 + 0.5 + 0.5 + 1) / 5), pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 0.5 + 0.5) / 5))
+    kept = s.exercise_3(photo_folder)
+    assert kept["all"] == kept["pasted"] > kept["largest"]  # one face per photo loses the others of each group photo
+
+
+def test_10_audit_half(small_set, lfw, tmp_path):
+    from facelab.data.planted import plant_errors
+
+    s = load_solution("10")
+    x = s.audit_exercise_1(small_set, lfw.images_dir / "Aaron_Eckhart" / "Aaron_Eckhart_0001.jpg")
+    assert x["rank"] is not None and x["own"] < x["threshold"]
+    planted = plant_errors(small_set, tmp_path / "planted", move=0.2, duplicate=0.05, seed=0)
+    audit, _ = s._audit(planted.root, "dlib")
+    share = s.audit_exercise_2(audit, planted)
+    assert len(planted.moved) >= 4 and share >= 0.6  # a moved photo still sits among its own person's faces

@@ -197,3 +197,47 @@ def test_numeric_identity_order(tmp_path, lfw):
         (tmp_path / k).mkdir()
         shutil.copy(lfw.image_path("Tony_Blair", 1), tmp_path / k / "x.jpg")
     assert read_identity_folders(tmp_path).images.identity.tolist() == ["1", "2", "10"]
+
+
+def _jpeg(path, lfw):
+    shutil.copy(lfw.image_path("Tony_Blair", 1), path)
+
+
+def test_a_flat_photo_folder_has_no_identities(tmp_path, lfw):
+    from facelab.data.datasets import read_folder, read_photo_folder
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in ("b.jpg", "a.jpg", "a.jpeg", "c#2.jpg"):
+        _jpeg(root / name, lfw)
+    (root / "notes.txt").write_text("hello")
+    (root / ".DS_Store").write_bytes(b"\0")
+    ds = read_photo_folder(root)
+    # Repeated stems keep their suffix, so every id is unique.
+    assert ds.images.image_id.tolist() == ["a.jpeg", "a.jpg", "b", "c#2"]
+    assert (ds.images.identity == "").all() and not ds.labelled and ds.identities == []
+    assert ds.skipped.image.tolist() == [str(root / "notes.txt")]
+    assert "4 photos (no identity folders)" in ds.summary()
+    assert read_folder(root).images.equals(ds.images)
+    # A sub-folder in a flat folder is listed, not read.
+    (root / "more").mkdir()
+    _jpeg(root / "more" / "d.jpg", lfw)
+    assert str(root / "more") in set(read_photo_folder(root).skipped.image)
+
+
+def test_read_folder_takes_either_layout_and_lists_loose_images(tmp_path, lfw):
+    from facelab.data.datasets import read_folder
+
+    (tmp_path / "ids" / "Tony").mkdir(parents=True)
+    _jpeg(tmp_path / "ids" / "Tony" / "1.jpg", lfw)
+    _jpeg(tmp_path / "ids" / "loose.jpg", lfw)
+    ds = read_folder(tmp_path / "ids")
+    assert ds.labelled and ds.images.image_id.tolist() == ["Tony/1"]
+    assert dict(zip(ds.skipped.image, ds.skipped.reason)) == {
+        str(tmp_path / "ids" / "loose.jpg"): "an image outside the identity folders (not read)"}
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(DatasetNotFoundError, match=r"holds no images \(1 other files\)"):
+        read_folder(tmp_path / "empty")
+    with pytest.raises(DatasetNotFoundError, match="dataset folder not found"):
+        read_folder(tmp_path / "missing")

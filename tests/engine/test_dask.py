@@ -132,6 +132,20 @@ def test_what_a_worker_cannot_rebuild_is_refused_before_any_task(client, small_l
         embed_folder(small_lfw, detector=LadderDetector(), scheduler=client, progress=False)
 
 
+def test_every_face_on_the_cluster_equals_the_local_run(client, photo_folder):
+    from facelab.data.datasets import read_photo_folder
+    from facelab.engine.executors import SerialExecutor
+    from facelab.engine.pipeline import embed_images
+
+    images = read_photo_folder(photo_folder.photos).images
+    local = embed_images(images, policy="all", cache=False, progress=False, executor=SerialExecutor(), keep_chips=True)
+    res = embed_images(images, policy="all", scheduler=client, partition_size=3, progress=False, keep_chips=True)
+    assert (res.table.n_faces > 1).any()  # group photos: several rows per photo
+    assert list(res.table.face) == list(local.table.face) and res.ids == local.ids
+    _assert_same(res, local)
+    np.testing.assert_array_equal(res.chips, local.chips)
+
+
 def test_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, small_lfw, local_result):
     """Last in this module: it kills one of the fixture's two workers (and starts another)."""
     from facelab.data.datasets import read_identity_folders

@@ -394,3 +394,89 @@ def test_cache_keeps_what_the_content_decides_and_not_our_failures(images, monke
     monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
     second = embed_images(images, progress=False)
     assert second.n_computed == 1 and second.n_cached == 5 and second.table.status[0] == "ok"
+
+
+# ------------------------------------------------------------------------------------------
+# Every face of a photo (policy="all")
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def group_images(photo_folder, tmp_path_factory):
+    """The photo folder's photos (group photos of 2-3 people, single LFW photos) and a blank one."""
+    from facelab.data.datasets import read_photo_folder
+
+    blank = tmp_path_factory.mktemp("every") / "blank.png"
+    Image.fromarray(np.full((120, 100, 3), 200, np.uint8)).save(blank)
+    images = read_photo_folder(photo_folder.photos).images
+    return pd.concat([images, pd.DataFrame([("blank", str(blank), "")], columns=images.columns)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def every_face(group_images):
+    return embed_images(group_images, policy="all", cache=False, progress=False, executor=SerialExecutor(),
+                        keep_chips=True)
+
+
+def test_every_face_gets_a_row_and_a_key_of_its_own(every_face, group_images, photo_folder):
+    from facelab.data.photo_folder import label_faces
+
+    t = every_face.table
+    truth = photo_folder.truth
+    groups = truth[truth.image_id.str.startswith("group_")]
+    ok = t[t.status == "ok"]
+    # Every pasted face of every group photo is found, each once, and named right by its box.
+    found = ok[ok.image_id.str.startswith("group_")]
+    assert sorted(zip(found.image_id, label_faces(found, truth))) == sorted(zip(groups.image_id, groups.identity))
+    for _, grp in ok.groupby("image_id"):
+        assert list(grp.face) == list(range(len(grp))) and (grp.n_faces == len(grp)).all()
+        areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in grp.box]
+        assert areas == sorted(areas, reverse=True)  # face 0 is the largest
+    # A photo without a face keeps one row, with its reason and no face number.
+    blank = t[t.image_id == "blank"]
+    assert len(blank) == 1 and blank.status.iloc[0] == "no_face" and blank.face.isna().all()
+    assert set(t.image_id) == set(group_images.image_id)
+    # Keys: image_id#k, unique, agreeing with rows_of, vector(), the chips and the written file.
+    assert every_face.ids == [f"{i}#{k}" for i, k in zip(every_face.embedded.image_id, every_face.embedded.face)]
+    assert len(set(every_face.ids)) == len(every_face.ids) == len(every_face.embeddings) == len(every_face.chips)
+    assert every_face.rows_of() == {k: r for r, k in enumerate(every_face.ids)}
+    np.testing.assert_array_equal(every_face.vector("group_0001#1"), every_face.embeddings[every_face.rows_of()["group_0001#1"]])
+    assert len(every_face.embedded_faces) == len(every_face.ids)
+    assert "faces embedded from" in every_face.summary()
+
+
+def test_every_face_mode_embeds_the_same_faces_as_one_face_mode(every_face, group_images):
+    # Face 0 of every photo is the face "largest" keeps, with the same vector, at the same detection scale
+    # (every-face mode detects at 2x on every photo: the ladder's "one face at the photo's own scale" would
+    # miss the smaller faces beside it).
+    largest = embed_images(group_images, policy="largest", upsample=1, cache=False, progress=False,
+                           executor=SerialExecutor())
+    assert largest.table.face.isna().all() and largest.ids == list(largest.embedded.image_id)
+    first = every_face.embedded[every_face.embedded.face == 0]
+    rows = largest.rows_of()
+    assert list(first.image_id) == list(rows)
+    np.testing.assert_allclose(every_face.embeddings[first.row.to_numpy()], largest.embeddings[list(rows.values())],
+                               atol=1e-6)
+    # Same people: a pasted face is closer to its own single photos than to the others'.
+    assert every_face.settings["policy"] == "all" and largest.settings["policy"] == "largest"
+    assert every_face.settings_key != largest.settings_key
+
+
+def test_every_face_through_the_pool_and_the_file_cache(every_face, group_images, monkeypatch, tmp_path):
+    monkeypatch.setenv("FACELAB_CACHE", str(tmp_path / "cache"))
+    pooled = embed_images(group_images, policy="all", progress=False, executor=PoolExecutor(2, min_images=1))
+    pd.testing.assert_frame_equal(pooled.table.drop(columns="sha256"), every_face.table.drop(columns="sha256"))
+    np.testing.assert_allclose(pooled.embeddings, every_face.embeddings, atol=2e-6)
+
+    def no_detector(*a, **k):
+        raise AssertionError("the cache should have answered")
+
+    monkeypatch.setattr(settings_mod, "make_detector", no_detector)
+    monkeypatch.setattr(executors, "prepare_image", no_detector)
+    again = embed_images(group_images, policy="all", progress=False, keep_chips=True)
+    assert again.n_cached == len(group_images) and again.n_computed == 0
+    pd.testing.assert_frame_equal(again.table, pooled.table)
+    np.testing.assert_array_equal(again.embeddings, pooled.embeddings)
+    np.testing.assert_array_equal(again.chips, every_face.chips)  # re-aligned from the cached faces
+    for f, g in zip(again.faces, every_face.faces):
+        assert (f is None) == (g is None) and (f is None or np.array_equal(f.landmarks68, g.landmarks68))

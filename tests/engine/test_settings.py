@@ -60,7 +60,7 @@ def test_key_ignores_dict_order_and_device_but_not_the_settings():
 def test_bad_settings_fail_before_any_work():
     with pytest.raises(UnknownNameError, match="unknown detector 'retina'"):
         EmbedSettings(detector="retina")
-    with pytest.raises(UnknownNameError, match="unknown policy 'biggest'; choose from largest, central"):
+    with pytest.raises(UnknownNameError, match="unknown policy 'biggest'; choose from largest, central, all"):
         EmbedSettings(policy="biggest")
     with pytest.raises(TypeError, match="unknown embedding setting 'chunk_size'; the settings are model, weights"):
         EmbedSettings.of(None, chunk_size=4)
@@ -83,3 +83,18 @@ def test_of_replaces_fields_and_builds_what_they_name():
     r = EmbedSettings(detector=ready)
     assert not r.by_name and r.build_detector() is ready and r.detector_name == ready.name
     assert r.cache_settings(r.build_embedder())["detector"] == repr(ready)
+
+
+def test_every_face_mode_has_its_own_key_and_detects_at_2x():
+    from facelab.stages.detection import DlibDetector
+
+    emb = EmbedSettings().build_embedder()
+    every = EmbedSettings(policy="all")
+    assert every.every_face and not EmbedSettings().every_face
+    # The ladder stops at one face at a photo's own scale: no evidence there is no smaller face beside it.
+    assert every.detection_upsample == 1 and EmbedSettings().detection_upsample is None
+    assert isinstance(every.build_detector(), DlibDetector) and every.build_detector().upsample == 1
+    assert every.cache_settings(emb)["upsample"] == 1 and every.cache_settings(emb)["policy"] == "all"
+    assert EmbedSettings(policy="all", upsample=0).detection_upsample == 0  # a fixed scale stays fixed
+    keys = {EmbedSettings(**f).key(emb) for f, _ in DLIB_KEYS if "flip" not in f and "detector" not in f}
+    assert every.key(emb) not in keys and len(keys) == 2

@@ -243,3 +243,56 @@ def test_store_keeps_what_the_content_decides_with_the_cache_entry(tmp_path):
     assert (ok.status, ok.stage, ok.face.score, ok.n_faces) == ("ok", None, 0.75, 1)
     np.testing.assert_array_equal(ok.face.landmarks68, p68)
     assert (bad.status, bad.stage, bad.reason, bad.face) == ("error", "load", "not an image", None)
+
+
+@pytest.fixture(scope="module")
+def group_photos(photo_folder):
+    from facelab.data.datasets import read_photo_folder
+
+    return read_photo_folder(photo_folder.photos).images
+
+
+def test_every_face_rows_in_the_store_agree_with_the_result(tmp_path, group_photos):
+    from facelab.embedders.files import read_embeddings
+
+    ref = embed_images(group_photos, policy="all", cache=False, progress=False)
+    store = EmbeddingStore(tmp_path / "s")
+    first = _into_store(group_photos, store, policy="all", partition_size=4, progress=False)
+    assert first.n_computed == len(group_photos)
+    rows = pd.read_parquet(tmp_path / "s")  # a row per face, numbered as in the result's table
+    assert len(rows) == len(ref.table) and rows.face.notna().all()
+    assert sorted(zip(rows.image_id, rows.face)) == sorted(zip(ref.table.image_id, ref.table.face))
+    again = _into_store(group_photos, store, policy="all", progress=False)
+    assert (again.n_cached, again.n_computed) == (len(group_photos), 0)
+    pd.testing.assert_frame_equal(again.table.drop(columns=["sha256"]), ref.table.drop(columns=["sha256"]),
+                                  check_exact=False, atol=1e-9)
+    np.testing.assert_allclose(again.embeddings, ref.embeddings, atol=2e-6)
+    # The export's keys are the result's face ids (image_id#k), so the two files agree.
+    ids, vecs = read_embeddings(store.export(tmp_path / "faces.json"))
+    ref.write(tmp_path / "ref.json")
+    ref_ids, ref_vecs = read_embeddings(tmp_path / "ref.json")
+    assert sorted(ids) == sorted(ref_ids) == sorted(ref.ids) and all("#" in i for i in ids)
+    order = [ids.index(i) for i in ref_ids]
+    np.testing.assert_allclose(vecs[order], ref_vecs, atol=2e-6)
+    # The one-face run of the same photos is another key: nothing shared, nothing mixed up.
+    one = _into_store(group_photos, store, progress=False)
+    assert one.n_cached == 0 and one.table.face.isna().all()
+
+
+def test_a_format_2_partition_is_still_read(tmp_path):
+    # Stores written before the face column: read as one face per photo, not quarantined.
+    import pyarrow.parquet as pq
+
+    store = EmbeddingStore(tmp_path / "s")
+    t, v = _synthetic_table(3)
+    new = store.append(t, v, settings_key="k")
+    old = pq.read_table(new).drop(["face"])
+    meta = dict(old.schema.metadata)
+    meta[b"facelab.engine.store"] = b'{"format": 2, "dim": 8}'
+    pq.write_table(old.replace_schema_metadata(meta), tmp_path / "s" / "part-00000000-00000000.parquet")
+    new.unlink()
+    assert store.check() == []
+    got = store.read()
+    assert list(got.image_id) == ["p0", "p1", "p2"] and got.face.isna().all()
+    assert set(store.lookup([f"{i:064x}" for i in range(3)], settings_key="k")) == {f"{i:064x}" for i in range(3)}
+    assert store.embeddings()[0] == ["p0", "p1"]

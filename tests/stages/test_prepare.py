@@ -91,6 +91,50 @@ def test_embed_prepared_batches_and_marks_a_network_failure(photo, dlib_det):
     assert ok.reason == "embedding failed (MemoryError: out of memory)"
 
 
+class _Two(Detector):
+    """Two faces of one LFW photo's landmarks, the second shifted right and half as large."""
+
+    name = "two"
+
+    def __init__(self, face):
+        self.face = face
+
+    def find_faces(self, image):
+        from facelab.stages.faces import Face
+
+        f = self.face
+        small = Face(box=f.box / 2 + [120, 0, 120, 0], score=0.5, landmarks=f.landmarks / 2 + [120, 0])
+        return [small, f]  # the detector's order: smaller first
+
+
+def test_every_face_mode_aligns_every_face_largest_first(photo, dlib_det):
+    from facelab.embedders.dlib import DlibEmbedder
+
+    one = prepare_image(photo, dlib_det, get_preset("dlib150"))
+    det = _Two(one.face)
+    p = prepare_image(photo, det, get_preset("dlib150"), policy="all")
+    assert p.ok and p.every_face and p.n_faces == 2 and len(p.faces) == len(p.alignments) == len(p.residuals) == 2
+    assert p.faces[0] is p.face and p.face.area > p.faces[1].area  # numbered largest first, whatever the detector's order
+    assert p.detection.face is p.face  # the detection's chosen face is face 0
+    assert [c.shape for c in p.chips] == [(150, 150, 3)] * 2 and p.chip is p.chips[0]
+    np.testing.assert_array_equal(p.chips[0], one.chip)
+    vecs = embed_prepared([one, p], DlibEmbedder())
+    assert vecs[0].shape == (128,) and vecs[1].shape == (2, 128)
+    np.testing.assert_allclose(vecs[1][0], vecs[0], atol=1e-6)  # the same face, the same vector
+    # No face: one no_face image with an empty face list; detect only (no preset): every face, no chips.
+    blank = prepare_image(photo, _None(), get_preset("dlib150"), policy="all")
+    assert blank.status is DetectionStatus.NO_FACE and blank.faces == [] and blank.every_face and blank.cacheable
+    bare = prepare_image(photo, det, None, policy="all")
+    assert bare.ok and len(bare.faces) == 2 and bare.alignments is None
+
+
+class _None(Detector):
+    name = "none"
+
+    def find_faces(self, image):
+        return []
+
+
 # ------------------------------------------------------------------------------------------
 # Awkward photos: each gives a result or a clear reason (composed here from LFW faces)
 # ------------------------------------------------------------------------------------------
