@@ -53,8 +53,11 @@ def _p(text: str) -> str:
 
 
 def _table(df: pd.DataFrame, *, index: bool = True, float_format="{:.4f}".format, classes: str = "") -> str:
-    return df.to_html(index=index, float_format=float_format, na_rep="—", border=0, classes=f"tbl {classes}",
-                      escape=True)
+    # In a box of its own that scrolls sideways: a table wider than its section (long ids, many
+    # columns) must not widen the page.
+    table = df.to_html(index=index, float_format=float_format, na_rep="—", border=0, classes=f"tbl {classes}",
+                       escape=True)
+    return f'<div class="wide">{table}</div>'
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -551,6 +554,7 @@ table.tbl th {{ background: #f3f6f9; }}
 .kpi span {{ font-size: 12px; color: #5a6572; }}
 pre {{ background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }}
 .warn {{ color: #a33; }}
+.wide {{ overflow-x: auto; max-width: 100%; }}
 .scroll {{ overflow: auto; border: 1px solid #eef1f5; border-radius: 6px; margin: 6px 0 10px; }}
 .scroll table.tbl {{ margin: 0; }}
 .scroll thead th {{ position: sticky; top: 0; z-index: 1; }}
