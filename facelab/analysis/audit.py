@@ -33,6 +33,10 @@ The kinds of candidate, in the order they are ranked:
    detector found), a photo of nobody in the set, or a hard photo of the right person.
    Its score is ``threshold - own``.
 
+A candidate whose photo holds several faces can then be checked face by face: when another face
+of the photo matches its label, it becomes a **wrong face** (ranked after the mislabels;
+:mod:`facelab.analysis.audit_faces`, which the command runs: it embeds, this module does not).
+
 A face gets one row, of its first kind (the ``flags`` column lists every kind that applies).
 Within a kind the rows are ranked by their score (the pair's cosine for duplicates). The order of
 the kinds is the strength of the evidence: another label's faces contradicting this one comes
@@ -68,13 +72,16 @@ import pandas as pd
 
 from facelab.core.errors import EvaluationError
 
-__all__ = ["AuditSettings", "DatasetAudit", "DUPLICATE_LEVELS", "KINDS", "audit_embeddings", "audit_result",
-           "near_duplicate_level"]
+__all__ = ["AuditSettings", "DatasetAudit", "DUPLICATE_LEVELS", "KINDS", "WRONG_FACE", "audit_embeddings",
+           "audit_result", "near_duplicate_level"]
 
 #: Kinds of candidate, in ranking order (see the module docstring).
-KINDS = ("duplicate across identities", "mislabel", "duplicate within identity", "outlier")
+#: A candidate whose photo holds another face that matches its label (set by
+#: :mod:`facelab.analysis.audit_faces`, never by :func:`audit_embeddings`).
+WRONG_FACE = "wrong face"
+KINDS = ("duplicate across identities", "mislabel", WRONG_FACE, "duplicate within identity", "outlier")
 #: Short names of the kinds (the explorer's colour legend, metrics keys).
-SHORT = {"duplicate across identities": "duplicate_across", "mislabel": "mislabel",
+SHORT = {"duplicate across identities": "duplicate_across", "mislabel": "mislabel", WRONG_FACE: "wrong_face",
          "duplicate within identity": "duplicate_within", "outlier": "outlier"}
 DEFAULT_K = 3
 #: Cosine at or above which two faces are near-duplicates, per model: the 1st percentile of the
@@ -161,6 +168,9 @@ class DatasetAudit:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["image", "reason"]))
     n_images: int = 0
     seconds: dict = field(default_factory=dict)
+    #: Every face of the multi-face candidates' photos against their label
+    #: (:func:`facelab.analysis.audit_faces.other_face_matches`); empty when not checked.
+    other_faces: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n_identities(self) -> int:
@@ -449,7 +459,7 @@ def audit_embeddings(embeddings, identities, *, threshold: float, duplicate_leve
     for r in np.flatnonzero(np.isfinite(own) & (other >= threshold) & (standout >= margin)):
         b = other_ident[r]
         lone = (f"; {label(b)} has one face: that photo's label may be the wrong one" if n_of.get(b, 0) == 1 else "")
-        found[KINDS[1]][r] = (float(standout[r]), int(other_row[r]), np.nan,
+        found["mislabel"][r] = (float(standout[r]), int(other_row[r]), np.nan,
                               f"closer to {label(b)} (its {min(k, n_of.get(b, 0))} nearest faces average "
                               f"{other[r]:.3f}, at or above the threshold {threshold:.3f}) than to its own "
                               f"{label(ids[r])} ({own[r]:.3f} over {own_n[r]} face{'s' if own_n[r] != 1 else ''}) "
@@ -478,17 +488,17 @@ def audit_embeddings(embeddings, identities, *, threshold: float, duplicate_leve
         if x == first:
             continue
         c, y = best_pair[x]
-        found[KINDS[2]][x] = (c, y, c, f"near-duplicate (cosine {c:.4f} >= {duplicate_level:.3f}) of {img[y]} of the "
+        found["duplicate within identity"][x] = (c, y, c, f"near-duplicate (cosine {c:.4f} >= {duplicate_level:.3f}) of {img[y]} of the "
                                        f"same identity (the copies' first by image id: {img[first]}): one photo "
                                        "counted twice, an easy genuine pair")
     # 4. Outliers.
     for r in np.flatnonzero(np.isfinite(own) & (own < threshold)):
-        if r in found[KINDS[1]]:
+        if r in found["mislabel"]:
             continue
         near = (f"; the nearest other identity, {label(other_ident[r])}, averages {_fmt(other[r])}"
                 if other_id[r] >= 0 else "")
         group = (f"; the photo has {nf[r]} faces: the face used may be someone else's" if nf[r] > 1 else "")
-        found[KINDS[3]][r] = (float(threshold - own[r]), int(other_row[r]), np.nan,
+        found["outlier"][r] = (float(threshold - own[r]), int(other_row[r]), np.nan,
                               f"far from its own identity {label(ids[r])}: its {own_n[r]} nearest faces average "
                               f"{own[r]:.3f}, below the threshold {threshold:.3f}{near}{group}")
 

@@ -21,6 +21,9 @@ whose label looks wrong, by the embeddings alone:
   duplicate across identities  a near-duplicate of a photo of another identity (one photo, two names)
   mislabel                     closer to another identity than to its own and to any other, by a margin
   duplicate within identity    a near-duplicate of another photo of its own identity (counted twice)
+  wrong face                   a candidate whose photo holds another face that matches its label: the
+                               wrong face was used, the label is probably right (checked by embedding
+                               every face of the candidates' multi-face photos, and only those)
   outlier                      far from its own identity (often the wrong face of a group photo)
 
 A face is compared with the mean cosine of its --k nearest faces of each identity (itself and its
@@ -70,6 +73,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import datetime as _dt
     import time
+    from dataclasses import replace
     from pathlib import Path
 
     from facelab.core.errors import EvaluationError, FacelabError
@@ -97,8 +101,10 @@ def run(args) -> int:
 
         args.detector = default_detector(args.model)
     from facelab.analysis.audit import audit_result
+    from facelab.analysis.audit_faces import check_other_faces
     from facelab.engine.pipeline import embed_images
     from facelab.report.audit_page import write_audit
+    from facelab.stages.detection import EVERY_FACE
 
     print(f"{args.dataset}: {len(ds.images):,} photos of {len(with_photos):,} identities"
           + (f"; {len(ds.skipped)} other files skipped" if len(ds.skipped) else ""))
@@ -109,6 +115,12 @@ def run(args) -> int:
     audit = audit_result(res, names=ds.names, threshold=args.threshold, duplicate_level=args.duplicate_level,
                          margin=args.margin, k=args.k)
     audit.seconds["embed"] = t_embed
+    every_kw = {**embed_kwargs(args), "progress": False}
+    every_kw["settings"] = replace(every_kw["settings"], policy=EVERY_FACE)
+    check_other_faces(audit, lambda images: embed_images(images, **every_kw))
+    if len(audit.other_faces):
+        print(f"every face of {audit.other_faces.image_id.nunique()} candidates' multi-face photos checked against "
+              f"their label: {audit.counts()['wrong_face']} wrong faces ({audit.seconds['other_faces']:.1f} s)")
     if len(audit.skipped):
         print(f"{len(audit.skipped)} photos or files gave no face and are not audited (all in skipped.csv), e.g.:")
         for image, reason in list(zip(audit.skipped.image, audit.skipped.reason))[:5]:

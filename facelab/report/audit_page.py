@@ -11,6 +11,8 @@ file                what it holds
 ``duplicates.csv``  every near-duplicate pair (within and across identities)
 ``faces.csv``       every face's evidence: own / other / second similarity, its kind if any
 ``skipped.csv``     every photo or file that gave no face, with its reason
+``other_faces.csv`` every face of the multi-face candidates' photos against their label
+                    (:mod:`facelab.analysis.audit_faces`; written when any was checked)
 ``metrics.json``    counts, levels, the first candidates, seconds
 ``index.html``      the page (:func:`render_audit_page`)
 ==================  ========================================================================
@@ -88,6 +90,7 @@ def _candidate_blocks(audit, ranks, per_identity: int) -> str:
         f = faces.iloc[int(c.row)]
         own, other = picked[rank]
         photo = _jpeg_uri(photo_thumbnail(f.path, f.box, size=THUMB))
+        match = _matching_face(audit, c)
         group = "".join(_img(uris[int(r)], faces.image_id.iloc[int(r)]) for r in own)
         theirs = "".join(_img(uris[int(r)], faces.image_id.iloc[int(r)], cls="other") for r in other)
         kind = c.kind.replace(" ", "-")
@@ -97,12 +100,30 @@ def _candidate_blocks(audit, ranks, per_identity: int) -> str:
             f'<b>{_esc(audit.label(c.identity))}</b></div><div class="row">'
             f'<div class="blk"><div class="cap">photo · face</div>{_img(photo, "photo " + c.image_id)}'
             f'{_img(uris[int(c.row)], c.image_id, cls="me")}</div>'
-            f'<div class="blk"><div class="cap">{_esc(audit.label(c.identity))} (its label)</div>'
+            + (f'<div class="blk"><div class="cap match">face {int(c.face_match)} of the photo (matches its label)'
+               f'</div>{_img(match, f"face {int(c.face_match)} of " + c.image_id, cls="match")}</div>'
+               if match else "")
+            + f'<div class="blk"><div class="cap">{_esc(audit.label(c.identity))} (its label)</div>'
             f'{group or "<span class=note>no other face</span>"}</div>'
             + (f'<div class="blk"><div class="cap other">{_esc(audit.label(c.other_identity))} (resembles)</div>'
                f'{theirs}</div>' if len(other) else "")
             + f'</div><p class="why">{_esc(c.reason)}</p></div>')
     return "\n".join(out)
+
+
+def _matching_face(audit, c) -> str:
+    """A wrong-face candidate's matching face (every-face mode's box, cut from its photo) as a data
+    URI; ``""`` for any other row."""
+    from facelab.plotting.audit import face_thumbnails
+
+    if int(getattr(c, "face_match", -1)) < 0 or audit.other_faces.empty:
+        return ""
+    m = audit.other_faces
+    m = m[(m.row == c.row) & (m.face == c.face_match)]
+    if m.empty:
+        return ""
+    faces = pd.DataFrame({"path": [audit.faces.path.iloc[int(c.row)]], "box": [m.box.iloc[0]]})
+    return _jpeg_uri(face_thumbnails(faces, [0], size=THUMB)[0])
 
 
 def _explorer_view(audit, *, method: str = "umap", max_thumbnails: int = EXPLORER_THUMBNAILS):
@@ -137,6 +158,7 @@ def render_audit_page(audit, *, top: int = TOP, per_identity: int = PER_IDENTITY
     kpis = [("photos", f"{audit.n_images:,}"), ("faces audited", f"{len(audit.faces):,}"),
             ("identities", f"{audit.n_identities:,}"), ("suspected label errors", f"{counts['mislabel']:,}"),
             ("duplicates across identities", f"{counts['duplicate_across']:,}"),
+            ("wrong faces", f"{counts['wrong_face']:,}"),
             ("duplicates within an identity", f"{counts['duplicate_within']:,}"), ("outliers", f"{counts['outlier']:,}")]
     levels = (f"Model <b>{_esc(s.model)}</b>. A face is compared with the mean cosine of its {s.k} nearest faces of each "
               f"identity (itself and its near-duplicates left out). Same person at cosine &ge; {s.threshold:.4f} "
@@ -145,7 +167,8 @@ def render_audit_page(audit, *, top: int = TOP, per_identity: int = PER_IDENTITY
     summary = ['<div class="kpis">' + "".join(f'<div class="kpi"><b>{_esc(v)}</b><span>{_esc(k)}</span></div>'
                                               for k, v in kpis) + "</div>", f"<p>{levels}</p>",
                '<p class="note">Ranked: duplicates across identities (one photo under two names), then suspected label '
-               "errors (closer to another identity than to its own and to any other), then duplicates within an "
+               "errors (closer to another identity than to its own and to any other), then wrong faces (another "
+               "face of the photo matches its label: the label is probably right), then duplicates within an "
                "identity, then outliers (far from their own identity; often the wrong face of a group photo). A "
                "candidate is a question for a person, not a verdict: look at the faces.</p>"]
     if audit.n_unjudged:
@@ -202,6 +225,8 @@ def write_audit(audit, out, **page_kwargs) -> Path:
                                                                  float_format="%.6f")
         faces.to_csv(tmp / "faces.csv", index=False, float_format="%.6f")
         audit.skipped.to_csv(tmp / "skipped.csv", index=False)
+        if not audit.other_faces.empty:
+            audit.other_faces.drop(columns=["row"]).to_csv(tmp / "other_faces.csv", index=False, float_format="%.6f")
         (tmp / "metrics.json").write_text(json.dumps(audit.to_dict(), indent=2, allow_nan=False) + "\n")
         (tmp / "index.html").write_text(page, encoding="utf-8")
     return out
@@ -227,6 +252,9 @@ h2 {{ color: #1f3a5f; font-size: 20px; border-bottom: 1px solid #eef1f5; padding
 .cand .kind {{ display: inline-block; padding: 1px 6px; border-radius: 4px; background: #eef1f5; font-size: 12px; }}
 .cand.mislabel .kind {{ background: #fde2e2; }}
 .cand.duplicate-across-identities .kind {{ background: #fff0c7; }}
+.cand.wrong-face .kind {{ background: #dcf2dc; }}
+.cand .blk img.match {{ border-color: #2ca02c; }}
+.cand .cap.match {{ color: #2ca02c; }}
 .cand .row {{ display: flex; flex-wrap: wrap; gap: 14px; }}
 .cand .blk img {{ border: 2px solid #dde3ea; border-radius: 4px; margin: 0 3px 0 0; }}
 .cand .blk img.me {{ border-color: #d62728; }}

@@ -45,7 +45,7 @@ def test_audit_files_agree(planted_audit):
     assert metrics["counts"]["duplicate_across"] == counts.get("duplicate across identities", 0)
     assert list(cand["rank"].astype(int)) == list(range(1, len(cand) + 1))
     assert (cand.reason.str.len() > 20).all() and set(cand.kind) <= {
-        "duplicate across identities", "mislabel", "duplicate within identity", "outlier"}
+        "duplicate across identities", "mislabel", "wrong face", "duplicate within identity", "outlier"}
     flagged = faces[faces.kind != ""]
     assert sorted(flagged.image_id) == sorted(cand.image_id)  # one row per flagged face
     dups = pd.read_csv(out / "duplicates.csv")
