@@ -23,7 +23,7 @@ import pandas as pd
 
 from facelab.core.errors import EvaluationError
 
-__all__ = ["ThumbnailSheets", "make_thumbnails", "spread_subset", "sheets_css", "thumbnail_sheets"]
+__all__ = ["ThumbnailSheets", "jpeg_data_uri", "make_thumbnails", "spread_subset", "sheets_css", "thumbnail_sheets"]
 
 def _square(img: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
@@ -137,6 +137,21 @@ def sheets_css(sheets: Sequence[str], key: str, selector: str = ":root") -> str:
     return f"{selector}{{{props}}}" if props else ""
 
 
+def jpeg_data_uri(image, *, quality: int = 85, **save_options) -> str:
+    """A picture as a ``data:image/jpeg;base64,...`` URI, for a self-contained page.
+
+    ``image`` is an (H, W, 3) uint8 array or a PIL image; ``save_options`` go to Pillow's JPEG
+    writer (e.g. ``optimize=True, progressive=True``).
+    """
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        image = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, **save_options)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def thumbnail_sheets(thumbnails, *, size: int = 64, rows: Sequence[int] | None = None,
                      quality: int = 80) -> ThumbnailSheets:
     """Tile faces into JPEG sheets of :data:`SHEET_FACES` (see the module docstring).
@@ -166,9 +181,7 @@ def thumbnail_sheets(thumbnails, *, size: int = 64, rows: Sequence[int] | None =
             x, y = (m % SHEET_COLUMNS) * size, (m // SHEET_COLUMNS) * size
             sheet.paste(Image.fromarray(_square(thumbnails[n], size)), (x, y))
             places[n] = (len(sheets), x, y)
-        buf = io.BytesIO()
-        sheet.save(buf, format="JPEG", quality=quality, optimize=True, progressive=True)
-        sheets.append("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+        sheets.append(jpeg_data_uri(sheet, quality=quality, optimize=True, progressive=True))
     key = hashlib.sha256("".join(sheets).encode()).hexdigest()[:10]
     backgrounds = [""] * len(thumbnails)
     for n, (k, x, y) in places.items():

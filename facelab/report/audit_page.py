@@ -27,14 +27,15 @@ explorer coloured by the audit's flags (:func:`facelab.plotting.explorer.explore
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from facelab.plotting.thumbnails import jpeg_data_uri
+from facelab.report.page import render_shell
 
 __all__ = ["render_audit_page", "write_audit", "candidates_table", "TOP", "PER_IDENTITY"]
 
@@ -51,14 +52,6 @@ FLAG = "audit flag"
 
 def _esc(x) -> str:
     return html.escape(str(x))
-
-
-def _jpeg_uri(arr: np.ndarray, quality: int = 85) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(arr, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def candidates_table(audit) -> pd.DataFrame:
@@ -82,14 +75,14 @@ def _candidate_blocks(audit, ranks, per_identity: int) -> str:
     need = [int(audit.candidates.row.iloc[r - 1]) for r in ranks]
     for own, other in picked.values():
         need += own.tolist() + other.tolist()
-    uris = {r: _jpeg_uri(a) for r, a in face_thumbnails(audit.faces, need, size=THUMB).items()}
+    uris = {r: jpeg_data_uri(a) for r, a in face_thumbnails(audit.faces, need, size=THUMB).items()}
     faces = audit.faces
     out = []
     for rank in ranks:
         c = audit.candidates.iloc[rank - 1]
         f = faces.iloc[int(c.row)]
         own, other = picked[rank]
-        photo = _jpeg_uri(photo_thumbnail(f.path, f.box, size=THUMB))
+        photo = jpeg_data_uri(photo_thumbnail(f.path, f.box, size=THUMB))
         match = _matching_face(audit, c)
         group = "".join(_img(uris[int(r)], faces.image_id.iloc[int(r)]) for r in own)
         theirs = "".join(_img(uris[int(r)], faces.image_id.iloc[int(r)], cls="other") for r in other)
@@ -123,7 +116,7 @@ def _matching_face(audit, c) -> str:
     if m.empty:
         return ""
     faces = pd.DataFrame({"path": [audit.faces.path.iloc[int(c.row)]], "box": [m.box.iloc[0]]})
-    return _jpeg_uri(face_thumbnails(faces, [0], size=THUMB)[0])
+    return jpeg_data_uri(face_thumbnails(faces, [0], size=THUMB)[0])
 
 
 def _explorer_view(audit, *, method: str = "umap", max_thumbnails: int = EXPLORER_THUMBNAILS):
@@ -199,11 +192,9 @@ def render_audit_page(audit, *, top: int = TOP, per_identity: int = PER_IDENTITY
         sections.append(("skipped", "Photos without a face", f'<p class="note">{len(audit.skipped)} photos or files '
                          f"gave no face and were not audited{more}.</p>"
                          + sk.to_html(index=False, classes="tbl", border=0)))
-    nav = "".join(f'<a href="#{i}">{_esc(t)}</a>' for i, t, _ in sections)
-    body = "\n".join(f'<section id="{i}"><h2>{_esc(t)}</h2>{b}</section>' for i, t, b in sections)
     title = title or f"facelab audit — {len(audit.faces):,} faces, {n_c:,} candidates"
     sub = f"{audit.n_identities:,} identities · model {s.model}"
-    return _TEMPLATE.format(title=_esc(title), subtitle=_esc(sub), nav=nav, body=body, head=head, tail=tail)
+    return render_shell(title=title, subtitle=sub, sections=sections, css=_CSS, head=head, tail=tail, width=1180)
 
 
 def write_audit(audit, out, **page_kwargs) -> Path:
@@ -232,50 +223,23 @@ def write_audit(audit, out, **page_kwargs) -> Path:
     return out
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d232a; background: #fafbfc; }}
-header {{ background: #1f3a5f; color: #fff; padding: 18px 32px; }}
-header h1 {{ margin: 0 0 4px 0; font-size: 24px; }}
-header p {{ margin: 0; opacity: .85; }}
-nav {{ position: sticky; top: 0; background: #fff; border-bottom: 1px solid #dde3ea; padding: 8px 32px; z-index: 1; }}
-nav a {{ margin-right: 16px; color: #1f3a5f; text-decoration: none; font-size: 14px; }}
-main {{ max-width: 1180px; margin: 0 auto; padding: 8px 32px 48px; }}
-section {{ background: #fff; border: 1px solid #e3e8ee; border-radius: 8px; padding: 8px 24px 16px; margin: 18px 0; }}
-h2 {{ color: #1f3a5f; font-size: 20px; border-bottom: 1px solid #eef1f5; padding-bottom: 6px; }}
-.note {{ font-size: 13px; color: #5a6572; margin: 2px 0 6px; }}
-.cand {{ border-top: 1px solid #eef1f5; padding: 8px 0; }}
-.cand .head {{ font-size: 14px; margin-bottom: 4px; }}
-.cand .kind {{ display: inline-block; padding: 1px 6px; border-radius: 4px; background: #eef1f5; font-size: 12px; }}
-.cand.mislabel .kind {{ background: #fde2e2; }}
-.cand.duplicate-across-identities .kind {{ background: #fff0c7; }}
-.cand.wrong-face .kind {{ background: #dcf2dc; }}
-.cand .blk img.match {{ border-color: #2ca02c; }}
-.cand .cap.match {{ color: #2ca02c; }}
-.cand .row {{ display: flex; flex-wrap: wrap; gap: 14px; }}
-.cand .blk img {{ border: 2px solid #dde3ea; border-radius: 4px; margin: 0 3px 0 0; }}
-.cand .blk img.me {{ border-color: #d62728; }}
-.cand .blk img.other {{ border-color: #1f77b4; }}
-.cand .cap {{ font-size: 11px; color: #5a6572; }}
-.cand .cap.other {{ color: #1f77b4; }}
-.cand .why {{ font-size: 13px; margin: 4px 0 0; }}
-table.tbl {{ border-collapse: collapse; font-size: 13px; margin: 8px 0; }}
-table.tbl th, table.tbl td {{ padding: 4px 10px; border-bottom: 1px solid #eef1f5; text-align: left; }}
-table.tbl th {{ background: #f3f6f9; }}
-.kpis {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-.kpi {{ background: #f3f6f9; border-radius: 6px; padding: 10px 16px; min-width: 110px; }}
-.kpi b {{ display: block; font-size: 22px; color: #1f3a5f; }}
-.kpi span {{ font-size: 12px; color: #5a6572; }}
-</style>{head}</head>
-<body>
-<header><h1>{title}</h1><p>{subtitle}</p></header>
-<nav>{nav}</nav>
-<main>
-{body}
-</main>
-{tail}
-</body></html>
+_CSS = """\
+.note { font-size: 13px; color: #5a6572; margin: 2px 0 6px; }
+.cand { border-top: 1px solid #eef1f5; padding: 8px 0; }
+.cand .head { font-size: 14px; margin-bottom: 4px; }
+.cand .kind { display: inline-block; padding: 1px 6px; border-radius: 4px; background: #eef1f5; font-size: 12px; }
+.cand.mislabel .kind { background: #fde2e2; }
+.cand.duplicate-across-identities .kind { background: #fff0c7; }
+.cand.wrong-face .kind { background: #dcf2dc; }
+.cand .blk img.match { border-color: #2ca02c; }
+.cand .cap.match { color: #2ca02c; }
+.cand .row { display: flex; flex-wrap: wrap; gap: 14px; }
+.cand .blk img { border: 2px solid #dde3ea; border-radius: 4px; margin: 0 3px 0 0; }
+.cand .blk img.me { border-color: #d62728; }
+.cand .blk img.other { border-color: #1f77b4; }
+.cand .cap { font-size: 11px; color: #5a6572; }
+.cand .cap.other { color: #1f77b4; }
+.cand .why { font-size: 13px; margin: 4px 0 0; }
+table.tbl th, table.tbl td { text-align: left; }
+.kpi { min-width: 110px; }
 """

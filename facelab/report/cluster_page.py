@@ -25,9 +25,7 @@ the people split over clusters, and the embedding explorer
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Optional
@@ -36,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from facelab.plotting.clusters import face_thumbnails
+from facelab.plotting.thumbnails import jpeg_data_uri
+from facelab.report.page import render_shell
 
 __all__ = ["render_cluster_page", "write_clusters", "MAX_CLUSTERS", "PER_CLUSTER", "MAX_UNCLUSTERED"]
 
@@ -50,14 +50,6 @@ THUMB = 72
 #: Faces of the explorer that carry a thumbnail.
 EXPLORER_THUMBNAILS = 2000
 UNCLUSTERED = "unclustered"
-
-
-def _jpeg_uri(arr: np.ndarray, quality: int = 85) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _esc(x) -> str:
@@ -172,7 +164,7 @@ def render_cluster_page(clusters, *, title: Optional[str] = None, max_clusters: 
     shown = gallery_rows(clusters, max_clusters=max_clusters, per_cluster=per_cluster,
                          max_unclustered=max_unclustered)
     thumbs = face_thumbnails(clusters.faces, np.concatenate([r for r in shown.values()] + [np.zeros(0, int)]), THUMB)
-    uris = {r: _jpeg_uri(a) for r, a in thumbs.items()}
+    uris = {r: jpeg_data_uri(a) for r, a in thumbs.items()}
     gallery, loose = _gallery(clusters, shown, uris)
     kpis = [("faces", f"{len(clusters.faces):,}"), ("photos", f"{clusters.n_photos:,}"),
             ("clusters", f"{c.n_clusters:,}"), ("unclustered", f"{c.n_unclustered:,}")]
@@ -212,10 +204,10 @@ def render_cluster_page(clusters, *, title: Optional[str] = None, max_clusters: 
         more = f" (the first 200 of {len(clusters.skipped)}; all in skipped.csv)" if len(clusters.skipped) > 200 else ""
         sections.append(("skipped", "Photos without a face", f'<p class="note">{len(clusters.skipped)} photos or files '
                          f"gave no face{more}.</p>" + sk.to_html(index=False, classes="tbl", border=0)))
-    nav = "".join(f'<a href="#{i}">{_esc(t)}</a>' for i, t, _ in sections)
-    body = "\n".join(f'<section id="{i}"><h2>{_esc(t)}</h2>{b}</section>' for i, t, b in sections)
     title = title or f"facelab cluster — {len(clusters.faces):,} faces, {c.n_clusters:,} clusters"
-    return _TEMPLATE.format(title=_esc(title), subtitle=_esc(how), nav=nav, body=body, head=head, tail=tail)
+    return render_shell(title=title, subtitle=how, sections=sections, css=_CSS, head=head, tail=tail, width=1180,
+                        intro='<p class="note">Faces with a red frame are not the person most of their cluster is '
+                              '(where labels exist).</p>\n')
 
 
 def write_clusters(clusters, out, **page_kwargs) -> Path:
@@ -243,44 +235,14 @@ def write_clusters(clusters, out, **page_kwargs) -> Path:
     return out
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d232a; background: #fafbfc; }}
-header {{ background: #1f3a5f; color: #fff; padding: 18px 32px; }}
-header h1 {{ margin: 0 0 4px 0; font-size: 24px; }}
-header p {{ margin: 0; opacity: .85; }}
-nav {{ position: sticky; top: 0; background: #fff; border-bottom: 1px solid #dde3ea; padding: 8px 32px; z-index: 1; }}
-nav a {{ margin-right: 16px; color: #1f3a5f; text-decoration: none; font-size: 14px; }}
-main {{ max-width: 1180px; margin: 0 auto; padding: 8px 32px 48px; }}
-section {{ background: #fff; border: 1px solid #e3e8ee; border-radius: 8px; padding: 8px 24px 16px; margin: 18px 0; }}
-h2 {{ color: #1f3a5f; font-size: 20px; border-bottom: 1px solid #eef1f5; padding-bottom: 6px; }}
-h3 {{ font-size: 15px; margin: 14px 0 2px; }}
-.note {{ font-size: 13px; color: #5a6572; margin: 2px 0 6px; }}
-.faces {{ display: flex; flex-wrap: wrap; gap: 6px; }}
-figure.face {{ margin: 0; width: 76px; text-align: center; }}
-figure.face img {{ border: 2px solid #dde3ea; border-radius: 4px; display: block; margin: 0 auto; }}
-figure.face.odd img {{ border-color: #d62728; }}
-figure.face figcaption {{ font-size: 9px; color: #5a6572; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
-.cluster {{ border-top: 1px solid #eef1f5; padding: 4px 0 8px; }}
-table.tbl {{ border-collapse: collapse; font-size: 13px; margin: 8px 0; }}
-table.tbl th, table.tbl td {{ padding: 4px 10px; border-bottom: 1px solid #eef1f5; text-align: right; }}
-table.tbl th {{ background: #f3f6f9; }}
-.kpis {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-.kpi {{ background: #f3f6f9; border-radius: 6px; padding: 10px 16px; min-width: 110px; }}
-.kpi b {{ display: block; font-size: 22px; color: #1f3a5f; }}
-.kpi span {{ font-size: 12px; color: #5a6572; }}
-.warn {{ color: #a33; }}
-</style>{head}</head>
-<body>
-<header><h1>{title}</h1><p>{subtitle}</p></header>
-<nav>{nav}</nav>
-<main>
-<p class="note">Faces with a red frame are not the person most of their cluster is (where labels exist).</p>
-{body}
-</main>
-{tail}
-</body></html>
+_CSS = """\
+h3 { font-size: 15px; margin: 14px 0 2px; }
+.note { font-size: 13px; color: #5a6572; margin: 2px 0 6px; }
+.faces { display: flex; flex-wrap: wrap; gap: 6px; }
+figure.face { margin: 0; width: 76px; text-align: center; }
+figure.face img { border: 2px solid #dde3ea; border-radius: 4px; display: block; margin: 0 auto; }
+figure.face.odd img { border-color: #d62728; }
+figure.face figcaption { font-size: 9px; color: #5a6572; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.cluster { border-top: 1px solid #eef1f5; padding: 4px 0 8px; }
+.kpi { min-width: 110px; }
 """

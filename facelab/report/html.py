@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from facelab.report.page import render_shell
 from facelab.report.sortable import TABLE_JS, sortable_table
 
 __all__ = ["Section", "SECTIONS", "render_page", "summary", "identities", "faces", "dataset_health", "verification",
@@ -517,60 +518,27 @@ def render_page(data, figures: Mapping, *, sections=None, interactive: bool = Tr
         with clock.stage("interactive views") if clock is not None else nullcontext():
             built, head, tail = add_interactive(data, built)
         tail += f"<script>{TABLE_JS}</script>" if "sortable" in "".join(s.body for s in built) else ""
-    nav = "".join(f'<a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>' for s in built)
-    body = "\n".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>{s.body}</section>'
-                     for s in built)
     m, ds = data.model, data.dataset
     title = f"facelab report — {ds.name} — {' vs '.join(x.name for x in data.models)}"
     subtitle = f"{ds.n_images} images, {ds.n_identities} identities · {m.provenance['date']}"
-    return _TEMPLATE.format(title=html.escape(title), subtitle=html.escape(subtitle), nav=nav, body=body,
-                            head=head, tail=tail)
+    return render_shell(title=title, subtitle=subtitle, sections=[(s.id, s.title, s.body) for s in built],
+                        css=_CSS, head=head, tail=tail)
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d232a; background: #fafbfc; }}
-header {{ background: #1f3a5f; color: #fff; padding: 18px 32px; }}
-header h1 {{ margin: 0 0 4px 0; font-size: 24px; }}
-header p {{ margin: 0; opacity: .85; }}
-nav {{ position: sticky; top: 0; background: #fff; border-bottom: 1px solid #dde3ea; padding: 8px 32px; z-index: 1; }}
-nav a {{ margin-right: 16px; color: #1f3a5f; text-decoration: none; font-size: 14px; }}
-main {{ max-width: 1100px; margin: 0 auto; padding: 8px 32px 48px; }}
-section {{ background: #fff; border: 1px solid #e3e8ee; border-radius: 8px; padding: 8px 24px 16px; margin: 18px 0; }}
-h2 {{ color: #1f3a5f; font-size: 20px; border-bottom: 1px solid #eef1f5; padding-bottom: 6px; }}
-figure {{ margin: 12px 0; display: inline-block; vertical-align: top; max-width: 100%; }}
-figure img {{ max-width: 100%; height: auto; }}
-figure.half {{ width: 48%; margin-right: 1%; }}
-figcaption {{ font-size: 13px; color: #5a6572; }}
-table.tbl {{ border-collapse: collapse; font-size: 13px; margin: 8px 0; }}
-table.tbl th, table.tbl td {{ padding: 4px 10px; border-bottom: 1px solid #eef1f5; text-align: right; }}
-table.tbl th {{ background: #f3f6f9; }}
-.kpis {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-.kpi {{ background: #f3f6f9; border-radius: 6px; padding: 10px 16px; min-width: 120px; }}
-.kpi b {{ display: block; font-size: 22px; color: #1f3a5f; }}
-.kpi span {{ font-size: 12px; color: #5a6572; }}
-pre {{ background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }}
-.warn {{ color: #a33; }}
-.wide {{ overflow-x: auto; max-width: 100%; }}
-.scroll {{ overflow: auto; border: 1px solid #eef1f5; border-radius: 6px; margin: 6px 0 10px; }}
-.scroll table.tbl {{ margin: 0; }}
-.scroll thead th {{ position: sticky; top: 0; z-index: 1; }}
-table.sortable td.t {{ text-align: left; }}
-table.sortable td {{ white-space: nowrap; }}
-table.sortable th {{ cursor: pointer; user-select: none; }}
-table.sortable th.asc::after {{ content: " ▲"; }}
-table.sortable th.desc::after {{ content: " ▼"; }}
-input.tbl-search {{ width: 320px; padding: 5px 8px; margin: 6px 0; border: 1px solid #c9d2dc; border-radius: 5px; }}
-</style>{head}</head>
-<body>
-<header><h1>{title}</h1><p>{subtitle}</p></header>
-<nav>{nav}</nav>
-<main>
-{body}
-</main>
-{tail}
-</body></html>
+_CSS = """\
+figure { margin: 12px 0; display: inline-block; vertical-align: top; max-width: 100%; }
+figure img { max-width: 100%; height: auto; }
+figure.half { width: 48%; margin-right: 1%; }
+figcaption { font-size: 13px; color: #5a6572; }
+pre { background: #f3f6f9; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 13px; }
+.wide { overflow-x: auto; max-width: 100%; }
+.scroll { overflow: auto; border: 1px solid #eef1f5; border-radius: 6px; margin: 6px 0 10px; }
+.scroll table.tbl { margin: 0; }
+.scroll thead th { position: sticky; top: 0; z-index: 1; }
+table.sortable td.t { text-align: left; }
+table.sortable td { white-space: nowrap; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th.asc::after { content: " ▲"; }
+table.sortable th.desc::after { content: " ▼"; }
+input.tbl-search { width: 320px; padding: 5px 8px; margin: 6px 0; border: 1px solid #c9d2dc; border-radius: 5px; }
 """

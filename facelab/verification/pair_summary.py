@@ -120,6 +120,16 @@ class PairSummary:
         return float(self.thresholds[min(k, self.thresholds.size - 1)])
 
 
+def _unit_rows_and_codes(embeddings, identities) -> tuple[np.ndarray, np.ndarray]:
+    """``(unit rows as float32, identity code of each row)``; one label per embedding, or an error."""
+    e = unit_rows(embeddings, dtype=np.float32, finite=True)
+    ids = np.asarray(identities)
+    if ids.shape != (e.shape[0],):
+        raise EvaluationError(f"{e.shape[0]} embeddings but {ids.size} identity labels")
+    _, codes = np.unique(ids.astype(str), return_inverse=True)
+    return e, codes
+
+
 def _grid() -> np.ndarray:
     return np.round(np.arange(-1.0, 1.0 + GRID_STEP / 2, GRID_STEP), 6)
 
@@ -204,12 +214,8 @@ def summarise_pairs(embeddings, identities, *, pairs=None, scores=None, max_pair
     max_pairs : int
         How many of the hardest impostor and of the hardest genuine pairs to keep.
     """
-    e = unit_rows(embeddings, dtype=np.float32, finite=True)
-    ids = np.asarray(identities)
+    e, codes = _unit_rows_and_codes(embeddings, identities)
     n = e.shape[0]
-    if ids.shape != (n,):
-        raise EvaluationError(f"{n} embeddings but {ids.size} identity labels")
-    _, codes = np.unique(ids.astype(str), return_inverse=True)
     grid = _grid()
     g = grid.size
     fa = np.zeros(g, np.int64)
@@ -310,12 +316,8 @@ def hardest_partners(embeddings, identities, *, chunk_size: int | None = None) -
     again in float64, as :func:`facelab.verification.pairs.pair_scores` does), so memory stays
     ``O(block * N)``: all 13,233 LFW faces in seconds.
     """
-    e = unit_rows(embeddings, dtype=np.float32, finite=True)
-    ids = np.asarray(identities)
+    e, codes = _unit_rows_and_codes(embeddings, identities)
     n = e.shape[0]
-    if ids.shape != (n,):
-        raise EvaluationError(f"{n} embeddings but {ids.size} identity labels")
-    _, codes = np.unique(ids.astype(str), return_inverse=True)
     gen = np.full(n, -1, np.int64)
     imp = np.full(n, -1, np.int64)
     step = block_rows(n, chunk_size)
